@@ -1,0 +1,182 @@
+"""Command-line interface: ``main.py`` subcommands, Qt-free.
+
+Every subcommand prints a plain message and returns an exit code: 0 success,
+1 a check failed (``db verify``), 2 bad usage or a user-correctable error
+(bad configuration, unreachable database).  Tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+
+from viewer.db import migrate
+from viewer.db.embedded import EmbeddedServer, EmbeddedServerError
+from viewer.db.engine import make_engine, owner_url
+from viewer.db.settings import ConfigError, Settings, resolve_settings
+from viewer.db.verify import verify_schema
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+
+log = logging.getLogger("caseline")
+
+
+class UserError(Exception):
+    """A problem the user can fix; shown as a message, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="Caseline: clinical timelines for psychotherapy practices. "
+        "With no command, opens the app.",
+    )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="PostgreSQL URL (overrides CASELINE_DATABASE_URL and the config file; "
+        "default: the embedded server in the Caseline home)",
+    )
+    parser.add_argument("--screenshot", metavar="FILE", help="render the main window offscreen to FILE and exit")
+    parser.add_argument("--patient", metavar="ID", help="with --screenshot: the patient (id or username) to show")
+    parser.add_argument("--size", metavar="WxH", default="1600x900", help="with --screenshot: window size")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    db = commands.add_parser("db", help="manage the database schema and the embedded server")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = db_commands.add_parser("upgrade", help="migrate to the latest schema (or --revision)")
+    up.add_argument("--revision", default="head")
+    down = db_commands.add_parser("downgrade", help="migrate down to REVISION (e.g. base, -1)")
+    down.add_argument("revision")
+    db_commands.add_parser("current", help="print the schema revision of the database")
+    db_commands.add_parser("verify", help="compare the live schema with the seed contract; exit 1 on mismatch")
+    db_commands.add_parser(
+        "url", help="start the embedded server if needed and print the owner's URL (no password)"
+    )
+    db_commands.add_parser("start", help="start the embedded server and leave it running")
+    db_commands.add_parser("stop", help="stop the embedded server")
+
+    demo = commands.add_parser("demo", help="load the deterministic demo practice")
+    demo.add_argument("--seed", type=int, default=20261124, help="random seed (default: %(default)s)")
+    demo.add_argument("--patients", type=int, default=14, help="number of patients (default: %(default)s)")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return resolve_settings(args.database_url)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def _engine(settings: Settings) -> sa.Engine:
+    try:
+        return make_engine(owner_url(settings), poolclass=sa.pool.NullPool)
+    except EmbeddedServerError as exc:
+        raise UserError(f"cannot start the embedded database: {exc}") from exc
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    action = args.db_command
+    if action in ("url", "start", "stop"):
+        if not settings.uses_embedded:
+            if action == "url":
+                print(sa.make_url(settings.database_url or "").render_as_string(hide_password=True))
+                return EXIT_OK
+            raise UserError(f"'db {action}' applies to the embedded server; the database comes from {settings.url_source.value}")
+        server = EmbeddedServer(settings.home)
+        if action == "stop":
+            print("embedded server stopped" if server.stop() else "embedded server was not running")
+            return EXIT_OK
+        try:
+            server.start()
+        except EmbeddedServerError as exc:
+            raise UserError(f"cannot start the embedded database: {exc}") from exc
+        if action == "start":
+            print("embedded server running; stop it with: main.py db stop")
+        else:
+            print(server.libpq_owner_url())
+        return EXIT_OK
+    engine = _engine(settings)
+    try:
+        if action == "upgrade":
+            with engine.begin() as conn:
+                migrate.upgrade(conn, args.revision)
+                print(f"database at revision {migrate.current_revision(conn)}")
+        elif action == "downgrade":
+            with engine.begin() as conn:
+                migrate.downgrade(conn, args.revision)
+                print(f"database at revision {migrate.current_revision(conn) or 'base (empty)'}")
+        elif action == "current":
+            with engine.connect() as conn:
+                current = migrate.current_revision(conn)
+                head = migrate.head_revision()
+                state = "(head)" if current == head else f"(head is {head})"
+                print(f"{current or 'none'} {state}")
+        elif action == "verify":
+            with engine.connect() as conn:
+                report = verify_schema(conn)
+            print(report.render())
+            return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+    except sa.exc.OperationalError as exc:
+        raise UserError(f"cannot reach the database: {exc.orig}") from exc
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from viewer.services.demo import load_demo  # late: pulls in the generator only when asked
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    try:
+        with engine.begin() as conn:
+            migrate.upgrade(conn)
+        summary = load_demo(engine, settings, seed=args.seed, patients=args.patients)
+    finally:
+        engine.dispose()
+    print(summary.describe())
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"db": cmd_db, "demo": cmd_demo}
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run one parsed subcommand; user errors become a message and exit code 2."""
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for subcommands (the GUI is started by ``main.py``)."""
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    if args.command is None:
+        print("no command given; run main.py without arguments to open the app", file=sys.stderr)
+        return EXIT_USAGE
+    return run_command(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os._exit(main())

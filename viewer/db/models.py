@@ -1,0 +1,126 @@
+"""SQLAlchemy 2.0 typed models of the schema Alembic builds.
+
+The models describe the schema; they never create it (``migrations/`` does).
+The naming convention reproduces the seed report's constraint names, so
+autogenerate comparing these models with a migrated database finds nothing:
+``tests/db/test_migrations.py`` holds us to that.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from viewer.domain import EVENT_TYPE_VALUES, IMPORTANCE_VALUES
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "%(table_name)s_pkey",
+}
+
+USER_ROLES: tuple[str, ...] = ("patient", "therapist", "supervisor", "admin", "qa")
+
+
+def sql_in_list(values: tuple[str, ...]) -> str:
+    """Render ``('a', 'b')`` for a CHECK; values are our own constants, never user text."""
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    """Anyone the timeline knows: patients and clinicians (who also have a login role)."""
+
+    __tablename__ = "users"
+    __table_args__ = (sa.CheckConstraint(f"role IN {sql_in_list(USER_ROLES)}", name="role"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=sa.text("gen_random_uuid()")
+    )
+    username: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(), server_default=sa.func.now())
+
+
+class CareAssignment(Base):
+    """A therapist treats a patient; inactive links are kept for history."""
+
+    __tablename__ = "care_assignments"
+
+    therapist_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    patient_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(), server_default=sa.func.now())
+
+
+class Supervision(Base):
+    """A supervisor oversees a therapist (training or clinical supervision)."""
+
+    __tablename__ = "supervisions"
+
+    supervisor_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    therapist_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(), server_default=sa.func.now())
+
+
+class TimelineEvent(Base):
+    """The seed's ``timeline_events`` table: 14 columns, a contract we do not change."""
+
+    __tablename__ = "timeline_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=sa.text("gen_random_uuid()")
+    )
+    patient_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE")
+    )
+    therapist_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    event_type: Mapped[str] = mapped_column(sa.String(50))
+    event_subtype: Mapped[str | None] = mapped_column(sa.String(50))
+    event_date: Mapped[datetime] = mapped_column(sa.DateTime())
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    event_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB)
+    related_entity_type: Mapped[str | None] = mapped_column(sa.String(50))
+    related_entity_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    importance: Mapped[str] = mapped_column(sa.String(20), server_default=sa.text("'normal'"))
+    is_private: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(), server_default=sa.func.now())
+
+    __table_args__ = (
+        sa.CheckConstraint(f"event_type IN {sql_in_list(EVENT_TYPE_VALUES)}", name="type"),
+        sa.CheckConstraint(f"importance IN {sql_in_list(IMPORTANCE_VALUES)}", name="importance"),
+        sa.Index("idx_timeline_type", "event_type"),
+    )
+
+
+# Declared after the class so it can use the column objects: the DESC sort order
+# is part of the contract, and autogenerate compares it only on real columns.
+sa.Index(
+    "idx_timeline_patient_date",
+    TimelineEvent.__table__.c.patient_id,
+    TimelineEvent.__table__.c.event_date.desc(),
+)

@@ -1,0 +1,93 @@
+"""Where Caseline keeps its files and which database it talks to.
+
+The database URL is resolved in one place so that the GUI, the CLI, Alembic and
+the tests agree: ``--database-url``, then ``CASELINE_DATABASE_URL``, then
+``database_url`` in ``CASELINE_HOME/config.toml``, else the embedded server
+under the Caseline home.  The home is ``CASELINE_HOME`` when set, otherwise the
+platform's user data directory; tests always set ``CASELINE_HOME`` to a
+temporary directory so they never touch a real home.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+import platformdirs
+
+ENV_HOME = "CASELINE_HOME"
+ENV_DATABASE_URL = "CASELINE_DATABASE_URL"
+CONFIG_FILE_NAME = "config.toml"
+
+
+class UrlSource(Enum):
+    """Where the database URL came from, shown by ``main.py db url`` and in logs."""
+
+    FLAG = "command-line flag"
+    ENVIRONMENT = ENV_DATABASE_URL
+    CONFIG_FILE = CONFIG_FILE_NAME
+    EMBEDDED = "embedded default"
+
+
+class ConfigError(Exception):
+    """The configuration file exists but cannot be used; the message says why."""
+
+
+def caseline_home() -> Path:
+    """Return the Caseline home directory, creating it (mode 0700) if missing."""
+    raw = os.environ.get(ENV_HOME)
+    home = Path(raw).expanduser() if raw else Path(platformdirs.user_data_dir("caseline"))
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return home.resolve()
+
+
+def _read_config(home: Path) -> dict[str, object]:
+    path = home / CONFIG_FILE_NAME
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration of one Caseline process.
+
+    ``database_url`` is ``None`` when the embedded server is to be used; the
+    caller then asks :mod:`viewer.db.embedded` for its URL.
+    """
+
+    home: Path
+    database_url: str | None
+    url_source: UrlSource
+    idle_lock_minutes: int = 15
+
+    @property
+    def uses_embedded(self) -> bool:
+        return self.database_url is None
+
+
+def resolve_settings(flag_url: str | None = None) -> Settings:
+    """Resolve the settings in the documented order of precedence."""
+    home = caseline_home()
+    config = _read_config(home)
+    idle = config.get("idle_lock_minutes", 15)
+    if not isinstance(idle, int) or idle < 1:
+        raise ConfigError(f"idle_lock_minutes in {home / CONFIG_FILE_NAME} must be a whole number >= 1")
+    if flag_url:
+        return Settings(home, flag_url, UrlSource.FLAG, idle)
+    env_url = os.environ.get(ENV_DATABASE_URL)
+    if env_url:
+        return Settings(home, env_url, UrlSource.ENVIRONMENT, idle)
+    file_url = config.get("database_url")
+    if file_url is not None:
+        if not isinstance(file_url, str) or not file_url:
+            raise ConfigError(f"database_url in {home / CONFIG_FILE_NAME} must be a non-empty string")
+        return Settings(home, file_url, UrlSource.CONFIG_FILE, idle)
+    return Settings(home, None, UrlSource.EMBEDDED, idle)

@@ -1,0 +1,215 @@
+"""Compare the live catalog with the seed's contract and report each item.
+
+This reads ``pg_catalog`` directly rather than trusting Alembic's version
+table: a database can be stamped at head and still have lost a CHECK, had a
+foreign key recreated with the wrong ON DELETE, or an index rebuilt without
+its DESC key.  The report mirrors the seed's (one line per column, index,
+key and check, each marked pass or fail) and lists every mismatch by name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from viewer.db import contract
+
+PASS = "PASS"
+FAIL = "FAIL"
+
+_ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    section: str
+    item: str
+    expected: str
+    actual: str
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.actual
+
+
+@dataclass
+class VerifyReport:
+    revision: str | None
+    results: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def mismatches(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and bool(self.results)
+
+    def render(self) -> str:
+        lines = [f"Schema verification of {contract.TABLE} (alembic revision: {self.revision or 'none'})", ""]
+        section = None
+        for result in self.results:
+            if result.section != section:
+                section = result.section
+                lines.append(f"## {section}")
+            mark = PASS if result.ok else FAIL
+            detail = result.actual if result.ok else f"expected {result.expected}, found {result.actual}"
+            lines.append(f"  [{mark}] {result.item}: {detail}")
+        lines.append("")
+        if self.ok:
+            lines.append(f"All {len(self.results)} checks passed.")
+        else:
+            lines.append(f"{len(self.mismatches)} of {len(self.results)} checks FAILED:")
+            lines.extend(f"  - {r.section} {r.item}" for r in self.mismatches)
+        return "\n".join(lines)
+
+
+def _normalise_default(default: str | None) -> str | None:
+    if default is None:
+        return None
+    return re.sub(r"::[a-z ]+(\([0-9]+\))?", "", default).strip()
+
+
+def _type_name(data_type: str, length: int | None) -> str:
+    names = {
+        "character varying": "varchar",
+        "timestamp without time zone": "timestamp",
+        "timestamp with time zone": "timestamptz",
+    }
+    base = names.get(data_type, data_type)
+    return f"{base}({length})" if length else base
+
+
+def verify_schema(conn: sa.Connection, schema: str = "public") -> VerifyReport:
+    """Read the catalog of ``timeline_events`` and compare it with the contract."""
+    try:
+        revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sa.exc.ProgrammingError:
+        conn.rollback()
+        revision = None
+    report = VerifyReport(revision)
+    add = report.results.append
+    table_oid = conn.execute(
+        sa.text("SELECT to_regclass(:name)::oid"), {"name": f"{schema}.{contract.TABLE}"}
+    ).scalar()
+    add(CheckResult("Table", contract.TABLE, "present", "present" if table_oid else "missing"))
+    if table_oid is None:
+        return report
+
+    columns = {
+        row.column_name: row
+        for row in conn.execute(
+            sa.text(
+                "SELECT column_name, data_type, character_maximum_length, is_nullable, column_default "
+                "FROM information_schema.columns WHERE table_schema = :schema AND table_name = :table"
+            ),
+            {"schema": schema, "table": contract.TABLE},
+        )
+    }
+    add(CheckResult("Columns", "count", str(len(contract.COLUMNS)), str(len(columns))))
+    for spec in contract.COLUMNS:
+        row = columns.get(spec.name)
+        expected = _describe_column(spec.type, spec.nullable, spec.default)
+        if row is None:
+            add(CheckResult("Columns", spec.name, expected, "missing"))
+            continue
+        actual = _describe_column(
+            _type_name(row.data_type, row.character_maximum_length),
+            row.is_nullable == "YES",
+            _normalise_default(row.column_default),
+        )
+        add(CheckResult("Columns", spec.name, expected, actual))
+    for extra in sorted(set(columns) - {c.name for c in contract.COLUMNS}):
+        add(CheckResult("Columns", extra, "absent (not in the seed)", "present"))
+
+    pk = conn.execute(
+        sa.text(
+            "SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_constraint c "
+            "CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum "
+            "WHERE c.conrelid = :oid AND c.contype = 'p'"
+        ),
+        {"oid": table_oid},
+    ).scalar()
+    add(CheckResult("Primary key", "columns", ", ".join(contract.PRIMARY_KEY), ", ".join(pk or []) or "none"))
+
+    indexes = _indexes(conn, table_oid)
+    for spec in contract.INDEXES:
+        add(CheckResult("Indexes", spec.name, ", ".join(spec.columns), indexes.get(spec.name, "missing")))
+
+    fks = {
+        row.conname: row
+        for row in conn.execute(
+            sa.text(
+                "SELECT c.conname, c.confdeltype, a.attname AS col, rt.relname AS ref_table, "
+                "ra.attname AS ref_col FROM pg_constraint c "
+                "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+                "JOIN pg_class rt ON rt.oid = c.confrelid "
+                "JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1] "
+                "WHERE c.conrelid = :oid AND c.contype = 'f'"
+            ),
+            {"oid": table_oid},
+        )
+    }
+    for fk in contract.FOREIGN_KEYS:
+        expected = f"{fk.column} -> {fk.references} ON DELETE {fk.on_delete}"
+        row = fks.get(fk.name)
+        actual = (
+            f"{row.col} -> {row.ref_table}({row.ref_col}) ON DELETE {_ON_DELETE.get(row.confdeltype, '?')}"
+            if row
+            else "missing"
+        )
+        add(CheckResult("Foreign keys", fk.name, expected, actual))
+
+    checks = dict(
+        conn.execute(
+            sa.text(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = :oid AND contype = 'c'"
+            ),
+            {"oid": table_oid},
+        ).all()
+    )
+    for check in contract.CHECKS:
+        expected = f"{check.column} IN {_render_values(check.values)}"
+        definition = checks.get(check.name)
+        if definition is None:
+            actual = "missing"
+        else:
+            column_ok = check.column in definition
+            values = frozenset(re.findall(r"'((?:[^']|'')*)'", definition))
+            actual = (
+                f"{check.column} IN {_render_values(values)}" if column_ok else f"other: {definition}"
+            )
+        add(CheckResult("Check constraints", check.name, expected, actual))
+    return report
+
+
+def _describe_column(type_name: str, nullable: bool, default: str | None) -> str:
+    text = f"{type_name} {'NULL' if nullable else 'NOT NULL'}"
+    return f"{text} DEFAULT {default}" if default is not None else text
+
+
+def _render_values(values: frozenset[str]) -> str:
+    return "{" + ", ".join(sorted(values)) + "}"
+
+
+def _indexes(conn: sa.Connection, table_oid: int) -> dict[str, str]:
+    """Index name -> "col, col DESC" from pg_index (indoption bit 1 means DESC)."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT ic.relname AS name, k.ord, a.attname, (i.indoption[k.ord - 1] & 1) = 1 AS descending "
+            "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+            "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
+            "LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+            "WHERE i.indrelid = :oid ORDER BY ic.relname, k.ord"
+        ),
+        {"oid": table_oid},
+    )
+    result: dict[str, list[str]] = {}
+    for row in rows:
+        column = row.attname or "(expression)"
+        result.setdefault(row.name, []).append(f"{column} DESC" if row.descending else column)
+    return {name: ", ".join(cols) for name, cols in result.items()}

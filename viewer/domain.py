@@ -1,0 +1,228 @@
+"""The vocabulary of a clinical timeline and the rules every event obeys.
+
+The enums carry exactly the values of the seed schema's CHECK constraints and
+the validation mirrors the column types, so the editor can say what is wrong
+next to a field before anything reaches PostgreSQL (whose CHECKs remain the
+last line of defence).
+
+Timestamps: an event's ``event_date`` is stored as a naive ``TIMESTAMP`` that
+means UTC (the seed's column has no time zone).  Services accept aware
+datetimes and convert with :func:`to_storage`; the UI converts stored values to
+the viewer's local zone with :func:`to_local` only for display.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum, IntEnum
+from typing import Any
+
+TITLE_MAX = 200
+SHORT_TEXT_MAX = 50  # event_subtype, related_entity_type
+DESCRIPTION_MAX = 100_000
+METADATA_MAX_BYTES = 64 * 1024
+METADATA_MAX_DEPTH = 8
+
+
+class EventType(str, Enum):
+    """The eight kinds of timeline events; one lane each on the timeline."""
+
+    SESSION = "session"
+    MILESTONE = "milestone"
+    NOTE = "note"
+    DIAGNOSIS = "diagnosis"
+    TREATMENT_PLAN = "treatment_plan"
+    MEDICATION = "medication"
+    ASSESSMENT = "assessment"
+    EXTERNAL_EVENT = "external_event"
+
+    @property
+    def lane(self) -> int:
+        """Stable lane index (0..7) used by the columnar timeline data."""
+        return _LANES[self]
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+    @classmethod
+    def from_lane(cls, lane: int) -> EventType:
+        return _TYPES_BY_LANE[lane]
+
+
+_LANES = {event_type: index for index, event_type in enumerate(EventType)}
+_TYPES_BY_LANE = dict(enumerate(EventType))
+
+
+class Importance(IntEnum):
+    """How much an event matters; ordered so ``max()`` and filters work on ints."""
+
+    LOW = 0
+    NORMAL = 1
+    HIGH = 2
+    CRITICAL = 3
+
+    @property
+    def db_value(self) -> str:
+        return self.name.lower()
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+    @classmethod
+    def from_db(cls, value: str) -> Importance:
+        try:
+            return cls[value.upper()]
+        except KeyError:
+            raise ValueError(f"unknown importance {value!r}") from None
+
+
+EVENT_TYPE_VALUES: tuple[str, ...] = tuple(t.value for t in EventType)
+IMPORTANCE_VALUES: tuple[str, ...] = tuple(i.db_value for i in Importance)
+
+
+class ValidationError(ValueError):
+    """An event field holds a value the schema would refuse.
+
+    ``field`` names the editor field so the UI can show the message beside it.
+    Messages never quote the rejected text: it may be patient data.
+    """
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+def to_storage(moment: datetime) -> datetime:
+    """Convert an aware datetime to the naive-UTC form the database stores."""
+    if moment.tzinfo is None:
+        raise ValidationError("event_date", "needs a time zone (naive datetimes are ambiguous)")
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def from_storage(stored: datetime) -> datetime:
+    """Attach UTC to a naive stored timestamp."""
+    return stored.replace(tzinfo=UTC)
+
+
+def to_local(stored: datetime) -> datetime:
+    """A stored timestamp in the machine's local time zone, for display."""
+    return from_storage(stored).astimezone()
+
+
+def _check_text(field_name: str, value: str | None, maximum: int, *, required: bool) -> None:
+    if value is None:
+        if required:
+            raise ValidationError(field_name, "is required")
+        return
+    if not isinstance(value, str):
+        raise ValidationError(field_name, "must be text")
+    if required and not value.strip():
+        raise ValidationError(field_name, "must not be empty")
+    if "\x00" in value:
+        raise ValidationError(field_name, "must not contain NUL characters")
+    if len(value) > maximum:
+        raise ValidationError(field_name, f"is {len(value)} characters long; the limit is {maximum}")
+
+
+def _json_depth(value: Any, depth: int = 0) -> int:
+    if depth > METADATA_MAX_DEPTH:
+        return depth
+    if isinstance(value, dict):
+        return max((_json_depth(v, depth + 1) for v in value.values()), default=depth + 1)
+    if isinstance(value, list):
+        return max((_json_depth(v, depth + 1) for v in value), default=depth + 1)
+    return depth
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+def validate_metadata(metadata: dict[str, Any] | None) -> None:
+    """Metadata must be a JSON object, bounded in size and depth, without NUL (JSONB refuses it)."""
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict):
+        raise ValidationError("metadata", "must be a JSON object of key/value pairs")
+    try:
+        encoded = json.dumps(metadata, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("metadata", f"is not valid JSON ({type(exc).__name__})") from None
+    if len(encoded.encode("utf-8")) > METADATA_MAX_BYTES:
+        raise ValidationError("metadata", f"is larger than {METADATA_MAX_BYTES // 1024} KiB")
+    if _json_depth(metadata) > METADATA_MAX_DEPTH:
+        raise ValidationError("metadata", f"is nested deeper than {METADATA_MAX_DEPTH} levels")
+    if _contains_nul(metadata):
+        raise ValidationError("metadata", "must not contain NUL characters")
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """What the editor sends to the event service: an event's editable fields.
+
+    ``event_date`` must be timezone-aware; it is stored as naive UTC.
+    """
+
+    patient_id: uuid.UUID
+    event_type: EventType
+    event_date: datetime
+    title: str
+    importance: Importance = Importance.NORMAL
+    therapist_id: uuid.UUID | None = None
+    event_subtype: str | None = None
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+    related_entity_type: str | None = None
+    related_entity_id: uuid.UUID | None = None
+    is_private: bool = False
+
+    def validate(self) -> None:
+        """Raise :class:`ValidationError` for the first field the schema would refuse."""
+        if not isinstance(self.event_type, EventType):
+            raise ValidationError("event_type", "is not one of the eight event types")
+        if not isinstance(self.importance, Importance):
+            raise ValidationError("importance", "must be low, normal, high or critical")
+        if not isinstance(self.event_date, datetime):
+            raise ValidationError("event_date", "must be a date and time")
+        to_storage(self.event_date)
+        _check_text("title", self.title, TITLE_MAX, required=True)
+        _check_text("event_subtype", self.event_subtype, SHORT_TEXT_MAX, required=False)
+        _check_text("description", self.description, DESCRIPTION_MAX, required=False)
+        _check_text("related_entity_type", self.related_entity_type, SHORT_TEXT_MAX, required=False)
+        if (self.related_entity_type is None) != (self.related_entity_id is None):
+            raise ValidationError("related_entity_id", "needs both a related type and id, or neither")
+        validate_metadata(self.metadata)
+
+
+@dataclass(frozen=True)
+class EventDetail:
+    """One event as read back for tooltips and the detail pane."""
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    therapist_id: uuid.UUID | None
+    therapist_name: str | None
+    event_type: EventType
+    event_subtype: str | None
+    event_date: datetime  # naive UTC, as stored
+    title: str
+    description: str | None
+    metadata: dict[str, Any] | None
+    related_entity_type: str | None
+    related_entity_id: uuid.UUID | None
+    importance: Importance
+    is_private: bool
+    created_at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Services: what the app does with the database, in plain Python and numpy."""

@@ -1,0 +1,34 @@
+"""Errors a user can cause, as opposed to bugs.
+
+The UI shows these politely (next to a field, in a status line); anything else
+is a bug and crashes loudly.  Messages name ids and fields, never patient text.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from viewer.domain import ValidationError
+
+__all__ = ["EventNotFound", "ServiceError", "UnknownPatient", "ValidationError"]
+
+
+class ServiceError(Exception):
+    """Base of the errors a service raises for expected, user-caused problems."""
+
+
+class EventNotFound(ServiceError):
+    """No event with this id exists, or the current user may not see it.
+
+    Both cases answer the same, so an id cannot be used to probe for private events.
+    """
+
+    def __init__(self, event_id: uuid.UUID) -> None:
+        super().__init__(f"event {event_id} not found")
+        self.event_id = event_id
+
+
+class UnknownPatient(ServiceError):
+    def __init__(self, patient_id: uuid.UUID) -> None:
+        super().__init__(f"patient {patient_id} not found")
+        self.patient_id = patient_id
