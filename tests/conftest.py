@@ -16,13 +16,13 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ["CASELINE_HOME"] = tempfile.mkdtemp(prefix="caseline-test-home-")
 os.environ.pop("CASELINE_DATABASE_URL", None)
 
-import pytest  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
 
-from viewer.db import migrate  # noqa: E402
-from viewer.db.embedded import EmbeddedServer  # noqa: E402
-from viewer.db.engine import make_engine  # noqa: E402
+from viewer.db import migrate
+from viewer.db.embedded import EmbeddedServer
+from viewer.db.engine import make_engine
 
 settings.register_profile(
     "ci", derandomize=True, deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]
@@ -77,8 +77,9 @@ def db(engine: sa.Engine) -> Iterator[sa.Connection]:
 def scratch_database(pg_server: EmbeddedServer) -> Iterator[sa.URL]:
     """An empty database of its own, for tests that migrate up and down."""
     name = f"scratch_{os.getpid()}_{next(_scratch_counter)}"
-    admin = make_engine(pg_server.owner_url(database="postgres"), isolation_level="AUTOCOMMIT",
-                        poolclass=sa.pool.NullPool)
+    admin = make_engine(
+        pg_server.owner_url(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:

@@ -17,9 +17,7 @@ def add_user(conn: sa.Connection, role: str = "patient", name: str | None = None
     n = next(_names)
     username = name or f"test_{role}_{n}"
     return conn.execute(
-        sa.text(
-            "INSERT INTO users (username, display_name, role) VALUES (:u, :d, :r) RETURNING id"
-        ),
+        sa.text("INSERT INTO users (username, display_name, role) VALUES (:u, :d, :r) RETURNING id"),
         {"u": username, "d": f"Test {role} {n}", "r": role},
     ).scalar_one()
 
@@ -59,6 +57,13 @@ def add_events(
             FROM generate_series(0, :n - 1) AS g
             """
         ),
-        {"p": patient_id, "t": therapist_id, "types": types, "levels": levels, "start": start, "step": step,
-         "n": count},
+        {
+            "p": patient_id,
+            "t": therapist_id,
+            "types": types,
+            "levels": levels,
+            "start": start,
+            "step": step,
+            "n": count,
+        },
     )

@@ -44,8 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="PostgreSQL URL (overrides CASELINE_DATABASE_URL and the config file; "
         "default: the embedded server in the Caseline home)",
     )
-    parser.add_argument("--screenshot", metavar="FILE", help="render the main window offscreen to FILE and exit")
-    parser.add_argument("--patient", metavar="ID", help="with --screenshot: the patient (id or username) to show")
+    parser.add_argument(
+        "--screenshot", metavar="FILE", help="render the main window offscreen to FILE and exit"
+    )
+    parser.add_argument(
+        "--patient", metavar="ID", help="with --screenshot: the patient (id or username) to show"
+    )
     parser.add_argument("--size", metavar="WxH", default="1600x900", help="with --screenshot: window size")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -57,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     down = db_commands.add_parser("downgrade", help="migrate down to REVISION (e.g. base, -1)")
     down.add_argument("revision")
     db_commands.add_parser("current", help="print the schema revision of the database")
-    db_commands.add_parser("verify", help="compare the live schema with the seed contract; exit 1 on mismatch")
+    db_commands.add_parser(
+        "verify", help="compare the live schema with the seed contract; exit 1 on mismatch"
+    )
     db_commands.add_parser(
         "url", help="start the embedded server if needed and print the owner's URL (no password)"
     )
@@ -92,7 +98,9 @@ def cmd_db(args: argparse.Namespace) -> int:
             if action == "url":
                 print(sa.make_url(settings.database_url or "").render_as_string(hide_password=True))
                 return EXIT_OK
-            raise UserError(f"'db {action}' applies to the embedded server; the database comes from {settings.url_source.value}")
+            raise UserError(
+                f"'db {action}' applies to the embedded server; the database comes from {settings.url_source.value}"
+            )
         server = EmbeddedServer(settings.home)
         if action == "stop":
             print("embedded server stopped" if server.stop() else "embedded server was not running")

@@ -17,7 +17,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 TITLE_MAX = 200
@@ -27,7 +27,7 @@ METADATA_MAX_BYTES = 64 * 1024
 METADATA_MAX_DEPTH = 8
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     """The eight kinds of timeline events; one lane each on the timeline."""
 
     SESSION = "session"

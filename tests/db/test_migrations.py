@@ -59,7 +59,12 @@ def test_upgrade_downgrade_upgrade(scratch_database: sa.URL) -> None:
         with eng.begin() as conn:
             migrate.downgrade(conn, "base")
             assert _tables(conn) == {"alembic_version"}
-            assert conn.execute(sa.text("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx_timeline%'")).scalar() == 0
+            assert (
+                conn.execute(
+                    sa.text("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx_timeline%'")
+                ).scalar()
+                == 0
+            )
         with eng.begin() as conn:
             migrate.upgrade(conn)
             second = verify_schema(conn)
@@ -104,7 +109,9 @@ def test_existing_timeline_table_is_recognised_not_broken(scratch_database: sa.U
             migrate.upgrade(conn, BASE_REVISION)
             conn.exec_driver_sql(ORIGINAL_SYSTEM_DDL)
             patient = conn.execute(
-                sa.text("INSERT INTO users (username, display_name, role) VALUES ('p', 'P', 'patient') RETURNING id")
+                sa.text(
+                    "INSERT INTO users (username, display_name, role) VALUES ('p', 'P', 'patient') RETURNING id"
+                )
             ).scalar_one()
             conn.execute(
                 sa.text(
@@ -128,11 +135,15 @@ def test_constraint_names_are_the_seeds(engine: sa.Engine) -> None:
     with engine.connect() as conn:
         names = set(
             conn.execute(
-                sa.text("SELECT conname FROM pg_constraint WHERE conrelid = 'timeline_events'::regclass AND contype IN ('p', 'f', 'c', 'u')")
+                sa.text(
+                    "SELECT conname FROM pg_constraint WHERE conrelid = 'timeline_events'::regclass AND contype IN ('p', 'f', 'c', 'u')"
+                )
             ).scalars()
         )
         indexes = set(
-            conn.execute(sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'timeline_events'")).scalars()
+            conn.execute(
+                sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'timeline_events'")
+            ).scalars()
         )
     assert names == {
         "timeline_events_pkey",

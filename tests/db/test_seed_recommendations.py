@@ -23,7 +23,11 @@ def _insert(conn: sa.Connection, **values: object) -> None:
 def test_insert_applies_defaults(db: sa.Connection) -> None:
     patient = add_user(db)
     _insert(db, patient_id=patient, event_type="session", event_date=datetime(2025, 1, 2, 9), title="Intake")
-    row = db.execute(sa.text("SELECT * FROM timeline_events WHERE patient_id = :p"), {"p": patient}).mappings().one()
+    row = (
+        db.execute(sa.text("SELECT * FROM timeline_events WHERE patient_id = :p"), {"p": patient})
+        .mappings()
+        .one()
+    )
     assert isinstance(row["id"], uuid.UUID)
     assert row["importance"] == "normal"
     assert row["is_private"] is False
@@ -62,7 +66,9 @@ def test_deleting_a_therapist_keeps_events_without_author(db: sa.Connection) -> 
     patient, therapist = add_user(db), add_user(db, "therapist")
     add_events(db, patient, 4, therapist_id=therapist)
     db.execute(sa.text("DELETE FROM users WHERE id = :t"), {"t": therapist})
-    rows = db.execute(sa.text("SELECT therapist_id FROM timeline_events WHERE patient_id = :p"), {"p": patient}).all()
+    rows = db.execute(
+        sa.text("SELECT therapist_id FROM timeline_events WHERE patient_id = :p"), {"p": patient}
+    ).all()
     assert len(rows) == 4 and all(r.therapist_id is None for r in rows)
 
 
@@ -73,9 +79,16 @@ def test_deleting_a_therapist_keeps_events_without_author(db: sa.Connection) -> 
         ({"importance": "urgent"}, "ck_timeline_events_importance"),
     ],
 )
-def test_check_constraints_refuse_bad_values(db: sa.Connection, values: dict[str, str], constraint: str) -> None:
+def test_check_constraints_refuse_bad_values(
+    db: sa.Connection, values: dict[str, str], constraint: str
+) -> None:
     patient = add_user(db)
-    row = {"patient_id": patient, "event_type": "note", "event_date": datetime(2025, 1, 1), "title": "t"} | values
+    row = {
+        "patient_id": patient,
+        "event_type": "note",
+        "event_date": datetime(2025, 1, 1),
+        "title": "t",
+    } | values
     with pytest.raises(sa.exc.IntegrityError) as info, db.begin_nested():
         _insert(db, **row)
     assert info.value.orig.diag.constraint_name == constraint  # type: ignore[union-attr]
@@ -91,14 +104,29 @@ def test_overlong_title_is_refused(db: sa.Connection) -> None:
 def test_integration_through_the_service_layer(db: sa.Connection) -> None:
     patient, therapist = add_user(db), add_user(db, "therapist")
     service = EventService(db)
-    first = service.create(draft(patient, therapist_id=therapist, title="Intake", importance=Importance.HIGH,
-                                 metadata={"room": "2"}))
-    second = service.create(draft(patient, event_type=EventType.ASSESSMENT, title="PHQ-9",
-                                  event_date=datetime(2025, 3, 1, tzinfo=UTC)))
+    first = service.create(
+        draft(
+            patient,
+            therapist_id=therapist,
+            title="Intake",
+            importance=Importance.HIGH,
+            metadata={"room": "2"},
+        )
+    )
+    second = service.create(
+        draft(
+            patient,
+            event_type=EventType.ASSESSMENT,
+            title="PHQ-9",
+            event_date=datetime(2025, 3, 1, tzinfo=UTC),
+        )
+    )
     columns = fetch_timeline(db, patient)
     assert [columns.event_id(i) for i in range(len(columns))] == [second, first]
     detail = fetch_event(db, first)
-    assert detail.title == "Intake" and detail.metadata == {"room": "2"} and detail.importance is Importance.HIGH
+    assert (
+        detail.title == "Intake" and detail.metadata == {"room": "2"} and detail.importance is Importance.HIGH
+    )
     assert detail.therapist_name is not None
     service.update(first, draft(patient, therapist_id=therapist, title="Intake (rev)"))
     assert fetch_event(db, first).title == "Intake (rev)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -51,7 +52,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: sa.URL | str, **kwargs: object) -> sa.Engine:
+def make_engine(url: sa.URL | str, **kwargs: Any) -> sa.Engine:
     """An engine with our psycopg options; extra keyword arguments go to ``create_engine``."""
     connect_args = {"prepare_threshold": None, "application_name": "caseline"}
-    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True, **kwargs)

@@ -136,8 +136,8 @@ def verify_schema(conn: sa.Connection, schema: str = "public") -> VerifyReport:
     add(CheckResult("Primary key", "columns", ", ".join(contract.PRIMARY_KEY), ", ".join(pk or []) or "none"))
 
     indexes = _indexes(conn, table_oid)
-    for spec in contract.INDEXES:
-        add(CheckResult("Indexes", spec.name, ", ".join(spec.columns), indexes.get(spec.name, "missing")))
+    for index in contract.INDEXES:
+        add(CheckResult("Indexes", index.name, ", ".join(index.columns), indexes.get(index.name, "missing")))
 
     fks = {
         row.conname: row
@@ -163,15 +163,16 @@ def verify_schema(conn: sa.Connection, schema: str = "public") -> VerifyReport:
         )
         add(CheckResult("Foreign keys", fk.name, expected, actual))
 
-    checks = dict(
-        conn.execute(
+    checks: dict[str, str] = {
+        row.conname: row.definition
+        for row in conn.execute(
             sa.text(
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
                 "WHERE conrelid = :oid AND contype = 'c'"
             ),
             {"oid": table_oid},
-        ).all()
-    )
+        )
+    }
     for check in contract.CHECKS:
         expected = f"{check.column} IN {_render_values(check.values)}"
         definition = checks.get(check.name)
@@ -180,9 +181,7 @@ def verify_schema(conn: sa.Connection, schema: str = "public") -> VerifyReport:
         else:
             column_ok = check.column in definition
             values = frozenset(re.findall(r"'((?:[^']|'')*)'", definition))
-            actual = (
-                f"{check.column} IN {_render_values(values)}" if column_ok else f"other: {definition}"
-            )
+            actual = f"{check.column} IN {_render_values(values)}" if column_ok else f"other: {definition}"
         add(CheckResult("Check constraints", check.name, expected, actual))
     return report
 

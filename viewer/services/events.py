@@ -19,6 +19,8 @@ from viewer.db.models import TimelineEvent
 from viewer.domain import EventDraft, ValidationError, to_storage
 from viewer.services.errors import EventNotFound, UnknownPatient
 
+_TABLE: sa.Table = TimelineEvent.__table__  # type: ignore[assignment]
+
 _CONSTRAINT_FIELDS = {
     "ck_timeline_events_type": "event_type",
     "ck_timeline_events_importance": "importance",
@@ -66,7 +68,7 @@ class EventService:
 
     def create(self, draft: EventDraft) -> uuid.UUID:
         draft.validate()
-        table = TimelineEvent.__table__
+        table = _TABLE
         values = _row_values(draft)
         values["metadata"] = values.pop("event_metadata")
         try:
@@ -80,21 +82,19 @@ class EventService:
 
     def update(self, event_id: uuid.UUID, draft: EventDraft) -> None:
         draft.validate()
-        table = TimelineEvent.__table__
+        table = _TABLE
         values = _row_values(draft)
         values["metadata"] = values.pop("event_metadata")
         try:
             with self._conn.begin_nested():
-                result = self._conn.execute(
-                    sa.update(table).where(table.c.id == event_id).values(**values)
-                )
+                result = self._conn.execute(sa.update(table).where(table.c.id == event_id).values(**values))
                 if result.rowcount == 0:
                     raise EventNotFound(event_id)
         except sa.exc.DBAPIError as exc:
             raise _translate(exc, draft) from None
 
     def delete(self, event_id: uuid.UUID) -> None:
-        table = TimelineEvent.__table__
+        table = _TABLE
         with self._conn.begin_nested():
             result = self._conn.execute(sa.delete(table).where(table.c.id == event_id))
             if result.rowcount == 0:

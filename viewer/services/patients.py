@@ -57,9 +57,7 @@ def find_patient(conn: sa.Connection, key: str) -> uuid.UUID | None:
     except ValueError:
         candidate = None
     row = conn.execute(
-        sa.text(
-            "SELECT id FROM users WHERE role = 'patient' AND (username = :key OR id = :candidate)"
-        ),
+        sa.text("SELECT id FROM users WHERE role = 'patient' AND (username = :key OR id = :candidate)"),
         {"key": key, "candidate": candidate},
     ).first()
     return row.id if row else None

@@ -32,7 +32,9 @@ _MS = timedelta(milliseconds=1)
 
 # Lane and importance are computed in SQL so the driver hands us small ints.
 _LANE_SQL = "CASE event_type " + " ".join(f"WHEN '{t.value}' THEN {t.lane}" for t in EventType) + " END"
-_IMPORTANCE_SQL = "CASE importance " + " ".join(f"WHEN '{i.db_value}' THEN {int(i)}" for i in Importance) + " END"
+_IMPORTANCE_SQL = (
+    "CASE importance " + " ".join(f"WHEN '{i.db_value}' THEN {int(i)}" for i in Importance) + " END"
+)
 _MS_SQL = "(EXTRACT(EPOCH FROM event_date) * 1000)::bigint"
 
 _PAGE_SQL = sa.text(
@@ -83,7 +85,7 @@ class TimelineColumns:
 
     @property
     def is_private(self) -> npt.NDArray[np.bool_]:
-        return (self.flags & FLAG_PRIVATE) != 0
+        return np.asarray((self.flags & FLAG_PRIVATE) != 0, dtype=np.bool_)
 
     @classmethod
     def empty(cls) -> TimelineColumns:

@@ -1,0 +1,93 @@
+"""``main.py`` subcommands in a fresh home: messages and exit codes as a user sees them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(home: Path, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELINE_")}
+    env |= {"CASELINE_HOME": str(home), **(extra_env or {})}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def fresh_home() -> Path:
+    home = Path(tempfile.mkdtemp(prefix="caseline-cli-"))
+    yield home
+    run(home, "db", "stop")
+
+
+@pytest.mark.slow
+def test_upgrade_verify_current_on_a_fresh_home(fresh_home: Path) -> None:
+    up = run(fresh_home, "db", "upgrade")
+    assert up.returncode == 0, up.stderr
+    assert "d4e5f6g7h8i9" in up.stdout or "at revision" in up.stdout
+    verify = run(fresh_home, "db", "verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "[FAIL]" not in verify.stdout and "checks passed" in verify.stdout
+    current = run(fresh_home, "db", "current")
+    assert current.returncode == 0 and "(head)" in current.stdout
+
+
+@pytest.mark.slow
+def test_verify_exits_1_naming_the_damage(fresh_home: Path) -> None:
+    assert run(fresh_home, "db", "upgrade").returncode == 0
+    url = run(fresh_home, "db", "url")
+    assert url.returncode == 0 and url.stdout.startswith("postgresql://caseline@/caseline?host=")
+    import psycopg
+
+    with psycopg.connect(url.stdout.strip(), password=_owner_password(fresh_home), autocommit=True) as conn:
+        conn.execute("ALTER TABLE timeline_events DROP CONSTRAINT ck_timeline_events_importance")
+    verify = run(fresh_home, "db", "verify")
+    assert verify.returncode == 1
+    assert "[FAIL] ck_timeline_events_importance" in verify.stdout
+    assert "- Check constraints ck_timeline_events_importance" in verify.stdout
+
+
+def _owner_password(home: Path) -> str:
+    line = (home / "pgpass").read_text().strip()
+    return line.rsplit(":", 1)[1]
+
+
+def test_bad_config_is_exit_2_with_a_message(fresh_home: Path) -> None:
+    (fresh_home / "config.toml").write_text("database_url = [")
+    result = run(fresh_home, "db", "current")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:") and "config.toml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_server_is_exit_2(fresh_home: Path) -> None:
+    result = run(
+        fresh_home,
+        "--database-url",
+        f"postgresql://nobody@/nowhere?host={fresh_home}/nosocket",
+        "db",
+        "current",
+    )
+    assert result.returncode == 2
+    assert "cannot reach the database" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_lists_the_commands(fresh_home: Path) -> None:
+    result = run(fresh_home, "--help")
+    assert result.returncode == 0
+    for command in ("db", "demo", "--screenshot"):
+        assert command in result.stdout

@@ -1,0 +1,160 @@
+"""The timeline query and the event service on real PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.factories import add_events, add_user, draft
+from viewer.domain import EventType, Importance, ValidationError
+from viewer.services.errors import EventNotFound, UnknownPatient
+from viewer.services.events import EventService
+from viewer.services.patients import find_patient, list_patients
+from viewer.services.timeline_query import FLAG_PRIVATE, fetch_event, fetch_page, fetch_timeline, iter_pages
+
+
+def _count(conn: sa.Connection) -> int:
+    return int(conn.execute(sa.text("SELECT count(*) FROM timeline_events")).scalar_one())
+
+
+def test_columns_match_the_rows(db: sa.Connection) -> None:
+    patient = add_user(db)
+    add_events(db, patient, 100)
+    cols = fetch_timeline(db, patient)
+    rows = db.execute(
+        sa.text(
+            "SELECT id, event_date, event_type, importance, is_private FROM timeline_events "
+            "WHERE patient_id = :p ORDER BY event_date, id"
+        ),
+        {"p": patient},
+    ).all()
+    assert len(cols) == 100
+    assert [cols.event_id(i) for i in range(len(cols))] == [r.id for r in rows]
+    epoch = datetime(1970, 1, 1)
+    assert cols.time_ms.tolist() == [int((r.event_date - epoch) / timedelta(milliseconds=1)) for r in rows]
+    assert cols.lane.tolist() == [EventType(r.event_type).lane for r in rows]
+    assert cols.importance.tolist() == [int(Importance.from_db(r.importance)) for r in rows]
+    assert (cols.flags & FLAG_PRIVATE).astype(bool).tolist() == [r.is_private for r in rows]
+    assert np.all(np.diff(cols.time_ms) >= 0)
+
+
+def test_keyset_pages_neither_skip_nor_repeat_on_ties(db: sa.Connection) -> None:
+    patient = add_user(db)
+    # 57 events sharing three timestamps: ties across page boundaries.
+    add_events(db, patient, 57, step=timedelta(0))
+    add_events(db, patient, 20, start=datetime(2024, 1, 2), step=timedelta(0))
+    seen: list[uuid.UUID] = []
+    for page in iter_pages(db, patient, page_size=10):
+        seen.extend(page.event_id(i) for i in range(len(page)))
+    assert len(seen) == 77 and len(set(seen)) == 77
+    whole = fetch_timeline(db, patient)
+    assert [whole.event_id(i) for i in range(len(whole))] == seen
+
+
+def test_time_range_is_half_open(db: sa.Connection) -> None:
+    patient = add_user(db)
+    add_events(db, patient, 10, start=datetime(2024, 1, 1), step=timedelta(days=1))
+    cols = fetch_timeline(db, patient, start=datetime(2024, 1, 3), end=datetime(2024, 1, 6))
+    assert len(cols) == 3
+    page, cursor = fetch_page(db, patient, limit=10)
+    assert len(page) == 10 and cursor is not None  # a full page may have more behind it
+    assert fetch_page(db, patient, after=cursor)[0].time_ms.size == 0
+
+
+def test_other_patients_events_never_appear(db: sa.Connection) -> None:
+    mine, theirs = add_user(db), add_user(db)
+    add_events(db, mine, 5)
+    add_events(db, theirs, 7)
+    assert len(fetch_timeline(db, mine)) == 5
+
+
+def test_event_service_errors_are_typed_and_change_nothing(db: sa.Connection) -> None:
+    patient = add_user(db)
+    service = EventService(db)
+    service.create(draft(patient))
+    before = _count(db)
+    with pytest.raises(UnknownPatient):
+        service.create(draft(uuid.uuid4()))
+    with pytest.raises(ValidationError) as info:
+        service.create(draft(patient, title="x" * 201))
+    assert info.value.field == "title"
+    with pytest.raises(ValidationError) as info:
+        service.create(draft(patient, therapist_id=uuid.uuid4()))
+    assert info.value.field == "therapist_id"
+    with pytest.raises(EventNotFound):
+        service.update(uuid.uuid4(), draft(patient))
+    with pytest.raises(EventNotFound):
+        service.delete(uuid.uuid4())
+    with pytest.raises(EventNotFound):
+        fetch_event(db, uuid.uuid4())
+    assert _count(db) == before  # the transaction is still usable and nothing half-written
+
+
+def test_patient_list_and_lookup(db: sa.Connection) -> None:
+    patient = add_user(db, "patient", "lookup_me")
+    add_user(db, "therapist")
+    add_events(db, patient, 3)
+    summaries = {p.id: p for p in list_patients(db)}
+    assert summaries[patient].event_count == 3
+    assert summaries[patient].matches("LOOKUP") and not summaries[patient].matches("zzz")
+    assert find_patient(db, "lookup_me") == patient
+    assert find_patient(db, str(patient)) == patient
+    assert find_patient(db, "nobody") is None
+
+
+_text = st.text(st.characters(codec="utf-8"), max_size=260) | st.sampled_from(
+    ["", "\x00", "x" * 10_000, "مرحبا بالعالم", "👩‍⚕️🧠", "'); DROP TABLE users; --", "a\u202eb"]
+)
+_metadata = st.none() | st.dictionaries(
+    st.text(max_size=20),
+    st.one_of(st.integers(-(2**53), 2**53), st.text(max_size=50), st.booleans(), st.none()),
+    max_size=5,
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=80)
+@given(
+    title=_text,
+    description=st.none() | _text,
+    subtype=st.none() | _text,
+    metadata=_metadata,
+    when=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
+)
+def test_arbitrary_input_is_stored_identically_or_refused_cleanly(
+    db: sa.Connection,
+    title: str,
+    description: str | None,
+    subtype: str | None,
+    metadata: dict | None,
+    when: datetime,
+) -> None:
+    patient = add_user(db)
+    service = EventService(db)
+    before = _count(db)
+    candidate = draft(
+        patient,
+        title=title,
+        description=description,
+        event_subtype=subtype,
+        metadata=metadata,
+        event_date=when,
+    )
+    try:
+        event_id = service.create(candidate)
+    except ValidationError:
+        assert _count(db) == before
+        return
+    stored = fetch_event(db, event_id)
+    assert (stored.title, stored.description, stored.event_subtype, stored.metadata) == (
+        title,
+        description,
+        subtype,
+        metadata,
+    )
+    assert stored.event_date == when.replace(tzinfo=None, microsecond=when.microsecond)

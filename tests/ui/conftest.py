@@ -1,0 +1,93 @@
+"""UI fixtures: a committed database of its own, and a guard against GUI-thread queries.
+
+UI work runs on worker threads with their own connections, so the usual
+rolled-back ``db`` transaction would be invisible to it; UI tests get a
+scratch database with committed rows instead.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import add_events, add_user
+from viewer.db import migrate
+from viewer.db.engine import make_engine
+from viewer.db.settings import Settings, UrlSource
+
+
+@dataclass
+class UiDatabase:
+    settings: Settings
+    engine: sa.Engine
+    patients: dict[str, uuid.UUID]
+
+
+class GuiThreadQuery(AssertionError):
+    """A query ran on the GUI thread: the window would freeze while it waits."""
+
+
+_guard_active = threading.Event()
+
+
+def _guard(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    if _guard_active.is_set() and threading.current_thread() is threading.main_thread():
+        raise GuiThreadQuery(f"database query on the GUI thread: {statement[:60]}")
+
+
+@pytest.fixture(autouse=True)
+def no_gui_thread_queries() -> Iterator[None]:
+    """Listen to every engine; ``ui_database`` arms the guard once its own setup is done.
+
+    Armed, any statement on the GUI (main) thread fails the test.
+    """
+    sa.event.listen(sa.Engine, "before_cursor_execute", _guard)
+    try:
+        yield
+    finally:
+        _guard_active.clear()
+        sa.event.remove(sa.Engine, "before_cursor_execute", _guard)
+
+
+@pytest.fixture
+def ui_database(scratch_database: sa.URL, caseline_home: Path) -> Iterator[UiDatabase]:
+    """Three committed patients: a busy one, a small one and one without events."""
+    engine = make_engine(scratch_database, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+        therapist = add_user(conn, "therapist", "ui_therapist")
+        busy = conn.execute(
+            sa.text(
+                "INSERT INTO users (username, display_name, role) VALUES ('ui_busy', 'Aspen Busy', 'patient') RETURNING id"
+            )
+        ).scalar_one()
+        small = conn.execute(
+            sa.text(
+                "INSERT INTO users (username, display_name, role) VALUES ('ui_small', 'Birch Small', 'patient') "
+                "RETURNING id"
+            )
+        ).scalar_one()
+        empty = conn.execute(
+            sa.text(
+                "INSERT INTO users (username, display_name, role) VALUES ('ui_empty', 'Cedar Empty', 'patient') "
+                "RETURNING id"
+            )
+        ).scalar_one()
+        add_events(conn, busy, 640, therapist_id=therapist, start=datetime(2024, 1, 1))
+        add_events(conn, small, 24, therapist_id=therapist, start=datetime(2025, 6, 1))
+    url = scratch_database.render_as_string(hide_password=False)
+    settings = Settings(caseline_home, url, UrlSource.FLAG)
+    _guard_active.set()
+    try:
+        yield UiDatabase(settings, engine, {"busy": busy, "small": small, "empty": empty})
+    finally:
+        _guard_active.clear()
+        engine.dispose()

@@ -1,0 +1,108 @@
+"""pytest-qt smoke tests of the first window, driven by objectName."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QLineEdit, QListView, QWidget
+from pytestqt.qtbot import QtBot
+
+from tests.ui.conftest import UiDatabase
+from ui.main_window import MainWindow
+from ui.timeline_view import TimelineView
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture
+def window(qtbot: QtBot, ui_database: UiDatabase) -> MainWindow:
+    win = MainWindow(ui_database.settings)
+    qtbot.addWidget(win)
+    win.resize(1200, 700)
+    win.show()
+    with qtbot.waitSignal(win.databaseReady, timeout=30_000):
+        win.start()
+    return win
+
+
+def _select(qtbot: QtBot, window: MainWindow, name: str) -> None:
+    listing = window.findChild(QListView, "patientList")
+    model = listing.model()
+    rows = [model.index(r, 0) for r in range(model.rowCount())]
+    index = next(i for i in rows if i.data() == name)
+    with qtbot.waitSignal(window.timelineShown, timeout=30_000):
+        listing.setCurrentIndex(index)
+
+
+def test_patients_listed_in_name_order(window: MainWindow) -> None:
+    listing = window.findChild(QListView, "patientList")
+    model = listing.model()
+    assert [model.index(r, 0).data() for r in range(model.rowCount())] == [
+        "Aspen Busy",
+        "Birch Small",
+        "Cedar Empty",
+    ]
+    assert window.findChild(QLabel, "demoBanner").isHidden()  # no demo users in this database
+
+
+def test_search_filters_the_list(qtbot: QtBot, window: MainWindow) -> None:
+    search = window.findChild(QLineEdit, "patientSearch")
+    listing = window.findChild(QListView, "patientList")
+    qtbot.keyClicks(search, "bir")
+    assert listing.model().rowCount() == 1
+    assert listing.model().index(0, 0).data() == "Birch Small"
+    qtbot.keyClick(search, Qt.Key.Key_Return)
+    assert listing.currentIndex().data() == "Birch Small"
+    search.clear()
+    assert listing.model().rowCount() == 3
+
+
+def test_selecting_a_patient_draws_their_events(
+    qtbot: QtBot, window: MainWindow, ui_database: UiDatabase
+) -> None:
+    _select(qtbot, window, "Aspen Busy")
+    view = window.findChild(TimelineView, "timelineView")
+    assert view.stack.currentWidget() is view.plot
+    assert window.columns is not None and len(window.columns) == 640
+    # Lanes follow the event types and every importance level got its own markers.
+    assert set(np.unique(window.columns.lane)) == set(range(8))
+    drawn = sum(len(s.data) for s in view.plot._scatters.values())
+    assert drawn == 640
+    assert len(view.plot._private.data) == int(window.columns.is_private.sum()) == 64
+    assert window.findChild(QLabel, "timelineHeader").text() == "Aspen Busy"
+
+
+def test_empty_patient_says_so(qtbot: QtBot, window: MainWindow) -> None:
+    _select(qtbot, window, "Cedar Empty")
+    message = window.findChild(QLabel, "timelineMessage")
+    assert message.isVisible()
+    assert "No events" in message.text()
+
+
+def test_switching_patient_quickly_shows_the_last_choice(qtbot: QtBot, window: MainWindow) -> None:
+    listing = window.findChild(QListView, "patientList")
+    model = listing.model()
+    with qtbot.waitSignal(window.timelineShown, timeout=30_000) as blocker:
+        listing.setCurrentIndex(model.index(0, 0))  # busy: superseded at once
+        listing.setCurrentIndex(model.index(1, 0))
+    assert blocker.args[0].display_name == "Birch Small"
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=30_000)
+    assert window.current_patient is not None and window.current_patient.display_name == "Birch Small"
+    assert window.columns is not None and len(window.columns) == 24
+
+
+def test_every_control_has_names(window: MainWindow) -> None:
+    for widget in window.findChildren(QWidget):
+        if widget.objectName() in (
+            "",
+            "qt_scrollarea_viewport",
+            "qt_scrollarea_hcontainer",
+            "qt_scrollarea_vcontainer",
+        ):
+            continue
+        if widget.objectName().startswith("qt_"):
+            continue
+        assert widget.accessibleName(), widget.objectName()
+    for name in ("patientSearch", "patientList", "timelinePlot", "timelineMessage", "loadProgress"):
+        assert window.findChild(QWidget, name) is not None, name

@@ -1,0 +1,51 @@
+"""The database URL comes from the flag, then the environment, then the config file, else embedded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from viewer.db.settings import ConfigError, UrlSource, caseline_home, resolve_settings
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CASELINE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CASELINE_DATABASE_URL", raising=False)
+    return tmp_path / "home"
+
+
+def test_home_is_created_private(home: Path) -> None:
+    assert caseline_home() == home.resolve()
+    assert home.stat().st_mode & 0o077 == 0
+
+
+def test_embedded_by_default(home: Path) -> None:
+    settings = resolve_settings()
+    assert settings.uses_embedded and settings.url_source is UrlSource.EMBEDDED
+    assert settings.idle_lock_minutes == 15
+
+
+def test_precedence(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text('database_url = "postgresql://file/db"\nidle_lock_minutes = 5\n')
+    assert resolve_settings().database_url == "postgresql://file/db"
+    assert resolve_settings().url_source is UrlSource.CONFIG_FILE
+    assert resolve_settings().idle_lock_minutes == 5
+    monkeypatch.setenv("CASELINE_DATABASE_URL", "postgresql://env/db")
+    assert resolve_settings().database_url == "postgresql://env/db"
+    assert resolve_settings("postgresql://flag/db").url_source is UrlSource.FLAG
+    assert resolve_settings("postgresql://flag/db").database_url == "postgresql://flag/db"
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["database_url = [1, 2]\n", "this is not toml", "idle_lock_minutes = 0\n", 'database_url = ""\n'],
+)
+def test_bad_config_is_a_clear_error(home: Path, content: str) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(content)
+    with pytest.raises(ConfigError) as info:
+        resolve_settings()
+    assert "config.toml" in str(info.value)

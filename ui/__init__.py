@@ -1,0 +1,1 @@
+"""Caseline's Qt layer: windows and widgets that show ``viewer`` data and forward clicks."""

@@ -1,0 +1,101 @@
+"""Start the Qt application: the normal window, or an offscreen screenshot.
+
+``--screenshot FILE`` renders the main window (with the chosen or first
+patient's timeline) offscreen, saves it and exits: QA and the README use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from viewer.cli import EXIT_USAGE, UserError
+from viewer.db.settings import ConfigError, resolve_settings
+
+log = logging.getLogger(__name__)
+
+SCREENSHOT_TIMEOUT_MS = 120_000
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise UserError(f"--size must look like 1600x900, not {text!r}") from None
+    if not (320 <= width <= 8000 and 240 <= height <= 8000):
+        raise UserError("--size must be between 320x240 and 8000x8000")
+    return width, height
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Open the main window (or take a screenshot); returns the process exit code."""
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        settings = resolve_settings(args.database_url)
+        size = _parse_size(args.size)
+    except (ConfigError, UserError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    import pyqtgraph as pg
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from ui.main_window import MainWindow
+
+    pg.setConfigOptions(antialias=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Caseline")
+    app.setOrganizationName("Caseline")
+    window = MainWindow(settings)
+    window.resize(*size)
+    patient_key: str | None = args.patient
+    exit_code = 0
+
+    if args.screenshot:
+        target = os.path.abspath(args.screenshot)
+
+        def on_ready() -> None:
+            patients = window.patients.model.patients
+            if not patients:
+                save()
+                return
+            if patient_key is None:
+                # The richest history makes the most telling picture.
+                chosen = max(patients, key=lambda p: (p.event_count, p.display_name))
+            else:
+                matches = [p for p in patients if patient_key in (str(p.id), p.username)]
+                if not matches:
+                    fail(f"no patient matches {patient_key!r}")
+                    return
+                chosen = matches[0]
+            window.patients.select_patient(chosen.id)
+
+        def save() -> None:
+            nonlocal exit_code
+            app.processEvents()
+            if not window.grab().save(target):
+                print(f"error: could not write {target}", file=sys.stderr)
+                exit_code = 1
+            else:
+                print(target)
+            app.quit()
+
+        def fail(message: str) -> None:
+            nonlocal exit_code
+            print(f"error: {message}", file=sys.stderr)
+            exit_code = EXIT_USAGE
+            app.quit()
+
+        window.databaseReady.connect(on_ready)
+        window.timelineShown.connect(lambda _p: QTimer.singleShot(50, save))
+        window.failed.connect(fail)
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("timed out waiting for the timeline"))
+    window.show()
+    window.start()
+    app.exec()
+    window.close()
+    return exit_code

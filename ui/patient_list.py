@@ -1,0 +1,194 @@
+"""The searchable patient list: a Qt item model over ``PatientSummary`` values."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QFont, QPainter
+from PySide6.QtWidgets import (
+    QLineEdit,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from viewer.domain import to_local
+from viewer.services.patients import PatientSummary
+
+PATIENT_ROLE = Qt.ItemDataRole.UserRole + 1
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class PatientListModel(QAbstractListModel):
+    """Read-only list of patients; the summary object is under ``PATIENT_ROLE``."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._patients: list[PatientSummary] = []
+
+    def set_patients(self, patients: list[PatientSummary]) -> None:
+        self.beginResetModel()
+        self._patients = list(patients)
+        self.endResetModel()
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._patients)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._patients):
+            return None
+        patient = self._patients[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return patient.display_name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return describe_patient(patient)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{patient.display_name}, {describe_patient(patient)}"
+        if role == PATIENT_ROLE:
+            return patient
+        return None
+
+    @property
+    def patients(self) -> list[PatientSummary]:
+        return list(self._patients)
+
+    def row_of(self, patient_id: uuid.UUID) -> int | None:
+        for row, patient in enumerate(self._patients):
+            if patient.id == patient_id:
+                return row
+        return None
+
+
+def describe_patient(patient: PatientSummary) -> str:
+    if not patient.event_count or patient.first_event is None or patient.last_event is None:
+        return "no events yet"
+    first = to_local(patient.first_event).strftime("%b %Y")
+    last = to_local(patient.last_event).strftime("%b %Y")
+    return f"{patient.event_count} events, {first} – {last}"
+
+
+class _PatientFilter(QSortFilterProxyModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._text = ""
+
+    def set_text(self, text: str) -> None:
+        if hasattr(self, "endFilterChange"):  # Qt >= 6.10 deprecates invalidateFilter()
+            self.beginFilterChange()
+            self._text = text
+            self.endFilterChange()
+        else:
+            self._text = text
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
+        model = self.sourceModel()
+        patient = model.data(model.index(source_row, 0, source_parent), PATIENT_ROLE)
+        return isinstance(patient, PatientSummary) and patient.matches(self._text)
+
+
+class _PatientDelegate(QStyledItemDelegate):
+    """Two lines per patient: the name, then how much history there is."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> Any:
+        hint = super().sizeHint(option, index)
+        hint.setHeight(option.fontMetrics.height() * 2 + 12)
+        return hint
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        patient = index.data(PATIENT_ROLE)
+        if not isinstance(patient, PatientSummary):
+            super().paint(painter, option, index)
+            return
+        painter.save()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
+        if selected:
+            painter.fillRect(option.rect, palette.highlight())
+        rect = option.rect.adjusted(8, 4, -6, -4)
+        line = option.fontMetrics.height()
+        name_font = QFont(option.font)
+        name_font.setBold(True)
+        painter.setFont(name_font)
+        painter.setPen(palette.highlightedText().color() if selected else palette.text().color())
+        painter.drawText(rect.x(), rect.y() + line - 2, patient.display_name)
+        painter.setFont(option.font)
+        if not selected:
+            painter.setPen(palette.placeholderText().color())
+        painter.drawText(rect.x(), rect.y() + 2 * line + 1, describe_patient(patient))
+        painter.restore()
+
+
+class PatientListPanel(QWidget):
+    """Search box over the patient list.
+
+    Signals:
+        patientSelected(object): the chosen ``PatientSummary``.
+    """
+
+    patientSelected = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("patientPanel")
+        self.setAccessibleName("Patient list")
+        self.model = PatientListModel(self)
+        self.proxy = _PatientFilter(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.search = QLineEdit(self)
+        self.search.setObjectName("patientSearch")
+        self.search.setAccessibleName("Search patients")
+        self.search.setPlaceholderText("Search patients…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.proxy.set_text)
+
+        self.list = QListView(self)
+        self.list.setObjectName("patientList")
+        self.list.setAccessibleName("Patients")
+        self.list.setModel(self.proxy)
+        self.list.setUniformItemSizes(True)
+        self.list.setItemDelegate(_PatientDelegate(self.list))
+        self.list.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.search.returnPressed.connect(self._select_first_match)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 0, 6)
+        layout.addWidget(self.search)
+        layout.addWidget(self.list)
+
+    def set_patients(self, patients: list[PatientSummary]) -> None:
+        self.model.set_patients(patients)
+
+    def select_patient(self, patient_id: uuid.UUID) -> bool:
+        row = self.model.row_of(patient_id)
+        if row is None:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid():
+            self.search.clear()
+            index = self.proxy.mapFromSource(self.model.index(row, 0))
+        self.list.setCurrentIndex(index)
+        return True
+
+    def _select_first_match(self) -> None:
+        if self.proxy.rowCount():
+            self.list.setCurrentIndex(self.proxy.index(0, 0))
+            self.list.setFocus()
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        patient = current.data(PATIENT_ROLE) if current.isValid() else None
+        if isinstance(patient, PatientSummary):
+            self.patientSelected.emit(patient)

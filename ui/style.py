@@ -1,0 +1,34 @@
+"""Colours and marker shapes: how importance looks on screen.
+
+Okabe–Ito colours are distinguishable with the common colour-vision
+deficiencies, and each level also has its own shape and size, so importance
+never rests on colour alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from viewer.domain import Importance
+
+
+@dataclass(frozen=True)
+class MarkerStyle:
+    colour: str
+    symbol: str  # pyqtgraph symbol code
+    size: int
+    outline: str
+
+
+IMPORTANCE_STYLES: dict[Importance, MarkerStyle] = {
+    Importance.LOW: MarkerStyle("#9AA5B1", "o", 7, "#6B7785"),
+    Importance.NORMAL: MarkerStyle("#0072B2", "o", 9, "#004C77"),
+    Importance.HIGH: MarkerStyle("#E69F00", "t1", 12, "#8A5F00"),
+    Importance.CRITICAL: MarkerStyle("#D55E00", "star", 16, "#6E3000"),
+}
+
+LANE_BAND_COLOURS = ("#F7F9FB", "#EEF2F6")
+TODAY_COLOUR = "#CC79A7"
+PRIVATE_OUTLINE = "#222222"
+BANNER_STYLE = "background:#FFF4CE; color:#5C4400; padding:6px 10px; border-bottom:1px solid #E8D9A0;"
+ERROR_STYLE = "color:#A12B00;"
