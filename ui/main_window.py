@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
 from ui.operations import CancelToken, OperationRunner
-from ui.patient_list import PatientListPanel, describe_patient
+from ui.patient_list import PatientListPanel
 from ui.style import BANNER_STYLE
 from ui.timeline_view import TimelineView
 from viewer.db.settings import Settings
@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
 
         self.patients = PatientListPanel(self)
         self.patients.patientSelected.connect(self.open_patient)
-        self.timeline = TimelineView(self)
+        self.timeline = TimelineView(self.runner, self)
         self.timeline.show_message("Preparing the database…")
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -168,9 +168,7 @@ class MainWindow(QMainWindow):
         if self.engine is None:
             return
         self.current_patient = patient
-        self.timeline.header.setText(patient.display_name)
-        self.timeline.summary.setText(describe_patient(patient))
-        self.timeline.show_message(f"Loading {patient.event_count} events…")
+        self.timeline.show_loading(patient)
         self.progress.setRange(0, max(patient.event_count, 1))
         self.progress.setValue(0)
         self.progress.show()
@@ -193,7 +191,8 @@ class MainWindow(QMainWindow):
             return
         self.progress.hide()
         self.columns = columns
-        self.timeline.show_columns(columns)
+        assert self.engine is not None
+        self.timeline.set_timeline(self.engine, patient, columns)
         self.statusBar().showMessage(f"{len(columns)} events shown", 5_000)
         self.timelineShown.emit(patient)
 

@@ -13,6 +13,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -70,6 +71,15 @@ class _Job(QRunnable):
             self._relay.finished.emit(self._op_id, True, result)
 
 
+@dataclass(frozen=True)
+class _Pending:
+    success: Callable[[Any], None]
+    failure: Callable[[BaseException], None]
+    progress: Callable[[Any], None] | None
+    key: str | None
+    token: CancelToken
+
+
 class OperationRunner(QObject):
     """Runs work off the GUI thread and calls back on it.
 
@@ -116,7 +126,7 @@ class OperationRunner(QObject):
                 previous[1].cancel()
             self._latest_by_key[key] = (op_id, token)
         was_busy = bool(self._pending)
-        self._pending[op_id] = (success, failure, progress, key)
+        self._pending[op_id] = _Pending(success, failure, progress, key, token)
         if not was_busy:
             self.busyChanged.emit(True)
         self._pool.start(_Job(op_id, work, token, self._relay))
@@ -130,27 +140,23 @@ class OperationRunner(QObject):
         """Block until the pool is idle: for application shutdown only, never during use."""
         return self._pool.waitForDone(msecs)
 
-    def _is_stale(self, op_id: int, key: str | None) -> bool:
-        return key is not None and self._latest_by_key.get(key, (op_id,))[0] != op_id
-
     def _on_progress(self, op_id: int, value: object) -> None:
         entry = self._pending.get(op_id)
-        if entry is None or entry[2] is None or self._is_stale(op_id, entry[3]):
+        if entry is None or entry.progress is None or entry.token.cancelled:
             return
-        entry[2](value)
+        entry.progress(value)
 
     def _on_finished(self, op_id: int, ok: bool, payload: object) -> None:
-        success, failure, _progress, key = self._pending.pop(op_id)
-        stale = self._is_stale(op_id, key)
-        if key is not None and not stale:
-            del self._latest_by_key[key]
+        entry = self._pending.pop(op_id)
+        if entry.key is not None and self._latest_by_key.get(entry.key, (None,))[0] == op_id:
+            del self._latest_by_key[entry.key]
         if not self._pending:
             self.busyChanged.emit(False)
-        if stale:
+        if entry.token.cancelled:  # superseded by a newer operation with the same key
             log.debug("dropped the result of superseded operation %s", op_id)
             return
         if ok:
-            success(payload)
+            entry.success(payload)
         else:
             assert isinstance(payload, BaseException)
-            failure(payload)
+            entry.failure(payload)

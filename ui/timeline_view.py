@@ -1,64 +1,159 @@
-"""The patient's timeline: one lane per event type, markers by importance, on pyqtgraph.
+"""The patient's timeline: lanes, zoom and pan, hover, selection, filters, overview.
 
-A thin adapter: it receives ``TimelineColumns`` (numpy arrays) and draws them;
-it never touches the database.  Time runs left to right in the viewer's local
-time zone (pyqtgraph's ``DateAxisItem`` with the local UTC offset); the x unit
-is seconds since the epoch.
+A thin adapter over Qt-free pieces: ``ViewRange`` decides how gestures move
+the window, ``TimelineFilter`` which events show, ``TimelineIndex`` what is
+under the mouse and what comes next, and a frame provider (the LOD pyramid)
+what one repaint draws.  Database work (event text, title search) goes
+through the window's ``OperationRunner``; nothing here waits on it.
+
+Keys (when the timeline has focus): ``+``/``-`` zoom, ``Shift+←/→`` pan,
+``←/→`` previous/next event, ``Enter`` open, ``Esc`` clear the selection,
+``1``/``2``/``3``/``0`` one week, month, year, everything; ``F3``/``Shift+F3``
+next/previous search match.  Wheel or pinch zooms around the cursor, drag
+pans, ``Shift``+drag zooms to the dragged range, double-click zooms in there.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+import sqlalchemy as sa
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QKeyEvent, QNativeGestureEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ui.style import IMPORTANCE_STYLES, LANE_BAND_COLOURS, PRIVATE_OUTLINE, TODAY_COLOUR
-from viewer.domain import EventType, Importance
-from viewer.services.timeline_query import TimelineColumns
+from ui.detail_pane import EventDetailPane
+from ui.event_layer import LANE_COUNT, EventLayer, FrameProvider, lane_y
+from ui.filter_bar import FilterBar
+from ui.operations import CancelToken, OperationRunner
+from ui.style import IMPORTANCE_STYLES, LANE_BAND_COLOURS, TODAY_COLOUR
+from viewer.domain import EventDetail, EventType, Importance
+from viewer.event_text import tooltip_head, tooltip_text
+from viewer.services.patients import PatientSummary
+from viewer.services.timeline_query import (
+    TimelineColumns,
+    fetch_event,
+    from_epoch_ms,
+    rows_of_ids,
+    search_titles,
+)
+from viewer.timeline_filter import TimelineFilter
+from viewer.timeline_frame import brute_force_frame
+from viewer.timeline_index import TimelineIndex
+from viewer.view_range import MAX_SPAN_MS, MIN_SPAN_MS, Preset, ViewRange
 
-LANE_COUNT = len(EventType)
-_DAY_S = 86_400.0
+HOVER_TOLERANCE_PX = 9
+DETAIL_CACHE_SIZE = 512
+ProviderFactory = Callable[[TimelineColumns, np.ndarray], FrameProvider]
 
 
-def lane_y(lane: np.ndarray | int) -> np.ndarray | int:
-    """Sessions on top, external events at the bottom."""
-    return (LANE_COUNT - 1) - lane
+def brute_force_provider(columns: TimelineColumns, mask: np.ndarray) -> FrameProvider:
+    """The naive frame provider (used until a pyramid is given, and as the benchmark baseline)."""
+    return lambda t0, t1, width: brute_force_frame(columns, mask, t0, t1, width)
+
+
+_KEY_ACTIONS: dict[Qt.Key, str] = {
+    Qt.Key.Key_Left: "previous",
+    Qt.Key.Key_Right: "next",
+    Qt.Key.Key_Return: "open",
+    Qt.Key.Key_Enter: "open",
+    Qt.Key.Key_Escape: "clear",
+    Qt.Key.Key_1: "preset-week",
+    Qt.Key.Key_2: "preset-month",
+    Qt.Key.Key_3: "preset-year",
+    Qt.Key.Key_0: "preset-all",
+    Qt.Key.Key_F3: "search-next",
+}
 
 
 class _LaneAxis(pg.AxisItem):
     def __init__(self) -> None:
         super().__init__("left")
-        ticks = [(lane_y(t.lane), t.label) for t in EventType]
-        self.setTicks([ticks, []])
-        self.setWidth(110)
+        self.setTicks([[(float(lane_y(t.lane)), t.label) for t in EventType], []])
+        self.setWidth(112)
+
+
+class TimelineViewBox(pg.ViewBox):
+    """x-only zooming and panning, Shift+drag range zoom, clicks reported in data coordinates.
+
+    Signals:
+        clicked(object): a single left click at a view ``QPointF`` (x seconds, y lane position).
+        doubleClicked(object): a double left click at a view ``QPointF``.
+    """
+
+    clicked = Signal(object)
+    doubleClicked = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__(enableMenu=False)
+        self.setMouseEnabled(x=True, y=False)
+
+    def mouseClickEvent(self, ev: Any) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        point = self.mapSceneToView(ev.scenePos())
+        (self.doubleClicked if ev.double() else self.clicked).emit(point)
+
+    def mouseDragEvent(self, ev: Any, axis: int | None = None) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            ev.accept()
+            if ev.isFinish():
+                self.rbScaleBox.hide()
+                start = self.mapToView(ev.buttonDownPos()).x()
+                end = self.mapToView(ev.pos()).x()
+                if abs(end - start) * 1000 >= MIN_SPAN_MS:
+                    self.setXRange(min(start, end), max(start, end), padding=0)
+            else:
+                self.updateScaleBox(ev.buttonDownPos(), ev.pos())
+            return
+        super().mouseDragEvent(ev, axis)
 
 
 class TimelinePlot(pg.PlotWidget):
-    """The plot itself: lane bands, a today line, one scatter per importance level.
+    """The zoomable lanes: bands, today line and the event layer.
 
     Signals:
-        rendered(int): emitted after new data is drawn, with the number of markers.
+        keyAction(str): a key the plot does not handle itself (navigation, presets, open).
     """
 
-    rendered = Signal(int)
+    keyAction = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        date_axis = pg.DateAxisItem(orientation="bottom")  # ticks in the local time zone
-        super().__init__(parent, background="w", axisItems={"bottom": date_axis, "left": _LaneAxis()})
+        self.view_box = TimelineViewBox()
+        date_axis = pg.DateAxisItem(orientation="bottom")  # calendar ticks in the local time zone
+        super().__init__(
+            parent,
+            background="w",
+            viewBox=self.view_box,
+            axisItems={"bottom": date_axis, "left": _LaneAxis()},
+        )
         self.setObjectName("timelinePlot")
         self.setAccessibleName("Patient timeline")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         item = self.getPlotItem()
-        item.showGrid(x=True, y=False, alpha=0.15)
-        item.setMenuEnabled(False)
+        item.showGrid(x=True, y=False, alpha=0.12)
         item.hideButtons()
-        view = item.getViewBox()
-        view.setMouseEnabled(x=True, y=False)
-        view.setLimits(yMin=-0.7, yMax=LANE_COUNT - 0.3)
-        view.setYRange(-0.6, LANE_COUNT - 0.4, padding=0)
+        self.view_box.setLimits(
+            yMin=-0.6, yMax=LANE_COUNT - 0.4, minXRange=MIN_SPAN_MS / 1000, maxXRange=MAX_SPAN_MS / 1000
+        )
+        self.view_box.setYRange(-0.55, LANE_COUNT - 0.45, padding=0)
         for axis in ("left", "bottom"):
             item.getAxis(axis).setTextPen(pg.mkPen("#333"))
             item.getAxis(axis).setPen(pg.mkPen("#999"))
@@ -72,48 +167,156 @@ class TimelinePlot(pg.PlotWidget):
                 pen=pg.mkPen(None),
             )
             band.setZValue(-20)
-            item.addItem(band)
-        self._today = pg.InfiniteLine(
+            item.addItem(band, ignoreBounds=True)
+        self.today = pg.InfiniteLine(
             angle=90,
             movable=False,
             pen=pg.mkPen(TODAY_COLOUR, width=1.5, style=Qt.PenStyle.DashLine),
             label="today",
-            labelOpts={"position": 0.97, "color": TODAY_COLOUR},
+            labelOpts={"position": 0.98, "color": TODAY_COLOUR},
         )
-        self._today.setZValue(-5)
-        item.addItem(self._today)
-        self._scatters: dict[Importance, pg.ScatterPlotItem] = {}
-        for importance in Importance:
-            style = IMPORTANCE_STYLES[importance]
-            scatter = pg.ScatterPlotItem(
-                symbol=style.symbol,
-                size=style.size,
-                pxMode=True,
-                brush=pg.mkBrush(style.colour),
-                pen=pg.mkPen(style.outline, width=1),
-            )
-            scatter.setZValue(int(importance))
-            item.addItem(scatter)
-            self._scatters[importance] = scatter
-        self._private = pg.ScatterPlotItem(
-            symbol="s", size=5, pxMode=True, brush=pg.mkBrush(PRIVATE_OUTLINE), pen=pg.mkPen(None)
-        )
-        self._private.setZValue(10)
-        item.addItem(self._private)
+        self.today.setZValue(-5)
+        item.addItem(self.today, ignoreBounds=True)
+        self.layer = EventLayer()
+        item.addItem(self.layer)
+        self._pinch_filter = _PinchFilter(self)
+        self.viewport().installEventFilter(self._pinch_filter)
 
-    def set_columns(self, columns: TimelineColumns) -> None:
-        self._today.setValue(time.time())
-        x = columns.time_ms.astype(np.float64) / 1000.0
-        y = lane_y(columns.lane.astype(np.float64))
-        for importance, scatter in self._scatters.items():
-            mask = columns.importance == int(importance)
-            scatter.setData(x=x[mask], y=y[mask])
-        private = columns.is_private
-        self._private.setData(x=x[private], y=np.asarray(y)[private] + 0.28)
-        if len(columns):
-            span = max(float(x[-1] - x[0]), _DAY_S)
-            self.getPlotItem().getViewBox().setXRange(x[0] - span * 0.02, x[-1] + span * 0.02, padding=0)
-        self.rendered.emit(len(columns))
+    # -- range -------------------------------------------------------------------------
+    def view_range(self) -> ViewRange:
+        (x0, x1), _ = self.view_box.viewRange()
+        return ViewRange(x0 * 1000.0, x1 * 1000.0)
+
+    def set_view_range(self, view: ViewRange) -> None:
+        self.view_box.setXRange(view.start_ms / 1000.0, view.end_ms / 1000.0, padding=0)
+
+    def cursor_time_ms(self) -> float | None:
+        """The time under the mouse, if the mouse is over the plot."""
+        pos = self.mapFromGlobal(self.cursor().pos())
+        if not self.rect().contains(pos):
+            return None
+        scene = self.mapToScene(pos)
+        if not self.view_box.sceneBoundingRect().contains(scene):
+            return None
+        return float(self.view_box.mapSceneToView(scene).x()) * 1000.0
+
+    def zoom(self, factor: float, anchor_ms: float | None = None) -> None:
+        self.set_view_range(self.view_range().zoomed(factor, anchor_ms))
+
+    # -- input -------------------------------------------------------------------------
+    def keyPressEvent(self, ev: QKeyEvent) -> None:
+        key = ev.key()
+        shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.set_view_range(self.view_range().zoom_in(self.cursor_time_ms()))
+        elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
+            self.set_view_range(self.view_range().zoom_out(self.cursor_time_ms()))
+        elif shift and key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            self.set_view_range(self.view_range().panned(-0.1 if key == Qt.Key.Key_Left else 0.1))
+        elif key == Qt.Key.Key_F3 and shift:
+            self.keyAction.emit("search-previous")
+        elif key in _KEY_ACTIONS:
+            self.keyAction.emit(_KEY_ACTIONS[Qt.Key(key)])
+        else:
+            super().keyPressEvent(ev)
+            return
+        ev.accept()
+
+    def pinch(self, value: float, position: QPointF) -> None:
+        """Zoom for a trackpad pinch of ``value`` (positive spreads the fingers) at a viewport position."""
+        scene = self.mapToScene(position.toPoint())
+        anchor = float(self.view_box.mapSceneToView(scene).x()) * 1000.0
+        self.zoom(min(max(1.0 - value, 0.2), 5.0), anchor)
+
+
+class _PinchFilter(QObject):
+    """Trackpad pinch arrives at the viewport as a native zoom gesture; pass it to the plot.
+
+    An event filter rather than a ``viewportEvent`` override: overriding that
+    virtual on a QGraphicsView crashed PySide while painting.
+    """
+
+    def __init__(self, plot: TimelinePlot) -> None:
+        super().__init__(plot)
+        self._plot = plot
+
+    def eventFilter(self, watched: QObject, ev: QEvent) -> bool:
+        if ev.type() == QEvent.Type.NativeGesture:
+            assert isinstance(ev, QNativeGestureEvent)
+            if ev.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+                self._plot.pinch(ev.value(), ev.position())
+                return True
+        return False
+
+
+class OverviewStrip(pg.PlotWidget):
+    """The whole history, density per lane, with the visible window as a draggable box.
+
+    Signals:
+        windowMoved(object): the user dragged the box to a new ``ViewRange``.
+    """
+
+    windowMoved = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(
+            parent, background="#FAFAFA", axisItems={"bottom": pg.DateAxisItem(orientation="bottom")}
+        )
+        self.setObjectName("timelineOverview")
+        self.setAccessibleName("Timeline overview")
+        self.setFixedHeight(78)
+        item = self.getPlotItem()
+        item.hideAxis("left")
+        item.hideButtons()
+        item.setMenuEnabled(False)
+        item.getAxis("bottom").setStyle(tickFont=QFont("Sans Serif", 8))
+        self.getViewBox().setMouseEnabled(x=False, y=False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        item.addItem(self.image)
+        self.window_box = pg.LinearRegionItem(
+            brush=pg.mkBrush(0, 114, 178, 45), pen=pg.mkPen("#0072B2", width=1.5)
+        )
+        self.window_box.setZValue(10)
+        item.addItem(self.window_box)
+        self._updating = False
+        self.window_box.sigRegionChanged.connect(self._on_region)
+        self._history: ViewRange | None = None
+
+    def set_density(
+        self, columns: TimelineColumns, mask: np.ndarray, history: ViewRange, bins: int = 400
+    ) -> None:
+        self._history = history
+        rows = np.flatnonzero(mask)
+        density, _, _ = np.histogram2d(
+            columns.lane[rows].astype(np.float64),
+            columns.time_ms[rows].astype(np.float64),
+            bins=(LANE_COUNT, bins),
+            range=((-0.5, LANE_COUNT - 0.5), (history.start_ms, history.end_ms)),
+        )
+        shade = np.log1p(density[::-1])  # sessions on top, as in the lanes
+        peak = float(shade.max()) or 1.0
+        rgba = np.zeros((LANE_COUNT, bins, 4), dtype=np.uint8)
+        rgba[..., 0], rgba[..., 1], rgba[..., 2] = 0, 90, 160
+        rgba[..., 3] = (255 * shade / peak).astype(np.uint8)
+        self.image.setImage(rgba, autoLevels=False)
+        self.image.setRect(history.start_ms / 1000, 0, history.span_ms / 1000, LANE_COUNT)
+        self.getViewBox().setRange(
+            xRange=(history.start_ms / 1000, history.end_ms / 1000), yRange=(0, LANE_COUNT), padding=0
+        )
+
+    def show_window(self, view: ViewRange) -> None:
+        self._updating = True
+        try:
+            self.window_box.setRegion((view.start_ms / 1000, view.end_ms / 1000))
+        finally:
+            self._updating = False
+
+    def _on_region(self) -> None:
+        if self._updating:
+            return
+        start, end = self.window_box.getRegion()
+        if end > start:
+            self.windowMoved.emit(ViewRange(start * 1000.0, end * 1000.0))
 
 
 class _LegendSwatch(QLabel):
@@ -130,39 +333,121 @@ class _LegendSwatch(QLabel):
 
 
 class TimelineView(QWidget):
-    """Timeline with its header, legend and empty/loading/error states."""
+    """Header, presets, filters, the plot with its overview, the detail pane and the legend.
+
+    Signals:
+        eventSelected(object): the selected event's ``uuid.UUID`` (None when cleared).
+        eventOpened(object): Enter or double-click on an event: its ``uuid.UUID``.
+        rendered(int): new data or a new filter was drawn; the number of visible events.
+    """
+
+    eventSelected = Signal(object)
+    eventOpened = Signal(object)
+    rendered = Signal(int)
 
     MESSAGE_PAGE = 0
     PLOT_PAGE = 1
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        runner: OperationRunner,
+        parent: QWidget | None = None,
+        provider_factory: ProviderFactory = brute_force_provider,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("timelineView")
         self.setAccessibleName("Timeline")
+        self.runner = runner
+        self.provider_factory = provider_factory
+        self.engine: sa.Engine | None = None
+        self.patient: PatientSummary | None = None
+        self.columns = TimelineColumns.empty()
+        self.filter = TimelineFilter()
+        self.mask = np.ones(0, dtype=np.bool_)
+        self.index = TimelineIndex(self.columns, self.mask)
+        self.history: ViewRange | None = None
+        self.selected_row: int | None = None
+        self.match_rows = np.empty(0, np.int64)
+        self._details: OrderedDict[uuid.UUID, EventDetail] = OrderedDict()
+        self._hover_row: int | None = None
+
         self.header = QLabel("", self)
         self.header.setObjectName("timelineHeader")
         self.header.setAccessibleName("Selected patient")
-        header_font = self.header.font()
-        header_font.setPointSize(header_font.pointSize() + 3)
-        header_font.setBold(True)
-        self.header.setFont(header_font)
+        font = self.header.font()
+        font.setPointSize(font.pointSize() + 3)
+        font.setBold(True)
+        self.header.setFont(font)
         self.summary = QLabel("", self)
         self.summary.setObjectName("timelineSummary")
         self.summary.setAccessibleName("Timeline summary")
         self.summary.setStyleSheet("color:#555;")
 
+        self.presets: dict[Preset, QPushButton] = {}
+        toolbar = QHBoxLayout()
+        toolbar.setContentsMargins(0, 0, 0, 0)
+        toolbar.addWidget(self.header)
+        toolbar.addSpacing(12)
+        toolbar.addWidget(self.summary)
+        toolbar.addStretch(1)
+        keys = {Preset.WEEK: "1", Preset.MONTH: "2", Preset.YEAR: "3", Preset.ALL: "0"}
+        for preset in Preset:
+            button = QPushButton(preset.value, self)
+            button.setObjectName(f"preset{preset.name.capitalize()}")
+            button.setAccessibleName(f"Show {preset.value.lower()}")
+            button.setToolTip(f"Show {preset.value.lower()} (key {keys[preset]})")
+            button.clicked.connect(lambda _=False, p=preset: self.apply_preset(p))
+            toolbar.addWidget(button)
+            self.presets[preset] = button
+        for name, text, factor in (("zoomOut", "−", 1.25), ("zoomIn", "+", 0.8)):
+            button = QPushButton(text, self)
+            button.setObjectName(name)
+            button.setAccessibleName("Zoom out" if factor > 1 else "Zoom in")
+            button.setToolTip("Zoom out (−)" if factor > 1 else "Zoom in (+)")
+            button.setFixedWidth(32)
+            button.clicked.connect(lambda _=False, f=factor: self.plot.zoom(f))
+            toolbar.addWidget(button)
+
+        self.filters = FilterBar(self)
+        self.filters.filterChanged.connect(self.set_filter)
+        self.filters.searchStep.connect(self.step_search)
+
         self.plot = TimelinePlot(self)
+        self.plot.keyAction.connect(self._on_key_action)
+        self.plot.view_box.clicked.connect(self._on_click)
+        self.plot.view_box.doubleClicked.connect(self._on_double_click)
+        self.plot.view_box.sigXRangeChanged.connect(self._on_range_changed)
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.overview = OverviewStrip(self)
+        self.overview.windowMoved.connect(self.plot.set_view_range)
+        self.detail = EventDetailPane(self)
+
+        plot_column = QWidget(self)
+        plot_column.setObjectName("timelinePlotColumn")
+        plot_column.setAccessibleName("Timeline and overview")
+        column_layout = QVBoxLayout(plot_column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.setSpacing(2)
+        column_layout.addWidget(self.plot, 1)
+        column_layout.addWidget(self.overview)
+        self.body = QSplitter(Qt.Orientation.Horizontal, self)
+        self.body.setObjectName("timelineBody")
+        self.body.setAccessibleName("Timeline and event details")
+        self.body.addWidget(plot_column)
+        self.body.addWidget(self.detail)
+        self.body.setStretchFactor(0, 1)
+        self.body.setSizes([900, 280])
+
         self.message = QLabel(self)
         self.message.setObjectName("timelineMessage")
         self.message.setAccessibleName("Timeline status")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color:#555; font-size:15px;")
         self.stack = QStackedWidget(self)
         self.stack.setObjectName("timelineStack")
         self.stack.setAccessibleName("Timeline area")
         self.stack.addWidget(self.message)
-        self.stack.addWidget(self.plot)
+        self.stack.addWidget(self.body)
 
         legend = QHBoxLayout()
         legend.setContentsMargins(0, 0, 0, 0)
@@ -172,31 +457,300 @@ class TimelineView(QWidget):
         legend.addWidget(legend_title)
         for importance in Importance:
             legend.addWidget(_LegendSwatch(importance, self))
-        lock = QLabel(
-            "<span style='font-size:11px'>■</span> private (only its author and their supervisor)", self
-        )
+        lock = QLabel("🔒 private: only its author and the author's supervisor see it", self)
         lock.setObjectName("legendPrivate")
         lock.setAccessibleName("Legend: private event mark")
         legend.addWidget(lock)
         legend.addStretch(1)
+        hint = QLabel("Wheel: zoom · drag: pan · Shift+drag: zoom to range · ←/→: events", self)
+        hint.setObjectName("timelineHint")
+        hint.setAccessibleName("Timeline controls")
+        hint.setStyleSheet("color:#777;")
+        legend.addWidget(hint)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(self.header)
-        layout.addWidget(self.summary)
+        layout.addLayout(toolbar)
+        layout.addWidget(self.filters)
         layout.addWidget(self.stack, 1)
         layout.addLayout(legend)
+        self._set_controls_enabled(False)
         self.show_message("Choose a patient on the left to see their timeline.")
 
+    # -- states ------------------------------------------------------------------------
     def show_message(self, text: str, *, error: bool = False) -> None:
         self.message.setText(text)
         self.message.setStyleSheet(f"color:{'#A12B00' if error else '#555'}; font-size:15px;")
         self.stack.setCurrentIndex(self.MESSAGE_PAGE)
 
-    def show_columns(self, columns: TimelineColumns) -> None:
-        if not len(columns):
+    def _set_controls_enabled(self, enabled: bool) -> None:
+        for widget in (*self.presets.values(), self.filters):
+            widget.setEnabled(enabled)
+
+    def show_loading(self, patient: PatientSummary) -> None:
+        self.header.setText(patient.display_name)
+        self.summary.setText("")
+        self._set_controls_enabled(False)
+        self.show_message(f"Loading {patient.event_count} events…")
+
+    # -- data --------------------------------------------------------------------------
+    def set_timeline(self, engine: sa.Engine, patient: PatientSummary, columns: TimelineColumns) -> None:
+        """Show a freshly loaded patient; keeps the current filter, resets selection and zoom."""
+        self.engine = engine
+        self.patient = patient
+        self.columns = columns
+        self._details.clear()
+        self.header.setText(patient.display_name)
+        self.plot.today.setValue(time.time())
+        if len(columns):
+            self.history = ViewRange.covering(float(columns.time_ms[0]), float(columns.time_ms[-1]))
+        else:
+            self.history = None
+        self._apply_filter(self.filter, refresh_search=True)
+        if self.history is not None:
+            self.plot.set_view_range(self.history)
+        self._set_controls_enabled(bool(len(columns)))
+
+    def set_filter(self, flt: TimelineFilter) -> None:
+        text_changed = flt.text.strip() != self.filter.text.strip()
+        self._apply_filter(
+            flt.with_text_rows(self.filter.text_rows if not text_changed else None),
+            refresh_search=text_changed,
+        )
+
+    def _apply_filter(self, flt: TimelineFilter, *, refresh_search: bool) -> None:
+        self.filter = flt
+        if refresh_search and flt.text.strip():
+            self._search(flt.text)
+        self.mask = flt.mask(self.columns)
+        self.index = TimelineIndex(self.columns, self.mask)
+        self.plot.layer.set_data(
+            self.columns, self.provider_factory(self.columns, self.mask) if len(self.columns) else None
+        )
+        self.match_rows = (
+            self.filter.text_rows[self.mask[self.filter.text_rows]]
+            if flt.text.strip() and flt.text_rows is not None
+            else np.empty(0, np.int64)
+        )
+        highlight = np.zeros(len(self.columns), dtype=np.bool_)
+        highlight[self.match_rows] = True
+        self.plot.layer.highlight = highlight if len(self.match_rows) else None
+        if self.selected_row is not None and not (
+            self.selected_row < len(self.mask) and self.mask[self.selected_row]
+        ):
+            self.select_row(None)
+        self.plot.layer.selected_row = self.selected_row
+        visible = len(self.index)
+        if self.history is not None:
+            self.overview.set_density(self.columns, self.mask, self.history)
+            self.overview.show_window(self.plot.view_range())
+        self._update_summary()
+        if not len(self.columns):
             self.show_message("No events recorded for this patient yet.")
-            self.plot.set_columns(columns)
+        elif not visible:
+            self.show_message("No events match the filters. Use “Reset filters” to see everything.")
+        else:
+            self.stack.setCurrentIndex(self.PLOT_PAGE)
+        self.filters.set_match_status(self._match_status())
+        self.rendered.emit(visible)
+
+    def _update_summary(self) -> None:
+        total = len(self.columns)
+        visible = len(self.index)
+        shown = f"{visible} of {total} events" if visible != total else f"{total} events"
+        self.summary.setText(shown)
+
+    def _match_status(self) -> str:
+        if not self.filter.text.strip():
+            return ""
+        if self.filter.text_rows is None:
+            return "searching…"
+        return f"{len(self.match_rows)} match" + ("" if len(self.match_rows) == 1 else "es")
+
+    # -- search ------------------------------------------------------------------------
+    def _search(self, text: str) -> None:
+        engine, patient, columns = self.engine, self.patient, self.columns
+        if engine is None or patient is None:
             return
-        self.stack.setCurrentIndex(self.PLOT_PAGE)
-        self.plot.set_columns(columns)
+
+        def work(_token: CancelToken, _report: Callable[[object], None]) -> np.ndarray:
+            with engine.connect() as conn:
+                return rows_of_ids(columns, search_titles(conn, patient.id, text))
+
+        def done(rows: np.ndarray) -> None:
+            if self.columns is columns and self.filter.text == text:
+                self._apply_filter(self.filter.with_text_rows(rows), refresh_search=False)
+
+        self.runner.run(work, success=done, failure=self._on_failure, key="timeline-search")
+
+    def step_search(self, step: int) -> None:
+        row = self.index.step_in(self.match_rows, self.selected_row, step)
+        if row is not None:
+            self.select_row(row, reveal=True)
+
+    # -- selection ---------------------------------------------------------------------
+    def select_row(self, row: int | None, *, reveal: bool = False) -> None:
+        self.selected_row = row
+        self.plot.layer.selected_row = row
+        self.plot.layer.update()
+        if row is None:
+            self.detail.clear()
+            self.eventSelected.emit(None)
+            return
+        if reveal:
+            view = self.plot.view_range()
+            moved = view.showing(float(self.columns.time_ms[row]))
+            if moved is not view:
+                self.plot.set_view_range(moved)
+        event_id = self.columns.event_id(row)
+        self.eventSelected.emit(event_id)
+        self.detail.show_loading()
+        self._with_detail(event_id, lambda detail: self._show_selected(row, detail), "detail-selected")
+
+    def _show_selected(self, row: int, detail: EventDetail) -> None:
+        if self.selected_row == row:
+            self.detail.show_detail(detail)
+
+    def _with_detail(self, event_id: uuid.UUID, then: Callable[[EventDetail], None], key: str) -> None:
+        """Call ``then`` with the event's text: at once if cached, else after a background fetch.
+
+        ``key`` separates hover fetches from selection fetches so one never cancels the other.
+        """
+        cached = self._details.get(event_id)
+        if cached is not None:
+            self._details.move_to_end(event_id)
+            then(cached)
+            return
+        engine = self.engine
+        if engine is None:
+            return
+
+        def work(_token: CancelToken, _report: Callable[[object], None]) -> EventDetail:
+            with engine.connect() as conn:
+                return fetch_event(conn, event_id)
+
+        def done(detail: EventDetail) -> None:
+            self._details[event_id] = detail
+            while len(self._details) > DETAIL_CACHE_SIZE:
+                self._details.popitem(last=False)
+            then(detail)
+
+        self.runner.run(work, success=done, failure=self._on_failure, key=key)
+
+    def _on_failure(self, error: BaseException) -> None:
+        window = self.window()
+        handler = getattr(window, "_on_failure", None)
+        if handler is None:
+            raise error
+        handler(error)
+
+    # -- input -------------------------------------------------------------------------
+    def _row_at(self, point: QPointF) -> int | None:
+        lane_position = point.y()
+        nearest_lane = round(lane_position)
+        if abs(lane_position - nearest_lane) > 0.4:
+            return None
+        lane = (LANE_COUNT - 1) - int(nearest_lane)
+        view = self.plot.view_range()
+        tolerance = HOVER_TOLERANCE_PX * view.span_ms / max(self.plot.view_box.width(), 1)
+        return self.index.nearest(point.x() * 1000.0, lane, tolerance)
+
+    def _on_click(self, point: QPointF) -> None:
+        self.plot.setFocus(Qt.FocusReason.MouseFocusReason)
+        self.select_row(self._row_at(point))
+
+    def _on_double_click(self, point: QPointF) -> None:
+        row = self._row_at(point)
+        if row is not None:
+            self.select_row(row)
+            self.eventOpened.emit(self.columns.event_id(row))
+            return
+        self.plot.zoom(0.25, point.x() * 1000.0)
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        if not self.plot.view_box.sceneBoundingRect().contains(scene_pos) or not len(self.columns):
+            self._hide_tooltip()
+            return
+        row = self._row_at(self.plot.view_box.mapSceneToView(scene_pos))
+        if row == self._hover_row:
+            return
+        self._hover_row = row
+        if row is None:
+            self._hide_tooltip()
+            return
+        self.show_tooltip(row)
+
+    def tooltip_for_row(self, row: int) -> str:
+        """The tooltip text known now: full if the event's text is cached, else date, type and importance."""
+        detail = self._details.get(self.columns.event_id(row))
+        if detail is not None:
+            return tooltip_text(detail)
+        stored = from_epoch_ms(int(self.columns.time_ms[row]))
+        return (
+            tooltip_head(
+                EventType.from_lane(int(self.columns.lane[row])),
+                Importance(int(self.columns.importance[row])),
+                stored,
+                bool(self.columns.is_private[row]),
+            )
+            + "\n…"
+        )
+
+    def show_tooltip(self, row: int) -> None:
+        self.plot.setToolTip(self.tooltip_for_row(row))
+        self._show_tooltip_now()
+        event_id = self.columns.event_id(row)
+        if event_id not in self._details:
+
+            def refresh(_detail: EventDetail) -> None:
+                if self._hover_row == row:
+                    self.plot.setToolTip(self.tooltip_for_row(row))
+                    self._show_tooltip_now()
+
+            self._with_detail(event_id, refresh, "detail-hover")
+
+    def _show_tooltip_now(self) -> None:
+        QToolTip.showText(self.plot.cursor().pos(), self.plot.toolTip(), self.plot)
+
+    def _hide_tooltip(self) -> None:
+        self._hover_row = None
+        self.plot.setToolTip("")
+        QToolTip.hideText()
+
+    def _on_key_action(self, action: str) -> None:
+        view = self.plot.view_range()
+        if action in ("next", "previous"):
+            if self.selected_row is None:
+                row = (
+                    self.index.next_row(None, view.start_ms)
+                    if action == "next"
+                    else self.index.previous_row(None, view.end_ms)
+                )
+            else:
+                row = (
+                    self.index.next_row(self.selected_row)
+                    if action == "next"
+                    else self.index.previous_row(self.selected_row)
+                )
+            if row is not None:
+                self.select_row(row, reveal=True)
+        elif action == "open" and self.selected_row is not None:
+            self.eventOpened.emit(self.columns.event_id(self.selected_row))
+        elif action == "clear":
+            self.select_row(None)
+        elif action.startswith("preset-"):
+            self.apply_preset(Preset[action.removeprefix("preset-").upper()])
+        elif action == "search-next":
+            self.step_search(1)
+        elif action == "search-previous":
+            self.step_search(-1)
+
+    def apply_preset(self, preset: Preset) -> None:
+        view = self.plot.view_range()
+        if self.selected_row is not None and preset is not Preset.ALL:
+            view = ViewRange.around(float(self.columns.time_ms[self.selected_row]), view.span_ms)
+        self.plot.set_view_range(view.preset(preset, self.history))
+
+    def _on_range_changed(self, *_args: object) -> None:
+        if self.history is not None:
+            QTimer.singleShot(0, lambda: self.overview.show_window(self.plot.view_range()))

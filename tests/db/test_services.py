@@ -158,3 +158,37 @@ def test_arbitrary_input_is_stored_identically_or_refused_cleanly(
         metadata,
     )
     assert stored.event_date == when.replace(tzinfo=None, microsecond=when.microsecond)
+
+
+@pytest.mark.parametrize(
+    ("needle", "expected"), [("INTAKE", 2), ("50%", 1), ("a_b", 1), ("\\", 1), ("", 0), ("zz", 0)]
+)
+def test_title_search_is_literal_and_case_insensitive(db: sa.Connection, needle: str, expected: int) -> None:
+    from viewer.services.timeline_query import rows_of_ids, search_titles, uuid_from_s16
+
+    patient, other = add_user(db), add_user(db)
+    service = EventService(db)
+    for title in ("Intake session", "Second intake", "Improved 50%", "a_b note", "back\\slash", "axb note"):
+        service.create(draft(patient, title=title))
+    service.create(draft(other, title="Intake elsewhere"))
+    ids = search_titles(db, patient, needle)
+    assert len(ids) == expected
+    columns = fetch_timeline(db, patient)
+    rows = rows_of_ids(columns, ids)
+    assert sorted(columns.event_id(int(r)) for r in rows) == sorted(uuid_from_s16(i) for i in ids)
+
+
+def test_ids_ending_in_nul_bytes_survive_the_columns() -> None:
+    """numpy's S16 strips trailing NULs on access; the columns must hand back the exact UUID."""
+    from viewer.services.timeline_query import TimelineColumns, uuid_from_s16
+
+    tricky = [uuid.UUID(int=0), uuid.UUID("12345678-1234-5678-1234-567812345600"), uuid.UUID(int=2**128 - 1)]
+    columns = TimelineColumns(
+        ids=np.array([u.bytes for u in tricky], dtype="S16"),
+        time_ms=np.zeros(3, np.int64),
+        lane=np.zeros(3, np.int8),
+        importance=np.zeros(3, np.int8),
+        flags=np.zeros(3, np.uint8),
+    )
+    assert [columns.event_id(i) for i in range(3)] == tricky
+    assert [uuid_from_s16(v) for v in columns.ids] == tricky

@@ -63,13 +63,15 @@ def test_selecting_a_patient_draws_their_events(
 ) -> None:
     _select(qtbot, window, "Aspen Busy")
     view = window.findChild(TimelineView, "timelineView")
-    assert view.stack.currentWidget() is view.plot
+    assert view.stack.currentWidget() is view.body
     assert window.columns is not None and len(window.columns) == 640
-    # Lanes follow the event types and every importance level got its own markers.
+    # Lanes follow the event types; the whole history is in view.
     assert set(np.unique(window.columns.lane)) == set(range(8))
-    drawn = sum(len(s.data) for s in view.plot._scatters.values())
-    assert drawn == 640
-    assert len(view.plot._private.data) == int(window.columns.is_private.sum()) == 64
+    assert int(window.columns.is_private.sum()) == 64
+    view.plot.grab()  # paint once
+    frame = view.plot.layer.last_frame
+    assert view.plot.layer.paint_error is None
+    assert frame is not None and frame.visible_count == 640
     assert window.findChild(QLabel, "timelineHeader").text() == "Aspen Busy"
 
 

@@ -55,6 +55,16 @@ _MAX_DATE = datetime(9999, 12, 31)
 _MIN_UUID = uuid.UUID(int=0)
 
 
+def uuid_from_s16(value: bytes | np.bytes_) -> uuid.UUID:
+    """The UUID stored in one element of an ``S16`` array.
+
+    numpy strips trailing NUL bytes when it hands out an ``S16`` element (the
+    stored 16 bytes, equality and ``isin`` stay exact), so a UUID ending in
+    ``00`` comes back short and must be padded again.
+    """
+    return uuid.UUID(bytes=bytes(value).ljust(16, b"\0"))
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Where the next keyset page starts: after this (event_date, id)."""
@@ -81,7 +91,7 @@ class TimelineColumns:
         return int(self.time_ms.shape[0])
 
     def event_id(self, row: int) -> uuid.UUID:
-        return uuid.UUID(bytes=bytes(self.ids[row]))
+        return uuid_from_s16(self.ids[row])
 
     @property
     def is_private(self) -> npt.NDArray[np.bool_]:
@@ -119,6 +129,11 @@ class TimelineColumns:
 def to_epoch_ms(moment: datetime) -> int:
     """Milliseconds since the epoch of a naive-UTC stored timestamp."""
     return (moment - _EPOCH) // _MS
+
+
+def from_epoch_ms(time_ms: int) -> datetime:
+    """The naive-UTC stored timestamp of a ``time_ms`` column value."""
+    return _EPOCH + timedelta(milliseconds=time_ms)
 
 
 def fetch_page(
@@ -222,3 +237,31 @@ def fetch_event(conn: sa.Connection, event_id: uuid.UUID) -> EventDetail:
         is_private=row["is_private"],
         created_at=row["created_at"],
     )
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` literally anywhere (user text is never a pattern)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_titles(conn: sa.Connection, patient_id: uuid.UUID, text: str) -> npt.NDArray[np.bytes_]:
+    """Ids (16 raw bytes each) of the patient's events whose title contains ``text``, any case."""
+    needle = text.strip()
+    if not needle:
+        return np.empty(0, "S16")
+    ids = conn.execute(
+        sa.text(
+            "SELECT id FROM timeline_events WHERE patient_id = :patient_id "
+            "AND title ILIKE :pattern ESCAPE '\\'"
+        ),
+        {"patient_id": patient_id, "pattern": _like_pattern(needle)},
+    ).scalars()
+    return np.array([event_id.bytes for event_id in ids], dtype="S16")
+
+
+def rows_of_ids(columns: TimelineColumns, ids: npt.NDArray[np.bytes_]) -> npt.NDArray[np.int64]:
+    """Row indices (ascending) of the given ids within the columns."""
+    if not len(ids) or not len(columns):
+        return np.empty(0, np.int64)
+    return np.flatnonzero(np.isin(columns.ids, ids)).astype(np.int64)

@@ -1,0 +1,216 @@
+"""Driving the timeline as a therapist would: wheel, keys, presets, filters, hover, click, Enter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton
+from pytestqt.qtbot import QtBot
+
+from tests.ui.conftest import UiDatabase
+from ui.main_window import MainWindow
+from ui.timeline_view import TimelineView
+from viewer.domain import EventType, Importance
+from viewer.view_range import DAY_MS, MONTH_MS, WEEK_MS, YEAR_MS
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture
+def view(qtbot: QtBot, ui_database: UiDatabase) -> TimelineView:
+    window = MainWindow(ui_database.settings)
+    qtbot.addWidget(window)
+    window.resize(1400, 800)
+    window.show()
+    with qtbot.waitSignal(window.databaseReady, timeout=30_000):
+        window.start()
+    listing = window.patients.list
+    model = listing.model()
+    index = next(
+        model.index(r, 0) for r in range(model.rowCount()) if model.index(r, 0).data() == "Aspen Busy"
+    )
+    with qtbot.waitSignal(window.timelineShown, timeout=30_000):
+        listing.setCurrentIndex(index)
+    timeline = window.timeline
+    timeline.plot.setFocus()
+    return timeline
+
+
+def _marker_pos(view: TimelineView, row: int) -> QPoint:
+    """Viewport position of a row's marker."""
+    box = view.plot.view_box
+    x = float(view.columns.time_ms[row]) / 1000.0
+    y = float((8 - 1) - int(view.columns.lane[row]))
+    scene = box.mapViewToScene(QPointF(x, y))
+    return view.plot.mapFromScene(scene)
+
+
+def test_plus_minus_zoom_and_shift_arrows_pan(qtbot: QtBot, view: TimelineView) -> None:
+    start = view.plot.view_range()
+    qtbot.keyClick(view.plot, Qt.Key.Key_Plus)
+    zoomed = view.plot.view_range()
+    assert zoomed.span_ms == pytest.approx(start.span_ms / 1.25, rel=1e-6)
+    qtbot.keyClick(view.plot, Qt.Key.Key_Minus)
+    assert view.plot.view_range().span_ms == pytest.approx(start.span_ms, rel=1e-6)
+    before = view.plot.view_range()
+    qtbot.keyClick(view.plot, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    after = view.plot.view_range()
+    assert after.start_ms - before.start_ms == pytest.approx(0.1 * before.span_ms, rel=1e-6)
+    assert after.span_ms == pytest.approx(before.span_ms, rel=1e-6)
+
+
+def test_wheel_zooms_around_the_cursor(qtbot: QtBot, view: TimelineView) -> None:
+    before = view.plot.view_range()
+    pos = view.plot.viewport().rect().center() + QPoint(200, 0)
+    anchor = view.plot.view_box.mapSceneToView(view.plot.mapToScene(pos)).x() * 1000
+    event = QWheelEvent(
+        QPointF(pos),
+        QPointF(view.plot.viewport().mapToGlobal(pos)),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view.plot.viewport(), event)
+    after = view.plot.view_range()
+    assert after.span_ms < before.span_ms
+    ratio_before = (anchor - before.start_ms) / before.span_ms
+    ratio_after = (anchor - after.start_ms) / after.span_ms
+    assert ratio_after == pytest.approx(ratio_before, abs=1e-3)
+
+
+def test_pinch_zooms_around_the_fingers(view: TimelineView) -> None:
+    before = view.plot.view_range()
+    pos = QPointF(view.plot.viewport().rect().center())
+    view.plot.pinch(0.5, pos)
+    assert view.plot.view_range().span_ms == pytest.approx(before.span_ms * 0.5, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("key", "button", "span"),
+    [
+        (Qt.Key.Key_1, "presetWeek", WEEK_MS),
+        (Qt.Key.Key_2, "presetMonth", MONTH_MS),
+        (Qt.Key.Key_3, "presetYear", YEAR_MS),
+    ],
+)
+def test_presets_by_key_and_button(
+    qtbot: QtBot, view: TimelineView, key: Qt.Key, button: str, span: float
+) -> None:
+    qtbot.keyClick(view.plot, key)
+    assert view.plot.view_range().span_ms == pytest.approx(span, rel=1e-6)
+    qtbot.keyClick(view.plot, Qt.Key.Key_0)
+    assert view.plot.view_range() == view.history
+    qtbot.mouseClick(view.findChild(QPushButton, button), Qt.MouseButton.LeftButton)
+    assert view.plot.view_range().span_ms == pytest.approx(span, rel=1e-6)
+
+
+def test_keyboard_visits_events_in_order_and_enter_opens(qtbot: QtBot, view: TimelineView) -> None:
+    qtbot.keyClick(view.plot, Qt.Key.Key_0)
+    visited = []
+    for _ in range(5):
+        qtbot.keyClick(view.plot, Qt.Key.Key_Right)
+        visited.append(view.selected_row)
+    assert visited == [0, 1, 2, 3, 4]
+    qtbot.keyClick(view.plot, Qt.Key.Key_Left)
+    assert view.selected_row == 3
+    with qtbot.waitSignal(view.eventOpened, timeout=5_000) as opened:
+        qtbot.keyClick(view.plot, Qt.Key.Key_Return)
+    assert opened.args[0] == view.columns.event_id(3)
+    qtbot.keyClick(view.plot, Qt.Key.Key_Escape)
+    assert view.selected_row is None
+
+
+def test_click_selects_and_shows_the_right_detail(qtbot: QtBot, view: TimelineView) -> None:
+    qtbot.keyClick(view.plot, Qt.Key.Key_2)  # a month: markers, not buckets
+    row = int(
+        np.flatnonzero(
+            (view.columns.time_ms >= view.plot.view_range().start_ms)
+            & (view.columns.time_ms < view.plot.view_range().end_ms)
+        )[3]
+    )
+    qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=_marker_pos(view, row))
+    assert view.selected_row == row
+    qtbot.waitUntil(
+        lambda: view.detail.detail is not None and view.detail.detail.id == view.columns.event_id(row),
+        timeout=10_000,
+    )
+    assert view.detail.title.text() == view.detail.detail.title
+    assert view.detail.field_text("Type").startswith(EventType.from_lane(int(view.columns.lane[row])).label)
+    assert view.detail.field_text("Importance") == Importance(int(view.columns.importance[row])).label
+
+
+def test_hover_shows_the_right_tooltip(qtbot: QtBot, view: TimelineView) -> None:
+    qtbot.keyClick(view.plot, Qt.Key.Key_2)
+    window = view.plot.view_range()
+    row = int(
+        np.flatnonzero((view.columns.time_ms >= window.start_ms) & (view.columns.time_ms < window.end_ms))[5]
+    )
+    scene = view.plot.mapToScene(_marker_pos(view, row))
+    view.plot.scene().sigMouseMoved.emit(scene)
+    assert view._hover_row == row
+    qtbot.waitUntil(lambda: "…" not in view.plot.toolTip(), timeout=10_000)
+    detail = view._details[view.columns.event_id(row)]
+    assert view.plot.toolTip().splitlines()[1] == detail.title
+    assert EventType.from_lane(int(view.columns.lane[row])).label in view.plot.toolTip()
+
+
+def test_filters_hide_and_show_markers(qtbot: QtBot, view: TimelineView) -> None:
+    total = len(view.columns)
+    session_box = view.findChild(QCheckBox, "filterType_session")
+    session_box.setChecked(False)
+    lanes = set(np.unique(view.columns.lane[view.index.visible_rows]).tolist())
+    assert EventType.SESSION.lane not in lanes and len(view.index) == total - total // 8
+    importance = view.findChild(QComboBox, "filterImportance")
+    importance.setCurrentIndex(int(Importance.CRITICAL))
+    assert set(view.columns.importance[view.index.visible_rows].tolist()) == {int(Importance.CRITICAL)}
+    private = view.findChild(QComboBox, "filterPrivate")
+    private.setCurrentIndex(2)  # only private
+    assert view.columns.is_private[view.index.visible_rows].all()
+    summary = view.findChild(QLabel, "filterSummary").text()
+    assert "only private" in summary and "critical" in summary
+    reset = view.findChild(QPushButton, "filterReset")
+    assert reset.isEnabled()
+    qtbot.mouseClick(reset, Qt.MouseButton.LeftButton)
+    assert len(view.index) == total and not reset.isEnabled()
+    view.plot.grab()
+    assert view.plot.layer.paint_error is None
+
+
+def test_text_search_highlights_and_steps(qtbot: QtBot, view: TimelineView) -> None:
+    search = view.findChild(QLineEdit, "filterSearch")
+    search.setText("Event 1")  # titles are "Event <n>": 1, 10-19, 100-199
+    qtbot.waitUntil(lambda: view.filter.text_rows is not None, timeout=10_000)
+    titles_matching = [n for n in range(640) if "Event 1" in f"Event {n}"]
+    assert len(view.index) == len(titles_matching) == len(view.match_rows)
+    assert view.findChild(QLabel, "searchMatches").text() == f"{len(titles_matching)} matches"
+    qtbot.keyClick(view.plot, Qt.Key.Key_F3)
+    first = view.selected_row
+    qtbot.keyClick(view.plot, Qt.Key.Key_F3)
+    assert view.selected_row == int(view.match_rows[1]) and first == int(view.match_rows[0])
+    qtbot.keyClick(view.plot, Qt.Key.Key_F3, Qt.KeyboardModifier.ShiftModifier)
+    assert view.selected_row == first
+
+
+def test_double_click_on_empty_lane_zooms_in_there(qtbot: QtBot, view: TimelineView) -> None:
+    before = view.plot.view_range()
+    point = QPointF(before.centre_ms / 1000 + before.span_ms / 4000, 3.5)  # between lanes: no marker
+    view.plot.view_box.doubleClicked.emit(point)
+    after = view.plot.view_range()
+    assert after.span_ms == pytest.approx(before.span_ms / 4, rel=1e-6)
+    assert after.contains(point.x() * 1000)
+
+
+def test_overview_box_follows_and_drives_the_view(qtbot: QtBot, view: TimelineView) -> None:
+    qtbot.keyClick(view.plot, Qt.Key.Key_3)
+    qtbot.waitUntil(
+        lambda: abs(view.overview.window_box.getRegion()[1] - view.plot.view_range().end_ms / 1000) < 1,
+        timeout=5_000,
+    )
+    start = view.history.start_ms / 1000 + 10 * DAY_MS / 1000
+    view.overview.window_box.setRegion((start, start + 30 * DAY_MS / 1000))
+    assert view.plot.view_range().start_ms == pytest.approx(start * 1000, abs=1)

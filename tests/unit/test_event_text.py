@@ -1,0 +1,82 @@
+"""Tooltip and detail text say what a therapist needs, in local time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import pytest
+
+from viewer.domain import EventDetail, EventType, Importance, to_local
+from viewer.event_text import PRIVATE_NOTICE, detail_fields, format_metadata, tooltip_text
+
+
+def _detail(**overrides: object) -> EventDetail:
+    values: dict[str, object] = dict(
+        id=uuid.UUID(int=1),
+        patient_id=uuid.UUID(int=2),
+        therapist_id=uuid.UUID(int=3),
+        therapist_name="Dr. Heron",
+        event_type=EventType.ASSESSMENT,
+        event_subtype="PHQ-9",
+        event_date=datetime(2025, 3, 4, 10, 30),
+        title="PHQ-9 score 21",
+        description="Severe range",
+        metadata={"score": 21, "items": [3, 3]},
+        related_entity_type=None,
+        related_entity_id=None,
+        importance=Importance.CRITICAL,
+        is_private=False,
+        created_at=datetime(2025, 3, 4, 11, 0),
+    )
+    values.update(overrides)
+    return EventDetail(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _utc_plus_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Europe/Athens")
+    import time
+
+    time.tzset()
+    yield
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+
+def test_tooltip_has_date_type_importance_title_author_in_local_time() -> None:
+    text = tooltip_text(_detail())
+    assert to_local(datetime(2025, 3, 4, 10, 30)).hour == 12
+    assert text.splitlines() == [
+        "Tue 4 Mar 2025, 12:30 · Assessment · Critical",
+        "PHQ-9 score 21",
+        "by Dr. Heron",
+    ]
+
+
+def test_private_and_orphaned_events_say_so() -> None:
+    text = tooltip_text(_detail(is_private=True, therapist_name=None))
+    assert "private" in text.splitlines()[0] and text.endswith("by no author recorded")
+    labels = {f.label: f.value for f in detail_fields(_detail(is_private=True))}
+    assert labels["Privacy"] == PRIVATE_NOTICE
+
+
+def test_detail_fields_in_reading_order() -> None:
+    fields = detail_fields(_detail(related_entity_type="Observation", related_entity_id=uuid.UUID(int=9)))
+    assert [f.label for f in fields] == [
+        "When",
+        "Type",
+        "Importance",
+        "Author",
+        "Related",
+        "Metadata",
+        "Created",
+    ]
+    assert dict((f.label, f.value) for f in fields)["Type"] == "Assessment (PHQ-9)"
+
+
+def test_metadata_lines() -> None:
+    assert (
+        format_metadata({"score": 21, "band": "severe", "items": [3, 3]})
+        == "score: 21\nband: severe\nitems: [3, 3]"
+    )

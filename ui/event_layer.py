@@ -1,0 +1,229 @@
+"""Draws a timeline frame: markers as pixmap fragments, density as rectangles.
+
+The layer paints in device pixels (it resets the painter's transform and maps
+times to pixels itself), so markers keep their size at any zoom, and a whole
+frame is drawn with a handful of C++ calls: one ``drawPixmapFragments`` per
+marker sprite and one ``drawRects`` per importance colour, never a Python
+loop per event.  What to draw comes from a frame provider (the LOD pyramid,
+or brute force for the naive baseline).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+import pyqtgraph as pg
+from pyqtgraph.Qt import internals
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
+
+from ui.style import IMPORTANCE_STYLES, PRIVATE_OUTLINE
+from viewer.domain import EventType, Importance
+from viewer.services.timeline_query import TimelineColumns
+from viewer.timeline_frame import Frame
+
+log = logging.getLogger(__name__)
+LANE_COUNT = len(EventType)
+FrameProvider = Callable[[float, float, int], Frame]
+
+
+def lane_y(lane: npt.NDArray[np.integer] | int) -> npt.NDArray[np.float64] | float:
+    """Sessions on top, external events at the bottom (y grows upwards in the view)."""
+    return (LANE_COUNT - 1) - np.asarray(lane, dtype=np.float64)
+
+
+def _sprite(importance: Importance, ratio: float) -> QPixmap:
+    style = IMPORTANCE_STYLES[importance]
+    pen = pg.mkPen(style.outline, width=1)
+    image: QImage = pg.graphicsItems.ScatterPlotItem.renderSymbol(
+        style.symbol, style.size * ratio, pen, pg.mkBrush(style.colour)
+    )
+    pixmap = QPixmap.fromImage(image)
+    pixmap.setDevicePixelRatio(ratio)
+    return pixmap
+
+
+def _lock_sprite(ratio: float) -> QPixmap:
+    """A small padlock drawn beside private markers."""
+    size = int(10 * ratio)
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    colour = QColor(PRIVATE_OUTLINE)
+    painter.setPen(QPen(colour, 1.4 * ratio))
+    painter.drawArc(QRectF(2.5 * ratio, 0.8 * ratio, 5 * ratio, 6 * ratio), 0, 180 * 16)
+    painter.fillRect(QRectF(1.5 * ratio, 4.2 * ratio, 7 * ratio, 5.3 * ratio), colour)
+    painter.end()
+    pixmap.setDevicePixelRatio(ratio)
+    return pixmap
+
+
+class EventLayer(pg.GraphicsObject):
+    """The markers and density of one patient's (filtered) events."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.columns = TimelineColumns.empty()
+        self.provider: FrameProvider | None = None
+        self.selected_row: int | None = None
+        self.highlight: npt.NDArray[np.bool_] | None = None
+        self.last_frame: Frame | None = None
+        self.paint_error: Exception | None = None
+        self._bounds = QRectF(0, -0.5, 1, LANE_COUNT)
+        self._ratio = 0.0
+        self._sprites: dict[Importance, QPixmap] = {}
+        self._lock = QPixmap()
+        self._fragments = internals.PrimitiveArray(QPainter.PixmapFragment, 10)
+        self._rects = internals.PrimitiveArray(QRectF, 4)
+
+    def set_data(self, columns: TimelineColumns, provider: FrameProvider | None) -> None:
+        self.prepareGeometryChange()
+        self.columns = columns
+        self.provider = provider
+        self.selected_row = None
+        self.highlight = None
+        if len(columns):
+            first, last = float(columns.time_ms[0]) / 1000, float(columns.time_ms[-1]) / 1000
+            self._bounds = QRectF(first - 1, -0.5, max(last - first, 1) + 2, LANE_COUNT)
+        else:
+            self._bounds = QRectF(0, -0.5, 1, LANE_COUNT)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def _ensure_sprites(self, ratio: float) -> None:
+        if ratio == self._ratio:
+            return
+        self._ratio = ratio
+        self._sprites = {importance: _sprite(importance, ratio) for importance in Importance}
+        self._lock = _lock_sprite(ratio)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        view = self.getViewBox()
+        if view is None or self.provider is None or not len(self.columns):
+            self.last_frame = None
+            return
+        (x0, x1), _ = view.viewRange()
+        width_px = max(int(view.width()), 1)
+        frame = self.provider(x0 * 1000.0, x1 * 1000.0, width_px)
+        self.last_frame = frame
+        transform = painter.transform()  # item (data) coordinates to device pixels
+        sx, dx = transform.m11(), transform.m31()
+        sy, dy = transform.m22(), transform.m32()
+        ratio = widget.devicePixelRatioF() if widget is not None else 1.0
+        self._ensure_sprites(ratio)
+        painter.save()
+        painter.resetTransform()
+        if frame.rows is None:
+            self._paint_buckets(painter, frame, sx, dx, sy, dy)
+        else:
+            self._paint_markers(painter, frame.rows, sx, dx, sy, dy, with_locks=True)
+        if frame.rows is None and len(frame.critical_rows):
+            self._paint_markers(painter, frame.critical_rows, sx, dx, sy, dy, with_locks=False)
+        self._paint_selection(painter, sx, dx, sy, dy)
+        painter.restore()
+
+    def _positions(
+        self, rows: npt.NDArray[np.int64], sx: float, dx: float, sy: float, dy: float
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        x = self.columns.time_ms[rows].astype(np.float64) * (sx / 1000.0) + dx
+        y = lane_y(self.columns.lane[rows]) * sy + dy
+        return x, np.asarray(y)
+
+    def _draw_fragments(
+        self, painter: QPainter, pixmap: QPixmap, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+    ) -> None:
+        if not len(x):
+            return
+        width = pixmap.width()
+        height = pixmap.height()
+        ratio = pixmap.devicePixelRatio()
+        self._fragments.resize(len(x))
+        frags = self._fragments.ndarray()
+        frags[:, 0] = x
+        frags[:, 1] = y
+        frags[:, 2:4] = 0  # source x, y
+        frags[:, 4] = width
+        frags[:, 5] = height
+        frags[:, 6] = 1 / ratio  # scale: the sprite is rendered at device resolution
+        frags[:, 7] = 1 / ratio
+        frags[:, 8] = 0  # rotation
+        frags[:, 9] = 1  # opacity
+        painter.drawPixmapFragments(*self._fragments.drawargs(), pixmap)
+
+    def _paint_markers(
+        self,
+        painter: QPainter,
+        rows: npt.NDArray[np.int64],
+        sx: float,
+        dx: float,
+        sy: float,
+        dy: float,
+        *,
+        with_locks: bool,
+    ) -> None:
+        if not len(rows):
+            return
+        x, y = self._positions(rows, sx, dx, sy, dy)
+        importance = self.columns.importance[rows]
+        if self.highlight is not None:
+            hit = self.highlight[rows]
+            if hit.any():
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(QColor(255, 214, 0, 150))
+                for px, py in zip(x[hit], y[hit], strict=True):
+                    painter.drawEllipse(QPointF(px, py), 11, 11)
+        for level in Importance:  # low first, so critical markers end up on top
+            chosen = importance == int(level)
+            self._draw_fragments(painter, self._sprites[level], x[chosen], y[chosen])
+        if with_locks:
+            private = self.columns.is_private[rows]
+            self._draw_fragments(painter, self._lock, x[private] + 8, y[private] - 9)
+
+    def _paint_buckets(
+        self, painter: QPainter, frame: Frame, sx: float, dx: float, sy: float, dy: float
+    ) -> None:
+        buckets = frame.buckets
+        if not len(buckets):
+            return
+        left = buckets.start_ms.astype(np.float64) * (sx / 1000.0) + dx
+        right = buckets.end_ms.astype(np.float64) * (sx / 1000.0) + dx
+        width = np.maximum(right - left, 1.5)
+        lane_height = abs(sy)
+        # Height grows with the log of the count so one busy bucket does not flatten the rest.
+        fraction = np.clip(0.25 + np.log10(buckets.count.astype(np.float64)) / 4.0, 0.25, 0.9)
+        height = fraction * lane_height * 0.8
+        centre = np.asarray(lane_y(buckets.lane)) * sy + dy
+        painter.setPen(Qt.PenStyle.NoPen)
+        for level in Importance:
+            chosen = buckets.max_importance == int(level)
+            n = int(chosen.sum())
+            if not n:
+                continue
+            self._rects.resize(n)
+            rects = self._rects.ndarray()
+            rects[:, 0] = left[chosen]
+            rects[:, 1] = centre[chosen] - height[chosen] / 2
+            rects[:, 2] = width[chosen]
+            rects[:, 3] = height[chosen]
+            colour = QColor(IMPORTANCE_STYLES[level].colour)
+            colour.setAlpha(200)
+            painter.setBrush(colour)
+            painter.drawRects(*self._rects.drawargs())
+
+    def _paint_selection(self, painter: QPainter, sx: float, dx: float, sy: float, dy: float) -> None:
+        if self.selected_row is None:
+            return
+        rows = np.array([self.selected_row], dtype=np.int64)
+        x, y = self._positions(rows, sx, dx, sy, dy)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(QColor("#111111"), 2))
+        painter.drawEllipse(QPointF(x[0], y[0]), 12, 12)

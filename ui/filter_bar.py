@@ -1,0 +1,196 @@
+"""The filter controls above the timeline; they only build a ``TimelineFilter`` value."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QDate, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from viewer.domain import EventType, Importance
+from viewer.timeline_filter import PrivateMode, TimelineFilter
+
+
+def _object_name(event_type: EventType) -> str:
+    return "filterType_" + event_type.value
+
+
+class FilterBar(QWidget):
+    """Type toggles, minimum importance, privacy, date range and title search.
+
+    Signals:
+        filterChanged(object): the new ``TimelineFilter`` (without text matches).
+        searchStep(int): +1 for next match, -1 for previous.
+    """
+
+    filterChanged = Signal(object)
+    searchStep = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("filterBar")
+        self.setAccessibleName("Timeline filters")
+        self._updating = True  # no signals while the controls are being built
+
+        self.type_boxes: dict[EventType, QCheckBox] = {}
+        types_row = QHBoxLayout()
+        types_row.setContentsMargins(0, 0, 0, 0)
+        types_label = QLabel("Show:", self)
+        types_label.setObjectName("filterTypesLabel")
+        types_label.setAccessibleName("Event types shown")
+        types_row.addWidget(types_label)
+        for event_type in EventType:
+            box = QCheckBox(event_type.label, self)
+            box.setObjectName(_object_name(event_type))
+            box.setAccessibleName(f"Show {event_type.label.lower()} events")
+            box.setChecked(True)
+            box.toggled.connect(self._emit)
+            types_row.addWidget(box)
+            self.type_boxes[event_type] = box
+        types_row.addStretch(1)
+
+        self.importance = QComboBox(self)
+        self.importance.setObjectName("filterImportance")
+        self.importance.setAccessibleName("Minimum importance")
+        for level in Importance:
+            self.importance.addItem(
+                "Any importance" if level is Importance.LOW else f"{level.label} or more", level
+            )
+        self.importance.currentIndexChanged.connect(self._emit)
+
+        self.private = QComboBox(self)
+        self.private.setObjectName("filterPrivate")
+        self.private.setAccessibleName("Private events")
+        for mode, text in (
+            (PrivateMode.SHOWN, "Private shown"),
+            (PrivateMode.HIDDEN, "Private hidden"),
+            (PrivateMode.ONLY, "Only private"),
+        ):
+            self.private.addItem(text, mode)
+        self.private.currentIndexChanged.connect(self._emit)
+
+        self.use_dates = QCheckBox("From", self)
+        self.use_dates.setObjectName("filterUseDates")
+        self.use_dates.setAccessibleName("Limit to a date range")
+        self.use_dates.toggled.connect(self._emit)
+        self.date_from = QDateEdit(self)
+        self.date_from.setObjectName("filterDateFrom")
+        self.date_from.setAccessibleName("From date")
+        self.date_to = QDateEdit(self)
+        self.date_to.setObjectName("filterDateTo")
+        self.date_to.setAccessibleName("To date (inclusive)")
+        for edit in (self.date_from, self.date_to):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("d MMM yyyy")
+            edit.dateChanged.connect(self._emit)
+        self.date_from.setDate(QDate.currentDate().addYears(-1))
+        self.date_to.setDate(QDate.currentDate())
+        to_label = QLabel("to", self)
+        to_label.setObjectName("filterDateToLabel")
+        to_label.setAccessibleName("to")
+
+        self.search = QLineEdit(self)
+        self.search.setObjectName("filterSearch")
+        self.search.setAccessibleName("Search titles")
+        self.search.setPlaceholderText("Search titles…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMaximumWidth(220)
+        self.search.textChanged.connect(self._emit)
+        self.search.returnPressed.connect(lambda: self.searchStep.emit(1))
+        self.previous_match = QToolButton(self)
+        self.previous_match.setObjectName("searchPrevious")
+        self.previous_match.setAccessibleName("Previous match")
+        self.previous_match.setText("▲")
+        self.previous_match.setToolTip("Previous match (Shift+F3)")
+        self.previous_match.clicked.connect(lambda: self.searchStep.emit(-1))
+        self.next_match = QToolButton(self)
+        self.next_match.setObjectName("searchNext")
+        self.next_match.setAccessibleName("Next match")
+        self.next_match.setText("▼")
+        self.next_match.setToolTip("Next match (F3)")
+        self.next_match.clicked.connect(lambda: self.searchStep.emit(1))
+        self.match_label = QLabel("", self)
+        self.match_label.setObjectName("searchMatches")
+        self.match_label.setAccessibleName("Search matches")
+
+        self.summary = QLabel("Showing all events", self)
+        self.summary.setObjectName("filterSummary")
+        self.summary.setAccessibleName("Active filters")
+        self.reset = QPushButton("Reset filters", self)
+        self.reset.setObjectName("filterReset")
+        self.reset.setAccessibleName("Reset filters")
+        self.reset.setEnabled(False)
+        self.reset.clicked.connect(self.reset_filters)
+
+        controls = QHBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.importance, self.private, self.use_dates, self.date_from, to_label, self.date_to):
+            controls.addWidget(widget)
+        controls.addSpacing(12)
+        for widget in (self.search, self.previous_match, self.next_match, self.match_label):
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        controls.addWidget(self.summary)
+        controls.addWidget(self.reset)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(types_row)
+        layout.addLayout(controls)
+        self._updating = False
+
+    def current_filter(self) -> TimelineFilter:
+        types = frozenset(t for t, box in self.type_boxes.items() if box.isChecked())
+        start_ms = end_ms = None
+        if self.use_dates.isChecked():
+            start_ms = _local_midnight_ms(self.date_from.date())
+            end_ms = _local_midnight_ms(self.date_to.date().addDays(1))
+        return TimelineFilter(
+            types=types,
+            min_importance=self.importance.currentData(),
+            private=self.private.currentData(),
+            start_ms=start_ms,
+            end_ms=end_ms,
+            text=self.search.text(),
+        )
+
+    def reset_filters(self) -> None:
+        self._updating = True
+        try:
+            for box in self.type_boxes.values():
+                box.setChecked(True)
+            self.importance.setCurrentIndex(0)
+            self.private.setCurrentIndex(0)
+            self.use_dates.setChecked(False)
+            self.search.clear()
+        finally:
+            self._updating = False
+        self._emit()
+
+    def set_match_status(self, text: str) -> None:
+        self.match_label.setText(text)
+
+    def _emit(self) -> None:
+        if self._updating:
+            return
+        flt = self.current_filter()
+        self.summary.setText(flt.describe())
+        self.reset.setEnabled(not flt.is_default)
+        self.filterChanged.emit(flt)
+
+
+def _local_midnight_ms(date: QDate) -> int:
+    local = datetime(date.year(), date.month(), date.day()).astimezone()
+    return int(local.astimezone(UTC).timestamp() * 1000)

@@ -1,0 +1,68 @@
+"""How an event reads in a tooltip and in the detail pane (plain text, Qt-free).
+
+Dates are shown in the viewer's local time zone; private events say who can
+see them, so nobody mistakes a private note for a shared one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from viewer.domain import EventDetail, EventType, Importance, to_local
+
+PRIVATE_NOTICE = "Private: only its author and the author's supervisor can see it"
+
+
+def format_when(stored: datetime) -> str:
+    """``Tue 4 Mar 2025, 10:30`` in local time, from a naive-UTC stored timestamp."""
+    local = to_local(stored)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+def tooltip_head(event_type: EventType, importance: Importance, stored: datetime, private: bool) -> str:
+    """What is known without fetching text: shown at once while the title loads."""
+    lock = " · private" if private else ""
+    return f"{format_when(stored)} · {event_type.label} · {importance.label}{lock}"
+
+
+def tooltip_text(detail: EventDetail) -> str:
+    head = tooltip_head(detail.event_type, detail.importance, detail.event_date, detail.is_private)
+    author = detail.therapist_name or "no author recorded"
+    return f"{head}\n{detail.title}\nby {author}"
+
+
+@dataclass(frozen=True)
+class DetailField:
+    label: str
+    value: str
+
+
+def detail_fields(detail: EventDetail) -> list[DetailField]:
+    """Label/value pairs for the detail pane, in reading order."""
+    fields = [
+        DetailField("When", format_when(detail.event_date)),
+        DetailField(
+            "Type", detail.event_type.label + (f" ({detail.event_subtype})" if detail.event_subtype else "")
+        ),
+        DetailField("Importance", detail.importance.label),
+        DetailField("Author", detail.therapist_name or "no author recorded"),
+    ]
+    if detail.is_private:
+        fields.append(DetailField("Privacy", PRIVATE_NOTICE))
+    if detail.related_entity_type:
+        fields.append(DetailField("Related", f"{detail.related_entity_type} {detail.related_entity_id}"))
+    if detail.metadata:
+        fields.append(DetailField("Metadata", format_metadata(detail.metadata)))
+    fields.append(DetailField("Created", format_when(detail.created_at)))
+    return fields
+
+
+def format_metadata(metadata: dict[str, object]) -> str:
+    """One ``key: value`` line per entry; nested values as compact JSON."""
+    lines = []
+    for key, value in metadata.items():
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+        lines.append(f"{key}: {shown}")
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""Which events the timeline shows: types, minimum importance, privacy, dates, text.
+
+A filter is a value; applying it to the columns gives a boolean mask, so the
+drawing layer never needs to know why an event is hidden.  Text search runs in
+the database (titles are not in the columns) and arrives as the set of
+matching rows, which the filter combines with the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+import numpy as np
+import numpy.typing as npt
+
+from viewer.domain import EventType, Importance
+from viewer.services.timeline_query import TimelineColumns
+
+ALL_TYPES: frozenset[EventType] = frozenset(EventType)
+
+
+class PrivateMode(Enum):
+    SHOWN = "shown"
+    HIDDEN = "hidden"
+    ONLY = "only"
+
+
+@dataclass(frozen=True)
+class TimelineFilter:
+    types: frozenset[EventType] = ALL_TYPES
+    min_importance: Importance = Importance.LOW
+    private: PrivateMode = PrivateMode.SHOWN
+    start_ms: int | None = None
+    end_ms: int | None = None
+    text: str = ""
+    # Rows whose title matches ``text`` (from the database); None while unknown or with no text.
+    text_rows: npt.NDArray[np.int64] | None = field(default=None, compare=False)
+
+    @property
+    def is_default(self) -> bool:
+        return (
+            self.types == ALL_TYPES
+            and self.min_importance is Importance.LOW
+            and self.private is PrivateMode.SHOWN
+            and self.start_ms is None
+            and self.end_ms is None
+            and not self.text.strip()
+        )
+
+    def with_text_rows(self, rows: npt.NDArray[np.int64] | None) -> TimelineFilter:
+        return replace(self, text_rows=rows)
+
+    def mask(self, columns: TimelineColumns) -> npt.NDArray[np.bool_]:
+        """True for each event the filter lets through."""
+        keep = np.ones(len(columns), dtype=np.bool_)
+        if self.types != ALL_TYPES:
+            lanes = np.array(sorted(t.lane for t in self.types), dtype=np.int8)
+            keep &= np.isin(columns.lane, lanes)
+        if self.min_importance > Importance.LOW:
+            keep &= columns.importance >= int(self.min_importance)
+        if self.private is PrivateMode.HIDDEN:
+            keep &= ~columns.is_private
+        elif self.private is PrivateMode.ONLY:
+            keep &= columns.is_private
+        if self.start_ms is not None:
+            keep &= columns.time_ms >= self.start_ms
+        if self.end_ms is not None:
+            keep &= columns.time_ms < self.end_ms
+        if self.text.strip() and self.text_rows is not None:
+            text_mask = np.zeros(len(columns), dtype=np.bool_)
+            text_mask[self.text_rows] = True
+            keep &= text_mask
+        return keep
+
+    def describe(self) -> str:
+        """The filter in plain words, for the line above the timeline."""
+        if self.is_default:
+            return "Showing all events"
+        parts: list[str] = []
+        if self.types != ALL_TYPES:
+            names = [t.label.lower() for t in EventType if t in self.types]
+            parts.append("only " + (", ".join(names) if names else "no types"))
+        if self.min_importance > Importance.LOW:
+            parts.append(f"importance {self.min_importance.label.lower()} or more")
+        if self.private is PrivateMode.HIDDEN:
+            parts.append("private events hidden")
+        elif self.private is PrivateMode.ONLY:
+            parts.append("only private events")
+        if self.start_ms is not None or self.end_ms is not None:
+            parts.append("within a date range")
+        if self.text.strip():
+            parts.append(f"titles containing “{self.text.strip()}”")
+        return "Filtered: " + "; ".join(parts)

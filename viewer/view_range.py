@@ -1,0 +1,101 @@
+"""The visible time window of the timeline, and how gestures change it.
+
+Qt-free so the zoom rules are testable without a window: wheel and key zooms
+keep the time under the cursor where it is, pans move by a fraction of the
+window, and presets (week, month, year, all) keep the window's centre.  Times
+are epoch milliseconds (floats, so sub-millisecond zoom arithmetic is exact
+enough and never overflows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+MINUTE_MS = 60_000.0
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+WEEK_MS = 7 * DAY_MS
+MONTH_MS = 30.436875 * DAY_MS  # mean Gregorian month
+YEAR_MS = 365.2425 * DAY_MS
+
+MIN_SPAN_MS = 10 * MINUTE_MS
+MAX_SPAN_MS = 200 * YEAR_MS
+ZOOM_STEP = 1.25  # one key press or wheel notch
+PAN_STEP = 0.1  # one arrow press: a tenth of the window
+
+
+class Preset(Enum):
+    WEEK = "1 week"
+    MONTH = "1 month"
+    YEAR = "1 year"
+    ALL = "All"
+
+    @property
+    def span_ms(self) -> float | None:
+        return {Preset.WEEK: WEEK_MS, Preset.MONTH: MONTH_MS, Preset.YEAR: YEAR_MS}.get(self)
+
+
+@dataclass(frozen=True)
+class ViewRange:
+    """A half-open window ``[start_ms, end_ms)`` of epoch milliseconds."""
+
+    start_ms: float
+    end_ms: float
+
+    def __post_init__(self) -> None:
+        if not self.end_ms > self.start_ms:
+            raise ValueError("a view range must have a positive span")
+
+    @property
+    def span_ms(self) -> float:
+        return self.end_ms - self.start_ms
+
+    @property
+    def centre_ms(self) -> float:
+        return (self.start_ms + self.end_ms) / 2
+
+    @classmethod
+    def around(cls, centre_ms: float, span_ms: float) -> ViewRange:
+        span = min(max(span_ms, MIN_SPAN_MS), MAX_SPAN_MS)
+        return cls(centre_ms - span / 2, centre_ms + span / 2)
+
+    @classmethod
+    def covering(cls, first_ms: float, last_ms: float, margin: float = 0.03) -> ViewRange:
+        """The whole history with a small margin; a single event gets a day around it."""
+        span = max(last_ms - first_ms, DAY_MS)
+        return cls.around((first_ms + last_ms) / 2, span * (1 + 2 * margin))
+
+    def zoomed(self, factor: float, anchor_ms: float | None = None) -> ViewRange:
+        """Scale the span by ``factor`` (< 1 zooms in) keeping ``anchor_ms`` fixed on screen."""
+        anchor = self.centre_ms if anchor_ms is None else anchor_ms
+        new_span = min(max(self.span_ms * factor, MIN_SPAN_MS), MAX_SPAN_MS)
+        ratio = (anchor - self.start_ms) / self.span_ms
+        start = anchor - ratio * new_span
+        return ViewRange(start, start + new_span)
+
+    def zoom_in(self, anchor_ms: float | None = None) -> ViewRange:
+        return self.zoomed(1 / ZOOM_STEP, anchor_ms)
+
+    def zoom_out(self, anchor_ms: float | None = None) -> ViewRange:
+        return self.zoomed(ZOOM_STEP, anchor_ms)
+
+    def panned(self, fraction: float) -> ViewRange:
+        """Move by ``fraction`` of the span (positive: later in time)."""
+        shift = self.span_ms * fraction
+        return ViewRange(self.start_ms + shift, self.end_ms + shift)
+
+    def preset(self, preset: Preset, history: ViewRange | None) -> ViewRange:
+        span = preset.span_ms
+        if span is None:
+            return history if history is not None else self
+        return ViewRange.around(self.centre_ms, span)
+
+    def contains(self, moment_ms: float) -> bool:
+        return self.start_ms <= moment_ms < self.end_ms
+
+    def showing(self, moment_ms: float) -> ViewRange:
+        """The same span, moved just enough to bring ``moment_ms`` into view (with a margin)."""
+        if self.start_ms + self.span_ms * 0.05 <= moment_ms <= self.end_ms - self.span_ms * 0.05:
+            return self
+        return ViewRange.around(moment_ms, self.span_ms)
