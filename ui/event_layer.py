@@ -47,7 +47,7 @@ def _sprite(importance: Importance, ratio: float) -> QPixmap:
     return pixmap
 
 
-def _lock_sprite(ratio: float) -> QPixmap:
+def lock_sprite(ratio: float) -> QPixmap:
     """A small padlock drawn beside private markers."""
     size = int(10 * ratio)
     pixmap = QPixmap(size, size)
@@ -102,7 +102,7 @@ class EventLayer(pg.GraphicsObject):
             return
         self._ratio = ratio
         self._sprites = {importance: _sprite(importance, ratio) for importance in Importance}
-        self._lock = _lock_sprite(ratio)
+        self._lock = lock_sprite(ratio)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.detail_pane import EventDetailPane
-from ui.event_layer import LANE_COUNT, EventLayer, FrameProvider, lane_y
+from ui.event_layer import LANE_COUNT, EventLayer, FrameProvider, lane_y, lock_sprite
 from ui.filter_bar import FilterBar
 from ui.operations import CancelToken, OperationRunner
 from ui.style import IMPORTANCE_STYLES, LANE_BAND_COLOURS, TODAY_COLOUR
@@ -457,7 +457,13 @@ class TimelineView(QWidget):
         legend.addWidget(legend_title)
         for importance in Importance:
             legend.addWidget(_LegendSwatch(importance, self))
-        lock = QLabel("🔒 private: only its author and the author's supervisor see it", self)
+        lock_icon = QLabel(self)
+        lock_icon.setObjectName("legendPrivateIcon")
+        lock_icon.setAccessibleName("Private event mark")
+        lock_icon.setPixmap(lock_sprite(self.devicePixelRatioF() or 1.0))
+        legend.addSpacing(8)
+        legend.addWidget(lock_icon)
+        lock = QLabel("private: only its author and the author's supervisor see it", self)
         lock.setObjectName("legendPrivate")
         lock.setAccessibleName("Legend: private event mark")
         legend.addWidget(lock)
