@@ -44,6 +44,7 @@ from ui.operations import CancelToken, OperationRunner
 from ui.style import IMPORTANCE_STYLES, LANE_BAND_COLOURS, TODAY_COLOUR
 from viewer.domain import EventDetail, EventType, Importance
 from viewer.event_text import tooltip_head, tooltip_text
+from viewer.lod import LodPyramid
 from viewer.services.patients import PatientSummary
 from viewer.services.timeline_query import (
     TimelineColumns,
@@ -59,12 +60,17 @@ from viewer.view_range import MAX_SPAN_MS, MIN_SPAN_MS, Preset, ViewRange
 
 HOVER_TOLERANCE_PX = 9
 DETAIL_CACHE_SIZE = 512
-ProviderFactory = Callable[[TimelineColumns, np.ndarray], FrameProvider]
+ProviderFactory = Callable[[TimelineIndex], FrameProvider]
 
 
-def brute_force_provider(columns: TimelineColumns, mask: np.ndarray) -> FrameProvider:
-    """The naive frame provider (used until a pyramid is given, and as the benchmark baseline)."""
-    return lambda t0, t1, width: brute_force_frame(columns, mask, t0, t1, width)
+def pyramid_provider(index: TimelineIndex) -> FrameProvider:
+    """Frames from a level-of-detail pyramid: repaint time does not grow with the history."""
+    return LodPyramid(index).frame
+
+
+def brute_force_provider(index: TimelineIndex) -> FrameProvider:
+    """Frames computed from every row on each repaint: the oracle, kept for comparison."""
+    return lambda t0, t1, width: brute_force_frame(index.columns, index.mask, t0, t1, width)
 
 
 _KEY_ACTIONS: dict[Qt.Key, str] = {
@@ -352,7 +358,7 @@ class TimelineView(QWidget):
         self,
         runner: OperationRunner,
         parent: QWidget | None = None,
-        provider_factory: ProviderFactory = brute_force_provider,
+        provider_factory: ProviderFactory = pyramid_provider,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("timelineView")
@@ -531,7 +537,7 @@ class TimelineView(QWidget):
         self.mask = flt.mask(self.columns)
         self.index = TimelineIndex(self.columns, self.mask)
         self.plot.layer.set_data(
-            self.columns, self.provider_factory(self.columns, self.mask) if len(self.columns) else None
+            self.columns, self.provider_factory(self.index) if len(self.columns) else None
         )
         self.match_rows = (
             self.filter.text_rows[self.mask[self.filter.text_rows]]

@@ -4,26 +4,34 @@ A frame is either individual markers (few enough events in view) or density
 buckets per lane (too many to tell apart), plus the critical events in view,
 which are drawn as markers at every zoom level so a critical event never
 hides inside a bucket.  The renderer in ``ui/`` only turns a frame into
-pixels; this module decides *what* is drawn and is tested against brute force.
+pixels; this module decides *what* is drawn.
+
+Buckets are power-of-two wide (``2**level`` ms) and aligned to the epoch, so
+the buckets of a zoom level are the same whatever the exact window: that is
+what lets the level-of-detail pyramid (:mod:`viewer.lod`) precompute them.
+A frame shows whole buckets, so the first and last bucket may count events
+just outside the window.
 
 :func:`brute_force_frame` computes a frame straight from the columns: it is
-the naive baseline for benchmarks and the oracle for tests.  The level-of-
-detail pyramid (:mod:`viewer.lod`) produces the same frames in time that does
-not grow with the number of events.
+the naive path for benchmarks and the oracle the pyramid is tested against.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from viewer.domain import Importance
+from viewer.domain import EventType, Importance
 from viewer.services.timeline_query import TimelineColumns
 
 MARKERS_PER_PIXEL = 4  # switch to buckets above ~4 markers per horizontal pixel
 CRITICAL_MARKER_LIMIT = 20_000
+MAX_LEVEL = 48  # 2**48 ms is about 8,900 years: one bucket holds any history
+LANE_BITS = 3  # bucket keys are (index << LANE_BITS) | lane
+assert len(EventType) <= 1 << LANE_BITS
 
 IntArray = npt.NDArray[np.int64]
 
@@ -40,12 +48,24 @@ class Buckets:
 
     @classmethod
     def empty(cls) -> Buckets:
+        return cls.from_keys(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8), 0)
+
+    @classmethod
+    def from_keys(
+        cls,
+        keys: IntArray,
+        count: npt.NDArray[np.integer],
+        max_importance: npt.NDArray[np.int8],
+        level: int,
+    ) -> Buckets:
+        """Buckets from sorted keys ``(index << LANE_BITS) | lane`` at ``level``."""
+        index = keys >> LANE_BITS
         return cls(
-            np.empty(0, np.int8),
-            np.empty(0, np.int64),
-            np.empty(0, np.int64),
-            np.empty(0, np.int64),
-            np.empty(0, np.int8),
+            (keys & ((1 << LANE_BITS) - 1)).astype(np.int8),
+            index << level,
+            (index + 1) << level,
+            count.astype(np.int64),
+            max_importance.astype(np.int8),
         )
 
     def __len__(self) -> int:
@@ -60,13 +80,43 @@ class Frame:
     buckets: Buckets
     critical_rows: IntArray
     visible_count: int
+    level: int
+
+
+def bucket_level(t0_ms: float, t1_ms: float, width_px: int) -> int:
+    """The finest power-of-two bucket no narrower than one pixel of the window."""
+    per_pixel = max((t1_ms - t0_ms) / max(width_px, 1), 1.0)
+    return min(max(0, math.ceil(math.log2(per_pixel))), MAX_LEVEL)
 
 
 def visible_bounds(time_ms: npt.NDArray[np.int64], t0_ms: float, t1_ms: float) -> tuple[int, int]:
     """Row range ``[lo, hi)`` of sorted times within ``[t0, t1)``."""
-    lo = int(np.searchsorted(time_ms, np.ceil(t0_ms), side="left"))
-    hi = int(np.searchsorted(time_ms, np.ceil(t1_ms), side="left"))
+    lo = int(np.searchsorted(time_ms, math.ceil(t0_ms), side="left"))
+    hi = int(np.searchsorted(time_ms, math.ceil(t1_ms), side="left"))
     return lo, hi
+
+
+def bucket_span(t0_ms: float, t1_ms: float, level: int) -> tuple[int, int]:
+    """The first and last bucket index at ``level`` that the window ``[t0, t1)`` touches."""
+    first = math.ceil(t0_ms) >> level
+    last = max(math.ceil(t1_ms) - 1, math.ceil(t0_ms)) >> level
+    return first, last
+
+
+def bucket_keys(time_ms: IntArray, lane: npt.NDArray[np.int8], level: int) -> IntArray:
+    """Each event's bucket key at ``level``; sorted times give keys sorted up to ties in a bucket."""
+    return ((time_ms >> level) << LANE_BITS) | lane.astype(np.int64)
+
+
+def bin_rows(columns: TimelineColumns, rows: IntArray, level: int) -> Buckets:
+    """Count and highest importance per (lane, bucket) of ``rows``, the naive way."""
+    if not len(rows):
+        return Buckets.empty()
+    keys = bucket_keys(columns.time_ms[rows], columns.lane[rows], level)
+    unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    max_imp = np.full(len(unique), -1, dtype=np.int8)
+    np.maximum.at(max_imp, inverse, columns.importance[rows])
+    return Buckets.from_keys(unique, counts, max_imp, level)
 
 
 def brute_force_frame(
@@ -78,20 +128,13 @@ def brute_force_frame(
 ) -> Frame:
     """The frame for the window ``[t0, t1)`` at ``width_px``, computed directly from the rows."""
     lo, hi = visible_bounds(columns.time_ms, t0_ms, t1_ms)
-    rows = lo + np.flatnonzero(mask[lo:hi])
+    rows = (lo + np.flatnonzero(mask[lo:hi])).astype(np.int64)
     critical = rows[columns.importance[rows] == int(Importance.CRITICAL)][:CRITICAL_MARKER_LIMIT]
+    level = bucket_level(t0_ms, t1_ms, width_px)
     if len(rows) <= MARKERS_PER_PIXEL * max(width_px, 1):
-        return Frame(rows.astype(np.int64), Buckets.empty(), critical.astype(np.int64), len(rows))
-    bucket_ms = max((t1_ms - t0_ms) / max(width_px, 1), 1.0)
-    index = np.floor((columns.time_ms[rows] - t0_ms) / bucket_ms).astype(np.int64)
-    lanes = columns.lane[rows].astype(np.int64)
-    key = lanes * (width_px + 2) + index
-    unique, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    max_imp = np.full(len(unique), -1, dtype=np.int8)
-    np.maximum.at(max_imp, inverse, columns.importance[rows])
-    lane_of = (unique // (width_px + 2)).astype(np.int8)
-    start = np.floor(t0_ms + (unique % (width_px + 2)) * bucket_ms).astype(np.int64)
-    buckets = Buckets(
-        lane_of, start, (start + np.ceil(bucket_ms)).astype(np.int64), counts.astype(np.int64), max_imp
-    )
-    return Frame(None, buckets, critical.astype(np.int64), len(rows))
+        return Frame(rows, Buckets.empty(), critical, len(rows), level)
+    first, last = bucket_span(t0_ms, t1_ms, level)
+    b_lo = int(np.searchsorted(columns.time_ms, first << level, side="left"))
+    b_hi = int(np.searchsorted(columns.time_ms, (last + 1) << level, side="left"))
+    in_buckets = (b_lo + np.flatnonzero(mask[b_lo:b_hi])).astype(np.int64)
+    return Frame(None, bin_rows(columns, in_buckets, level), critical, len(rows), level)

@@ -4,6 +4,10 @@ Built once per patient and filter (O(N)); each question is a binary search
 (O(log N)), so hovering stays well under a millisecond at a million events.
 Rows are positions in the patient's time-sorted ``TimelineColumns``, so row
 order is time order and "next event" means "next visible row".
+
+The index keeps only 4 bytes per visible event (the visible rows as int32)
+plus the filter mask, because it lives as long as the view does and the
+whole view must fit in about 40 bytes per event (``performance.md``).
 """
 
 from __future__ import annotations
@@ -11,58 +15,79 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from viewer.domain import EventType
+from viewer.domain import Importance
 from viewer.services.timeline_query import TimelineColumns
 
 IntArray = npt.NDArray[np.int64]
+RowArray = npt.NDArray[np.int32]
 
 
 class TimelineIndex:
-    """Visible rows overall and per lane, for hit-testing and keyboard navigation."""
+    """The visible rows (those the filter keeps), for hit-testing, navigation and the pyramid."""
 
     def __init__(self, columns: TimelineColumns, mask: npt.NDArray[np.bool_]) -> None:
         self.columns = columns
-        self.visible_rows: IntArray = np.flatnonzero(mask).astype(np.int64)
-        lanes = columns.lane[self.visible_rows]
-        self._lane_rows: list[IntArray] = [self.visible_rows[lanes == lane] for lane in range(len(EventType))]
-        self._lane_times = [columns.time_ms[rows] for rows in self._lane_rows]
+        self.mask = mask
+        self.visible_rows: RowArray = np.flatnonzero(mask).astype(np.int32)
+        critical = columns.importance[self.visible_rows] == int(Importance.CRITICAL)
+        self.critical_rows: RowArray = self.visible_rows[critical]
 
     def __len__(self) -> int:
         return int(self.visible_rows.shape[0])
 
+    @property
+    def nbytes(self) -> int:
+        return int(self.mask.nbytes + self.visible_rows.nbytes + self.critical_rows.nbytes)
+
+    def position(self, row: int) -> int:
+        """How many visible rows come before ``row``."""
+        # An int32 needle: a Python int would make numpy convert the whole int32 array first.
+        return int(np.searchsorted(self.visible_rows, np.int32(row), side="left"))
+
+    def rows_between(self, lo_row: int, hi_row: int) -> IntArray:
+        """Visible rows in ``[lo_row, hi_row)``."""
+        return self.visible_rows[self.position(lo_row) : self.position(hi_row)].astype(np.int64)
+
+    def critical_between(self, lo_row: int, hi_row: int) -> IntArray:
+        """Visible critical rows in ``[lo_row, hi_row)``."""
+        a = int(np.searchsorted(self.critical_rows, np.int32(lo_row), side="left"))
+        b = int(np.searchsorted(self.critical_rows, np.int32(hi_row), side="left"))
+        return self.critical_rows[a:b].astype(np.int64)
+
     def nearest(self, time_ms: float, lane: int, tolerance_ms: float) -> int | None:
         """The visible row in ``lane`` closest in time to ``time_ms``, if within the tolerance."""
-        if not 0 <= lane < len(self._lane_rows):
+        times = self.columns.time_ms
+        lo = int(np.searchsorted(times, time_ms - tolerance_ms, side="left"))
+        hi = int(np.searchsorted(times, time_ms + tolerance_ms, side="right"))
+        if lo >= hi:
             return None
-        times = self._lane_times[lane]
-        if not len(times):
+        candidates = np.flatnonzero((self.columns.lane[lo:hi] == lane) & self.mask[lo:hi])
+        if not len(candidates):
             return None
-        at = int(np.searchsorted(times, time_ms))
-        best: int | None = None
-        best_distance = tolerance_ms
-        for candidate in (at - 1, at):
-            if 0 <= candidate < len(times):
-                distance = abs(float(times[candidate]) - time_ms)
-                if distance <= best_distance:
-                    best, best_distance = candidate, distance
-        return None if best is None else int(self._lane_rows[lane][best])
+        distance = np.abs(times[lo:hi][candidates].astype(np.float64) - time_ms)
+        best = int(np.argmin(distance))
+        if distance[best] > tolerance_ms:
+            return None
+        return lo + int(candidates[best])
 
     def next_row(self, after_row: int | None, from_time_ms: float | None = None) -> int | None:
         """The first visible row after ``after_row``; with no row, the first at or after ``from_time_ms``."""
         if after_row is not None:
-            at = int(np.searchsorted(self.visible_rows, after_row, side="right"))
+            at = int(np.searchsorted(self.visible_rows, np.int32(after_row), side="right"))
         elif from_time_ms is not None:
-            at = int(np.searchsorted(self.columns.time_ms[self.visible_rows], from_time_ms, side="left"))
+            row = int(np.searchsorted(self.columns.time_ms, from_time_ms, side="left"))
+            at = self.position(row)
         else:
             at = 0
         return int(self.visible_rows[at]) if at < len(self.visible_rows) else None
 
     def previous_row(self, before_row: int | None, from_time_ms: float | None = None) -> int | None:
-        """The last visible row before ``before_row``; with no row, the last before ``from_time_ms``."""
+        """The last visible row before ``before_row``; with no row, the last at or before ``from_time_ms``."""
         if before_row is not None:
-            at = int(np.searchsorted(self.visible_rows, before_row, side="left")) - 1
+            at = self.position(before_row) - 1
         elif from_time_ms is not None:
-            at = int(np.searchsorted(self.columns.time_ms[self.visible_rows], from_time_ms, side="right")) - 1
+            row = int(np.searchsorted(self.columns.time_ms, from_time_ms, side="right"))
+            at = self.position(row) - 1
         else:
             at = len(self.visible_rows) - 1
         return int(self.visible_rows[at]) if at >= 0 else None

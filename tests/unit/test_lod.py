@@ -1,0 +1,104 @@
+"""The level-of-detail pyramid equals brute force at every level and in every frame."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from viewer.domain import Importance
+from viewer.lod import BUDGET_BYTES_PER_EVENT, LodPyramid
+from viewer.services.timeline_query import TimelineColumns
+from viewer.timeline_frame import MAX_LEVEL, Buckets, Frame, bin_rows, brute_force_frame
+from viewer.timeline_index import TimelineIndex
+
+CRITICAL = int(Importance.CRITICAL)
+
+
+def _columns(rows: list[tuple[int, int, int]]) -> TimelineColumns:
+    rows = sorted(rows)
+    n = len(rows)
+    return TimelineColumns(
+        ids=np.array([i.to_bytes(16, "big") for i in range(n)], dtype="S16"),
+        time_ms=np.array([r[0] for r in rows], dtype=np.int64),
+        lane=np.array([r[1] for r in rows], dtype=np.int8),
+        importance=np.array([r[2] for r in rows], dtype=np.int8),
+        flags=np.zeros(n, np.uint8),
+    )
+
+
+# Times cluster (bursts) and spread (years, before and after 1970) so buckets both merge and stay apart.
+times = st.one_of(st.integers(-(2**36), 2**41), st.integers(0, 5_000), st.integers(10**12, 10**12 + 2**20))
+events = st.lists(st.tuples(times, st.integers(0, 7), st.integers(0, 3)), min_size=0, max_size=120)
+
+
+def _assert_buckets_equal(got: Buckets, expected: Buckets) -> None:
+    for field in ("lane", "start_ms", "end_ms", "count", "max_importance"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(expected, field), err_msg=field)
+
+
+def _assert_frames_equal(got: Frame, expected: Frame) -> None:
+    assert got.visible_count == expected.visible_count
+    assert got.level == expected.level
+    assert (got.rows is None) == (expected.rows is None)
+    if expected.rows is not None:
+        np.testing.assert_array_equal(got.rows, expected.rows)
+    np.testing.assert_array_equal(got.critical_rows, expected.critical_rows)
+    _assert_buckets_equal(got.buckets, expected.buckets)
+
+
+@given(events, st.data(), st.sampled_from([0.5, BUDGET_BYTES_PER_EVENT, 1000.0]))
+def test_every_level_equals_brute_force(rows: list, data: st.DataObject, budget: float) -> None:
+    columns = _columns(rows)
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows))), dtype=bool)
+    pyramid = LodPyramid(TimelineIndex(columns, mask), budget_bytes_per_event=budget)
+    visible = np.flatnonzero(mask).astype(np.int64)
+    assert set(pyramid.levels) == set(range(pyramid.finest, MAX_LEVEL + 1))
+    for level in pyramid.levels:
+        expected = bin_rows(columns, visible, level)
+        got = pyramid.buckets(level)
+        _assert_buckets_equal(got, expected)
+        assert int(got.count.sum()) == len(visible)  # nothing lost, nothing counted twice
+
+
+windows = st.tuples(st.integers(-(2**37), 2**41), st.integers(1, 2**42), st.integers(1, 64))
+
+
+@given(events, st.data(), windows, st.sampled_from([0.5, BUDGET_BYTES_PER_EVENT, 1000.0]))
+def test_frames_equal_brute_force(rows: list, data: st.DataObject, window: tuple, budget: float) -> None:
+    columns = _columns(rows)
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows))), dtype=bool)
+    pyramid = LodPyramid(TimelineIndex(columns, mask), budget_bytes_per_event=budget)
+    start, span, width = window
+    t0, t1 = float(start) + 0.25, float(start + span) + 0.5
+    frame = pyramid.frame(t0, t1, width)
+    _assert_frames_equal(frame, brute_force_frame(columns, mask, t0, t1, width))
+    # Critical events in the window are always listed as markers, whatever the level.
+    in_window = [
+        i
+        for i in range(len(columns))
+        if mask[i] and t0 <= columns.time_ms[i] < t1 and columns.importance[i] == CRITICAL
+    ]
+    assert list(frame.critical_rows) == in_window
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 2**31))
+def test_a_large_history_uses_buckets_within_budget(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 200_000
+    time_ms = np.sort(rng.integers(1_600_000_000_000, 1_700_000_000_000, n))
+    importance = rng.choice(4, n, p=[0.3, 0.5, 0.19, 0.01]).astype(np.int8)
+    columns = TimelineColumns(
+        np.zeros(n, "S16"), time_ms, rng.integers(0, 8, n).astype(np.int8), importance, np.zeros(n, np.uint8)
+    )
+    mask = np.ones(n, dtype=bool)
+    pyramid = LodPyramid(TimelineIndex(columns, mask))
+    assert pyramid.nbytes <= BUDGET_BYTES_PER_EVENT * n
+    t0, t1 = float(time_ms[0]), float(time_ms[-1]) + 1
+    frame = pyramid.frame(t0, t1, 1600)
+    assert frame.rows is None and frame.visible_count == n
+    assert len(frame.buckets) <= 8 * 1602  # about one bucket per pixel per lane
+    assert int(frame.buckets.count.sum()) == n
+    assert len(frame.critical_rows) == int((importance == 3).sum())
+    _assert_frames_equal(frame, brute_force_frame(columns, mask, t0, t1, 1600))

@@ -1,0 +1,165 @@
+"""The level-of-detail pyramid: any zoom of any history in time that does not grow with it.
+
+Per lane and per power-of-two time bucket (``2**level`` ms, aligned to the
+epoch) the pyramid keeps the number of visible events and their highest
+importance, for every level from a finest one up to :data:`MAX_LEVEL`.  A
+repaint picks the level with about one bucket per pixel and slices the
+buckets in view with two binary searches, so drawing a million events costs
+what drawing a thousand does.  It is the approach of Perfetto's timeline
+cache and of map tile pyramids.
+
+Memory is bounded: a level is stored as sorted keys (``(index << 3) | lane``,
+int64), counts (uint32) and maximum importance (int8), 13 bytes per
+non-empty bucket, and the finest level is chosen so the whole pyramid stays
+within :data:`BUDGET_BYTES_PER_EVENT`.  Windows finer than the finest level
+hold few events by construction and are binned from the rows directly.
+
+Critical events are not in the buckets' care: the frame lists every visible
+critical event in the window as a marker (:mod:`viewer.timeline_frame`), so
+no level ever hides one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from viewer.services.timeline_query import TimelineColumns
+from viewer.timeline_frame import (
+    CRITICAL_MARKER_LIMIT,
+    LANE_BITS,
+    MARKERS_PER_PIXEL,
+    MAX_LEVEL,
+    Buckets,
+    Frame,
+    bin_rows,
+    bucket_keys,
+    bucket_level,
+    bucket_span,
+    visible_bounds,
+)
+from viewer.timeline_index import TimelineIndex
+
+BUDGET_BYTES_PER_EVENT = 6.0
+BYTES_PER_BUCKET = 8 + 4 + 1
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Level:
+    """The non-empty buckets of one level, sorted by key."""
+
+    keys: IntArray
+    count: npt.NDArray[np.uint32]
+    max_importance: npt.NDArray[np.int8]
+
+    def __len__(self) -> int:
+        return int(self.keys.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.keys.nbytes + self.count.nbytes + self.max_importance.nbytes)
+
+
+def _reduce(keys: IntArray, count: npt.NDArray[np.uint32], max_imp: npt.NDArray[np.int8]) -> Level:
+    """Merge equal keys.  Keys arrive sorted except within a bucket, which a stable sort fixes in O(n)."""
+    if not len(keys):
+        return Level(keys, count, max_imp)
+    order = np.argsort(keys, kind="stable")
+    keys, count, max_imp = keys[order], count[order], max_imp[order]
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return Level(
+        keys[starts],
+        np.add.reduceat(count, starts).astype(np.uint32),
+        np.maximum.reduceat(max_imp, starts).astype(np.int8),
+    )
+
+
+def _coarser(level: Level) -> Level:
+    """The next level up: bucket index halves, lane stays."""
+    lane_mask = (1 << LANE_BITS) - 1
+    keys = ((level.keys >> (LANE_BITS + 1)) << LANE_BITS) | (level.keys & lane_mask)
+    return _reduce(keys, level.count, level.max_importance)
+
+
+def _distinct_buckets(time_ms: IntArray, level: int) -> int:
+    """Distinct time buckets at ``level`` among sorted times (ignoring lanes)."""
+    if not len(time_ms):
+        return 0
+    shifted = time_ms >> level
+    return int(np.count_nonzero(shifted[1:] != shifted[:-1])) + 1
+
+
+class LodPyramid:
+    """Counts and highest importance per lane and power-of-two bucket of an index's visible events."""
+
+    def __init__(self, index: TimelineIndex, budget_bytes_per_event: float = BUDGET_BYTES_PER_EVENT) -> None:
+        self.index = index
+        self.columns: TimelineColumns = index.columns
+        rows = index.visible_rows
+        times = self.columns.time_ms[rows]
+        lanes = self.columns.lane[rows]
+        importance = self.columns.importance[rows]
+        budget = budget_bytes_per_event * max(len(rows), 1)
+        self.finest = self._finest_level(times, budget)
+        self.levels: dict[int, Level] = {}
+        level = _reduce(
+            bucket_keys(times, lanes, self.finest), np.ones(len(rows), np.uint32), importance.copy()
+        )
+        for k in range(self.finest, MAX_LEVEL + 1):
+            self.levels[k] = level
+            if k < MAX_LEVEL:
+                level = _coarser(level)
+        while self.nbytes > budget and self.finest < MAX_LEVEL:
+            del self.levels[self.finest]
+            self.finest += 1
+
+    @staticmethod
+    def _finest_level(times: IntArray, budget: float) -> int:
+        """The smallest level whose buckets, at two lanes per time bucket, fit a third of the budget."""
+        limit = budget / 3 / BYTES_PER_BUCKET
+        lo, hi = 0, MAX_LEVEL
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if 2 * _distinct_buckets(times, mid) <= limit:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    @property
+    def nbytes(self) -> int:
+        return sum(level.nbytes for level in self.levels.values())
+
+    def buckets(self, level: int, first: int | None = None, last: int | None = None) -> Buckets:
+        """The level's buckets with index in ``[first, last]`` (all of them by default)."""
+        stored = self.levels[level]
+        a = 0 if first is None else int(np.searchsorted(stored.keys, first << LANE_BITS, side="left"))
+        b = (
+            len(stored)
+            if last is None
+            else int(np.searchsorted(stored.keys, (last + 1) << LANE_BITS, side="left"))
+        )
+        return Buckets.from_keys(stored.keys[a:b], stored.count[a:b], stored.max_importance[a:b], level)
+
+    def frame(self, t0_ms: float, t1_ms: float, width_px: int) -> Frame:
+        """What to draw for the window ``[t0, t1)``; equal to :func:`brute_force_frame`."""
+        lo, hi = visible_bounds(self.columns.time_ms, t0_ms, t1_ms)
+        a, b = self.index.position(lo), self.index.position(hi)
+        critical = self.index.critical_between(lo, hi)[:CRITICAL_MARKER_LIMIT]
+        level = bucket_level(t0_ms, t1_ms, width_px)
+        if b - a <= MARKERS_PER_PIXEL * max(width_px, 1):
+            return Frame(
+                self.index.visible_rows[a:b].astype(np.int64), Buckets.empty(), critical, b - a, level
+            )
+        first, last = bucket_span(t0_ms, t1_ms, level)
+        if level >= self.finest:
+            buckets = self.buckets(level, first, last)
+        else:  # finer than stored: few events by construction, bin them directly
+            b_lo = int(np.searchsorted(self.columns.time_ms, first << level, side="left"))
+            b_hi = int(np.searchsorted(self.columns.time_ms, (last + 1) << level, side="left"))
+            buckets = bin_rows(self.columns, self.index.rows_between(b_lo, b_hi), level)
+        return Frame(None, buckets, critical, b - a, level)
