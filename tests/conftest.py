@@ -6,7 +6,9 @@ imports the app, so no test ever reads or writes a developer's real home.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +25,8 @@ from hypothesis import HealthCheck, settings
 from viewer.db import migrate
 from viewer.db.embedded import EmbeddedServer
 from viewer.db.engine import make_engine
+
+atexit.register(shutil.rmtree, os.environ["CASELINE_HOME"], ignore_errors=True)  # after the server stops
 
 settings.register_profile(
     "ci", derandomize=True, deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]

@@ -23,7 +23,8 @@ from viewer.db.settings import Settings
 from viewer.services.errors import ServiceError
 from viewer.services.patients import PatientSummary, list_patients
 from viewer.services.startup import StartupResult, prepare_database
-from viewer.services.timeline_query import TimelineColumns, iter_pages
+from viewer.services.timeline_copy import copy_timeline
+from viewer.services.timeline_query import TimelineColumns
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +37,15 @@ DEMO_BANNER = (
 def load_timeline_work(
     engine: sa.Engine, patient: PatientSummary
 ) -> Callable[[CancelToken, Callable[[object], None]], TimelineColumns | None]:
-    """The background work of loading one patient's columns, page by page, cancellable."""
+    """The background work of loading one patient's columns through binary COPY, cancellable."""
 
     def work(token: CancelToken, report: Callable[[object], None]) -> TimelineColumns | None:
-        parts: list[TimelineColumns] = []
-        loaded = 0
+        def progress(received: int) -> bool:
+            report((received, max(patient.event_count, received)))
+            return not token.cancelled
+
         with engine.connect() as conn:
-            for page in iter_pages(conn, patient.id, page_size=20_000):
-                if token.cancelled:
-                    return None
-                parts.append(page)
-                loaded += len(page)
-                report((loaded, max(patient.event_count, loaded)))
-        return TimelineColumns.concatenate(parts)
+            return copy_timeline(conn, patient.id, progress=progress)
 
     return work
 

@@ -1,0 +1,118 @@
+"""Load a whole patient timeline through binary COPY, straight into numpy.
+
+Keyset pages (:mod:`viewer.services.timeline_query`) build Python objects per
+row; for a patient with a million events that is seconds.  Binary ``COPY ...
+TO STDOUT`` sends fixed-width tuples (every column here is NOT NULL and fixed
+size), so the whole result is one numpy structured array view over the bytes:
+no per-row Python at all.  Row-level security applies to the inner SELECT
+exactly as it does to any query.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import numpy as np
+import psycopg
+import sqlalchemy as sa
+
+from viewer.services.timeline_query import (
+    _IMPORTANCE_SQL,
+    _LANE_SQL,
+    _MS_SQL,
+    FLAG_PRIVATE,
+    TimelineColumns,
+)
+
+_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_HEADER_FIXED = len(_SIGNATURE) + 4 + 4  # signature, flags, header-extension length
+_FIELDS = 5
+_TUPLE = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("id_len", ">i4"),
+        ("id", "S16"),
+        ("ms_len", ">i4"),
+        ("ms", ">i8"),
+        ("lane_len", ">i4"),
+        ("lane", ">i2"),
+        ("importance_len", ">i4"),
+        ("importance", ">i2"),
+        ("private_len", ">i4"),
+        ("private", "u1"),
+    ]
+)
+_EXPECTED_LENGTHS = {"id_len": 16, "ms_len": 8, "lane_len": 2, "importance_len": 2, "private_len": 1}
+
+_COPY_SQL = f"""
+COPY (
+    SELECT id, {_MS_SQL}, ({_LANE_SQL})::int2, ({_IMPORTANCE_SQL})::int2, is_private
+    FROM timeline_events
+    WHERE patient_id = %s
+    ORDER BY event_date, id
+) TO STDOUT (FORMAT BINARY)
+"""
+
+
+class CopyFormatError(RuntimeError):
+    """The server sent COPY data in a shape this reader does not expect (a bug, not user input)."""
+
+
+def parse_binary_copy(data: bytes | bytearray | memoryview) -> TimelineColumns:
+    """Columns from the bytes of the binary COPY above."""
+    view = memoryview(data)
+    if len(view) < _HEADER_FIXED + 2 or bytes(view[: len(_SIGNATURE)]) != _SIGNATURE:
+        raise CopyFormatError("not a PostgreSQL binary COPY stream")
+    extension = int.from_bytes(view[_HEADER_FIXED - 4 : _HEADER_FIXED], "big")
+    body = view[_HEADER_FIXED + extension : len(view) - 2]
+    if bytes(view[len(view) - 2 :]) != b"\xff\xff" or len(body) % _TUPLE.itemsize:
+        raise CopyFormatError("binary COPY stream has a bad trailer or a partial tuple")
+    tuples = np.frombuffer(body, dtype=_TUPLE)
+    if len(tuples) and not (tuples["fields"] == _FIELDS).all():
+        raise CopyFormatError("binary COPY tuple with an unexpected field count")
+    for field, size in _EXPECTED_LENGTHS.items():
+        if len(tuples) and not (tuples[field] == size).all():
+            raise CopyFormatError(f"binary COPY field {field.removesuffix('_len')} is NULL or resized")
+    return TimelineColumns(
+        ids=tuples["id"].copy(),
+        time_ms=tuples["ms"].astype(np.int64),
+        lane=tuples["lane"].astype(np.int8),
+        importance=tuples["importance"].astype(np.int8),
+        flags=np.where(tuples["private"] != 0, FLAG_PRIVATE, 0).astype(np.uint8),
+    )
+
+
+def copy_timeline(
+    conn: sa.Connection,
+    patient_id: uuid.UUID,
+    *,
+    progress: Callable[[int], bool] | None = None,
+) -> TimelineColumns | None:
+    """All of a patient's events, time-sorted, through binary COPY.
+
+    ``progress`` is called with the number of events received so far after
+    each chunk; returning False stops the transfer (a cancelled load) and the
+    function returns None.  The server is told to cancel the COPY, which aborts
+    the caller's transaction: roll it back (closing the connection does).
+    """
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    buffer = bytearray()
+    cancelled = False
+    try:
+        with driver.cursor() as cursor, cursor.copy(_COPY_SQL, (patient_id,)) as copy:
+            for chunk in copy:
+                if cancelled:
+                    continue  # drain what was already in flight until the server stops
+                buffer += chunk
+                received = max(len(buffer) - _HEADER_FIXED, 0) // _TUPLE.itemsize
+                if progress is not None and not progress(received):
+                    cancelled = True
+                    driver.cancel_safe()
+    except psycopg.errors.QueryCanceled:
+        if not cancelled:
+            raise
+    if cancelled:
+        return None
+    return parse_binary_copy(buffer)
