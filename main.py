@@ -11,6 +11,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
+    if args.command == "bench":
+        from ui.bench import run_bench  # the benchmark paints with Qt
+
+        return run_bench(args)
     if args.command is not None:
         return run_command(args)
     from ui.app import run_app  # Qt is imported only when a window is wanted

@@ -23,17 +23,13 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from ui.style import IMPORTANCE_STYLES, PRIVATE_OUTLINE
 from viewer.domain import EventType, Importance
+from viewer.lane_layout import LaneLayout
 from viewer.services.timeline_query import TimelineColumns
 from viewer.timeline_frame import Frame
 
 log = logging.getLogger(__name__)
 LANE_COUNT = len(EventType)
 FrameProvider = Callable[[float, float, int], Frame]
-
-
-def lane_y(lane: npt.NDArray[np.integer] | int) -> npt.NDArray[np.float64] | float:
-    """Sessions on top, external events at the bottom (y grows upwards in the view)."""
-    return (LANE_COUNT - 1) - np.asarray(lane, dtype=np.float64)
 
 
 def _sprite(importance: Importance, ratio: float) -> QPixmap:
@@ -74,6 +70,8 @@ class EventLayer(pg.GraphicsObject):
         self.highlight: npt.NDArray[np.bool_] | None = None
         self.last_frame: Frame | None = None
         self.paint_error: Exception | None = None
+        self._lane_y = LaneLayout().y_table()
+        self._rows = LANE_COUNT
         self._bounds = QRectF(0, -0.5, 1, LANE_COUNT)
         self._ratio = 0.0
         self._sprites: dict[Importance, QPixmap] = {}
@@ -82,16 +80,25 @@ class EventLayer(pg.GraphicsObject):
         self._rects = internals.PrimitiveArray(QRectF, 4)
 
     def set_data(self, columns: TimelineColumns, provider: FrameProvider | None) -> None:
-        self.prepareGeometryChange()
         self.columns = columns
         self.provider = provider
         self.selected_row = None
         self.highlight = None
-        if len(columns):
-            first, last = float(columns.time_ms[0]) / 1000, float(columns.time_ms[-1]) / 1000
-            self._bounds = QRectF(first - 1, -0.5, max(last - first, 1) + 2, LANE_COUNT)
+        self._update_bounds()
+
+    def set_lane_rows(self, lane_y: npt.NDArray[np.float64], rows: int) -> None:
+        """Where each lane's markers go (y per lane index; hidden lanes are filtered out upstream)."""
+        self._lane_y = np.nan_to_num(lane_y, nan=-10.0)
+        self._rows = rows
+        self._update_bounds()
+
+    def _update_bounds(self) -> None:
+        self.prepareGeometryChange()
+        if len(self.columns):
+            first, last = float(self.columns.time_ms[0]) / 1000, float(self.columns.time_ms[-1]) / 1000
+            self._bounds = QRectF(first - 1, -0.5, max(last - first, 1) + 2, self._rows)
         else:
-            self._bounds = QRectF(0, -0.5, 1, LANE_COUNT)
+            self._bounds = QRectF(0, -0.5, 1, self._rows)
         self.update()
 
     def boundingRect(self) -> QRectF:
@@ -135,7 +142,7 @@ class EventLayer(pg.GraphicsObject):
         self, rows: npt.NDArray[np.int64], sx: float, dx: float, sy: float, dy: float
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         x = self.columns.time_ms[rows].astype(np.float64) * (sx / 1000.0) + dx
-        y = lane_y(self.columns.lane[rows]) * sy + dy
+        y = self._lane_y[self.columns.lane[rows]] * sy + dy
         return x, np.asarray(y)
 
     def _draw_fragments(
@@ -201,7 +208,7 @@ class EventLayer(pg.GraphicsObject):
         # Height grows with the log of the count so one busy bucket does not flatten the rest.
         fraction = np.clip(0.25 + np.log10(buckets.count.astype(np.float64)) / 4.0, 0.25, 0.9)
         height = fraction * lane_height * 0.8
-        centre = np.asarray(lane_y(buckets.lane)) * sy + dy
+        centre = self._lane_y[buckets.lane] * sy + dy
         painter.setPen(Qt.PenStyle.NoPen)
         for level in Importance:
             chosen = buckets.max_importance == int(level)

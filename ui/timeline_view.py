@@ -19,31 +19,34 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 import sqlalchemy as sa
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeyEvent, QNativeGestureEvent
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QToolButton,
     QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
 from ui.detail_pane import EventDetailPane
-from ui.event_layer import LANE_COUNT, EventLayer, FrameProvider, lane_y, lock_sprite
+from ui.event_layer import FrameProvider, lock_sprite
 from ui.filter_bar import FilterBar
 from ui.operations import CancelToken, OperationRunner
-from ui.style import IMPORTANCE_STYLES, LANE_BAND_COLOURS, TODAY_COLOUR
+from ui.overview_strip import OverviewStrip
+from ui.style import IMPORTANCE_STYLES
+from ui.timeline_plot import TimelinePlot
 from viewer.domain import EventDetail, EventType, Importance
 from viewer.event_text import tooltip_head, tooltip_text
+from viewer.lane_layout import LaneLayout
 from viewer.lod import LodPyramid
 from viewer.services.patients import PatientSummary
 from viewer.services.timeline_query import (
@@ -56,9 +59,10 @@ from viewer.services.timeline_query import (
 from viewer.timeline_filter import TimelineFilter
 from viewer.timeline_frame import brute_force_frame
 from viewer.timeline_index import TimelineIndex
-from viewer.view_range import MAX_SPAN_MS, MIN_SPAN_MS, Preset, ViewRange
+from viewer.view_range import Preset, ViewRange
 
 HOVER_TOLERANCE_PX = 9
+SYNC_PROVIDER_EVENTS = 100_000  # above this the pyramid is built in the background
 DETAIL_CACHE_SIZE = 512
 ProviderFactory = Callable[[TimelineIndex], FrameProvider]
 
@@ -71,258 +75,6 @@ def pyramid_provider(index: TimelineIndex) -> FrameProvider:
 def brute_force_provider(index: TimelineIndex) -> FrameProvider:
     """Frames computed from every row on each repaint: the oracle, kept for comparison."""
     return lambda t0, t1, width: brute_force_frame(index.columns, index.mask, t0, t1, width)
-
-
-_KEY_ACTIONS: dict[Qt.Key, str] = {
-    Qt.Key.Key_Left: "previous",
-    Qt.Key.Key_Right: "next",
-    Qt.Key.Key_Return: "open",
-    Qt.Key.Key_Enter: "open",
-    Qt.Key.Key_Escape: "clear",
-    Qt.Key.Key_1: "preset-week",
-    Qt.Key.Key_2: "preset-month",
-    Qt.Key.Key_3: "preset-year",
-    Qt.Key.Key_0: "preset-all",
-    Qt.Key.Key_F3: "search-next",
-}
-
-
-class _LaneAxis(pg.AxisItem):
-    def __init__(self) -> None:
-        super().__init__("left")
-        self.setTicks([[(float(lane_y(t.lane)), t.label) for t in EventType], []])
-        self.setWidth(112)
-
-
-class TimelineViewBox(pg.ViewBox):
-    """x-only zooming and panning, Shift+drag range zoom, clicks reported in data coordinates.
-
-    Signals:
-        clicked(object): a single left click at a view ``QPointF`` (x seconds, y lane position).
-        doubleClicked(object): a double left click at a view ``QPointF``.
-    """
-
-    clicked = Signal(object)
-    doubleClicked = Signal(object)
-
-    def __init__(self) -> None:
-        super().__init__(enableMenu=False)
-        self.setMouseEnabled(x=True, y=False)
-
-    def mouseClickEvent(self, ev: Any) -> None:
-        if ev.button() != Qt.MouseButton.LeftButton:
-            ev.ignore()
-            return
-        ev.accept()
-        point = self.mapSceneToView(ev.scenePos())
-        (self.doubleClicked if ev.double() else self.clicked).emit(point)
-
-    def mouseDragEvent(self, ev: Any, axis: int | None = None) -> None:
-        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-            ev.accept()
-            if ev.isFinish():
-                self.rbScaleBox.hide()
-                start = self.mapToView(ev.buttonDownPos()).x()
-                end = self.mapToView(ev.pos()).x()
-                if abs(end - start) * 1000 >= MIN_SPAN_MS:
-                    self.setXRange(min(start, end), max(start, end), padding=0)
-            else:
-                self.updateScaleBox(ev.buttonDownPos(), ev.pos())
-            return
-        super().mouseDragEvent(ev, axis)
-
-
-class TimelinePlot(pg.PlotWidget):
-    """The zoomable lanes: bands, today line and the event layer.
-
-    Signals:
-        keyAction(str): a key the plot does not handle itself (navigation, presets, open).
-    """
-
-    keyAction = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        self.view_box = TimelineViewBox()
-        date_axis = pg.DateAxisItem(orientation="bottom")  # calendar ticks in the local time zone
-        super().__init__(
-            parent,
-            background="w",
-            viewBox=self.view_box,
-            axisItems={"bottom": date_axis, "left": _LaneAxis()},
-        )
-        self.setObjectName("timelinePlot")
-        self.setAccessibleName("Patient timeline")
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        item = self.getPlotItem()
-        item.showGrid(x=True, y=False, alpha=0.12)
-        item.hideButtons()
-        self.view_box.setLimits(
-            yMin=-0.6, yMax=LANE_COUNT - 0.4, minXRange=MIN_SPAN_MS / 1000, maxXRange=MAX_SPAN_MS / 1000
-        )
-        self.view_box.setYRange(-0.55, LANE_COUNT - 0.45, padding=0)
-        for axis in ("left", "bottom"):
-            item.getAxis(axis).setTextPen(pg.mkPen("#333"))
-            item.getAxis(axis).setPen(pg.mkPen("#999"))
-            item.getAxis(axis).setStyle(tickFont=QFont("Sans Serif", 9))
-        for lane in range(LANE_COUNT):
-            band = pg.LinearRegionItem(
-                values=(lane - 0.5, lane + 0.5),
-                orientation="horizontal",
-                movable=False,
-                brush=pg.mkBrush(LANE_BAND_COLOURS[lane % 2]),
-                pen=pg.mkPen(None),
-            )
-            band.setZValue(-20)
-            item.addItem(band, ignoreBounds=True)
-        self.today = pg.InfiniteLine(
-            angle=90,
-            movable=False,
-            pen=pg.mkPen(TODAY_COLOUR, width=1.5, style=Qt.PenStyle.DashLine),
-            label="today",
-            labelOpts={"position": 0.98, "color": TODAY_COLOUR},
-        )
-        self.today.setZValue(-5)
-        item.addItem(self.today, ignoreBounds=True)
-        self.layer = EventLayer()
-        item.addItem(self.layer)
-        self._pinch_filter = _PinchFilter(self)
-        self.viewport().installEventFilter(self._pinch_filter)
-
-    # -- range -------------------------------------------------------------------------
-    def view_range(self) -> ViewRange:
-        (x0, x1), _ = self.view_box.viewRange()
-        return ViewRange(x0 * 1000.0, x1 * 1000.0)
-
-    def set_view_range(self, view: ViewRange) -> None:
-        self.view_box.setXRange(view.start_ms / 1000.0, view.end_ms / 1000.0, padding=0)
-
-    def cursor_time_ms(self) -> float | None:
-        """The time under the mouse, if the mouse is over the plot."""
-        pos = self.mapFromGlobal(self.cursor().pos())
-        if not self.rect().contains(pos):
-            return None
-        scene = self.mapToScene(pos)
-        if not self.view_box.sceneBoundingRect().contains(scene):
-            return None
-        return float(self.view_box.mapSceneToView(scene).x()) * 1000.0
-
-    def zoom(self, factor: float, anchor_ms: float | None = None) -> None:
-        self.set_view_range(self.view_range().zoomed(factor, anchor_ms))
-
-    # -- input -------------------------------------------------------------------------
-    def keyPressEvent(self, ev: QKeyEvent) -> None:
-        key = ev.key()
-        shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
-            self.set_view_range(self.view_range().zoom_in(self.cursor_time_ms()))
-        elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
-            self.set_view_range(self.view_range().zoom_out(self.cursor_time_ms()))
-        elif shift and key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
-            self.set_view_range(self.view_range().panned(-0.1 if key == Qt.Key.Key_Left else 0.1))
-        elif key == Qt.Key.Key_F3 and shift:
-            self.keyAction.emit("search-previous")
-        elif key in _KEY_ACTIONS:
-            self.keyAction.emit(_KEY_ACTIONS[Qt.Key(key)])
-        else:
-            super().keyPressEvent(ev)
-            return
-        ev.accept()
-
-    def pinch(self, value: float, position: QPointF) -> None:
-        """Zoom for a trackpad pinch of ``value`` (positive spreads the fingers) at a viewport position."""
-        scene = self.mapToScene(position.toPoint())
-        anchor = float(self.view_box.mapSceneToView(scene).x()) * 1000.0
-        self.zoom(min(max(1.0 - value, 0.2), 5.0), anchor)
-
-
-class _PinchFilter(QObject):
-    """Trackpad pinch arrives at the viewport as a native zoom gesture; pass it to the plot.
-
-    An event filter rather than a ``viewportEvent`` override: overriding that
-    virtual on a QGraphicsView crashed PySide while painting.
-    """
-
-    def __init__(self, plot: TimelinePlot) -> None:
-        super().__init__(plot)
-        self._plot = plot
-
-    def eventFilter(self, watched: QObject, ev: QEvent) -> bool:
-        if ev.type() == QEvent.Type.NativeGesture:
-            assert isinstance(ev, QNativeGestureEvent)
-            if ev.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
-                self._plot.pinch(ev.value(), ev.position())
-                return True
-        return False
-
-
-class OverviewStrip(pg.PlotWidget):
-    """The whole history, density per lane, with the visible window as a draggable box.
-
-    Signals:
-        windowMoved(object): the user dragged the box to a new ``ViewRange``.
-    """
-
-    windowMoved = Signal(object)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(
-            parent, background="#FAFAFA", axisItems={"bottom": pg.DateAxisItem(orientation="bottom")}
-        )
-        self.setObjectName("timelineOverview")
-        self.setAccessibleName("Timeline overview")
-        self.setFixedHeight(78)
-        item = self.getPlotItem()
-        item.hideAxis("left")
-        item.hideButtons()
-        item.setMenuEnabled(False)
-        item.getAxis("bottom").setStyle(tickFont=QFont("Sans Serif", 8))
-        self.getViewBox().setMouseEnabled(x=False, y=False)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        item.addItem(self.image)
-        self.window_box = pg.LinearRegionItem(
-            brush=pg.mkBrush(0, 114, 178, 45), pen=pg.mkPen("#0072B2", width=1.5)
-        )
-        self.window_box.setZValue(10)
-        item.addItem(self.window_box)
-        self._updating = False
-        self.window_box.sigRegionChanged.connect(self._on_region)
-        self._history: ViewRange | None = None
-
-    def set_density(
-        self, columns: TimelineColumns, mask: np.ndarray, history: ViewRange, bins: int = 400
-    ) -> None:
-        self._history = history
-        rows = np.flatnonzero(mask)
-        density, _, _ = np.histogram2d(
-            columns.lane[rows].astype(np.float64),
-            columns.time_ms[rows].astype(np.float64),
-            bins=(LANE_COUNT, bins),
-            range=((-0.5, LANE_COUNT - 0.5), (history.start_ms, history.end_ms)),
-        )
-        shade = np.log1p(density[::-1])  # sessions on top, as in the lanes
-        peak = float(shade.max()) or 1.0
-        rgba = np.zeros((LANE_COUNT, bins, 4), dtype=np.uint8)
-        rgba[..., 0], rgba[..., 1], rgba[..., 2] = 0, 90, 160
-        rgba[..., 3] = (255 * shade / peak).astype(np.uint8)
-        self.image.setImage(rgba, autoLevels=False)
-        self.image.setRect(history.start_ms / 1000, 0, history.span_ms / 1000, LANE_COUNT)
-        self.getViewBox().setRange(
-            xRange=(history.start_ms / 1000, history.end_ms / 1000), yRange=(0, LANE_COUNT), padding=0
-        )
-
-    def show_window(self, view: ViewRange) -> None:
-        self._updating = True
-        try:
-            self.window_box.setRegion((view.start_ms / 1000, view.end_ms / 1000))
-        finally:
-            self._updating = False
-
-    def _on_region(self) -> None:
-        if self._updating:
-            return
-        start, end = self.window_box.getRegion()
-        if end > start:
-            self.windowMoved.emit(ViewRange(start * 1000.0, end * 1000.0))
 
 
 class _LegendSwatch(QLabel):
@@ -345,11 +97,13 @@ class TimelineView(QWidget):
         eventSelected(object): the selected event's ``uuid.UUID`` (None when cleared).
         eventOpened(object): Enter or double-click on an event: its ``uuid.UUID``.
         rendered(int): new data or a new filter was drawn; the number of visible events.
+        levelOfDetailReady(): a big history's pyramid finished building in the background.
     """
 
     eventSelected = Signal(object)
     eventOpened = Signal(object)
     rendered = Signal(int)
+    levelOfDetailReady = Signal()
 
     MESSAGE_PAGE = 0
     PLOT_PAGE = 1
@@ -371,6 +125,7 @@ class TimelineView(QWidget):
         self.filter = TimelineFilter()
         self.mask = np.ones(0, dtype=np.bool_)
         self.index = TimelineIndex(self.columns, self.mask)
+        self.lod_ready = True
         self.history: ViewRange | None = None
         self.selected_row: int | None = None
         self.match_rows = np.empty(0, np.int64)
@@ -413,6 +168,18 @@ class TimelineView(QWidget):
             button.setFixedWidth(32)
             button.clicked.connect(lambda _=False, f=factor: self.plot.zoom(f))
             toolbar.addWidget(button)
+        self.lanes_button = QToolButton(self)
+        self.lanes_button.setText("Lanes")
+        self.lanes_button.setObjectName("lanesButton")
+        self.lanes_button.setAccessibleName("Show, hide and order lanes")
+        self.lanes_button.setToolTip("Show or hide lanes; right-click a lane name to move it")
+        self.lanes_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.lanes_menu = QMenu(self.lanes_button)
+        self.lanes_menu.setObjectName("lanesMenu")
+        self.lanes_menu.setAccessibleName("Lanes")
+        self.lanes_menu.aboutToShow.connect(self._fill_lanes_menu)
+        self.lanes_button.setMenu(self.lanes_menu)
+        toolbar.addWidget(self.lanes_button)
 
         self.filters = FilterBar(self)
         self.filters.filterChanged.connect(self.set_filter)
@@ -424,6 +191,7 @@ class TimelineView(QWidget):
         self.plot.view_box.doubleClicked.connect(self._on_double_click)
         self.plot.view_box.sigXRangeChanged.connect(self._on_range_changed)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.plot.lane_axis.laneMenuRequested.connect(self._show_lane_menu)
         self.overview = OverviewStrip(self)
         self.overview.windowMoved.connect(self.plot.set_view_range)
         self.detail = EventDetailPane(self)
@@ -534,11 +302,9 @@ class TimelineView(QWidget):
         self.filter = flt
         if refresh_search and flt.text.strip():
             self._search(flt.text)
-        self.mask = flt.mask(self.columns)
+        self.mask = flt.mask(self.columns) & self.plot.lane_layout.visible_lanes()[self.columns.lane]
         self.index = TimelineIndex(self.columns, self.mask)
-        self.plot.layer.set_data(
-            self.columns, self.provider_factory(self.index) if len(self.columns) else None
-        )
+        self._set_provider()
         self.match_rows = (
             self.filter.text_rows[self.mask[self.filter.text_rows]]
             if flt.text.strip() and flt.text_rows is not None
@@ -554,7 +320,7 @@ class TimelineView(QWidget):
         self.plot.layer.selected_row = self.selected_row
         visible = len(self.index)
         if self.history is not None:
-            self.overview.set_density(self.columns, self.mask, self.history)
+            self.overview.set_density(self.index, self.history, self.plot.lane_layout)
             self.overview.show_window(self.plot.view_range())
         self._update_summary()
         if not len(self.columns):
@@ -565,6 +331,37 @@ class TimelineView(QWidget):
             self.stack.setCurrentIndex(self.PLOT_PAGE)
         self.filters.set_match_status(self._match_status())
         self.rendered.emit(visible)
+
+    def _set_provider(self) -> None:
+        """Give the layer its frame provider; a big history's pyramid is built off the GUI thread.
+
+        Until the pyramid is ready the layer draws by brute force (tens of
+        milliseconds at a million events), so the first paint never waits for
+        the build.
+        """
+        index = self.index
+        if not len(self.columns):
+            self.plot.layer.set_data(self.columns, None)
+            self.lod_ready = True
+            return
+        if len(index) <= SYNC_PROVIDER_EVENTS:
+            self.plot.layer.set_data(self.columns, self.provider_factory(index))
+            self.lod_ready = True
+            return
+        self.lod_ready = False
+        self.plot.layer.set_data(self.columns, brute_force_provider(index))
+        factory = self.provider_factory
+
+        def done(provider: FrameProvider) -> None:
+            if self.index is index:
+                self.plot.layer.provider = provider
+                self.plot.layer.update()
+                self.lod_ready = True
+                self.levelOfDetailReady.emit()
+
+        self.runner.run(
+            lambda _token, _report: factory(index), success=done, failure=self._on_failure, key="timeline-lod"
+        )
 
     def _update_summary(self) -> None:
         total = len(self.columns)
@@ -657,22 +454,21 @@ class TimelineView(QWidget):
         handler(error)
 
     # -- input -------------------------------------------------------------------------
-    def _row_at(self, point: QPointF) -> int | None:
-        lane_position = point.y()
-        nearest_lane = round(lane_position)
-        if abs(lane_position - nearest_lane) > 0.4:
+    def row_at(self, point: QPointF) -> int | None:
+        """The visible event under a view point (x seconds, y lane row), within a few pixels."""
+        lane = self.plot.lane_layout.lane_at(point.y())
+        if lane is None:
             return None
-        lane = (LANE_COUNT - 1) - int(nearest_lane)
         view = self.plot.view_range()
         tolerance = HOVER_TOLERANCE_PX * view.span_ms / max(self.plot.view_box.width(), 1)
-        return self.index.nearest(point.x() * 1000.0, lane, tolerance)
+        return self.index.nearest(point.x() * 1000.0, lane.lane, tolerance)
 
     def _on_click(self, point: QPointF) -> None:
         self.plot.setFocus(Qt.FocusReason.MouseFocusReason)
-        self.select_row(self._row_at(point))
+        self.select_row(self.row_at(point))
 
     def _on_double_click(self, point: QPointF) -> None:
-        row = self._row_at(point)
+        row = self.row_at(point)
         if row is not None:
             self.select_row(row)
             self.eventOpened.emit(self.columns.event_id(row))
@@ -683,7 +479,7 @@ class TimelineView(QWidget):
         if not self.plot.view_box.sceneBoundingRect().contains(scene_pos) or not len(self.columns):
             self._hide_tooltip()
             return
-        row = self._row_at(self.plot.view_box.mapSceneToView(scene_pos))
+        row = self.row_at(self.plot.view_box.mapSceneToView(scene_pos))
         if row == self._hover_row:
             return
         self._hover_row = row
@@ -762,6 +558,64 @@ class TimelineView(QWidget):
         if self.selected_row is not None and preset is not Preset.ALL:
             view = ViewRange.around(float(self.columns.time_ms[self.selected_row]), view.span_ms)
         self.plot.set_view_range(view.preset(preset, self.history))
+
+    # -- lanes -------------------------------------------------------------------------
+    def set_lane_layout(self, layout: LaneLayout) -> None:
+        """Show, hide or reorder lanes; hidden lanes' events leave the view like filtered ones."""
+        view = self.plot.view_range()
+        self.plot.set_lane_layout(layout)
+        self._apply_filter(self.filter, refresh_search=False)
+        self.plot.set_view_range(view)
+
+    def _fill_lanes_menu(self) -> None:
+        self.lanes_menu.clear()
+        layout = self.plot.lane_layout
+        for event_type in sorted(EventType, key=lambda t: t.lane):
+            action = QAction(event_type.label, self.lanes_menu)
+            action.setObjectName(f"laneShown_{event_type.value}")
+            action.setCheckable(True)
+            action.setChecked(event_type in layout.order)
+            action.setEnabled(not (event_type in layout.order and layout.rows == 1))
+            action.toggled.connect(
+                lambda on, t=event_type: self.set_lane_layout(
+                    self.plot.lane_layout.showing(t) if on else self.plot.lane_layout.hiding(t)
+                )
+            )
+            self.lanes_menu.addAction(action)
+        self.lanes_menu.addSeparator()
+        reset = self.lanes_menu.addAction("Show all lanes in the usual order")
+        reset.setObjectName("lanesReset")
+        reset.setEnabled(not layout.is_default)
+        reset.triggered.connect(lambda: self.set_lane_layout(LaneLayout()))
+
+    def lane_menu(self, lane: EventType | None) -> QMenu:
+        """The right-click menu of a lane name: hide it, move it, or restore every lane."""
+        menu = QMenu(self)
+        menu.setObjectName("laneContextMenu")
+        menu.setAccessibleName("Lane")
+        layout = self.plot.lane_layout
+        if lane is not None:
+            at = layout.order.index(lane)
+            entries = (
+                ("laneMoveTop", f"Move “{lane.label}” to the top", layout.moved(lane, -at), at > 0),
+                ("laneMoveUp", "Move up", layout.moved(lane, -1), at > 0),
+                ("laneMoveDown", "Move down", layout.moved(lane, 1), at < layout.rows - 1),
+                ("laneHide", f"Hide “{lane.label}”", layout.hiding(lane), layout.rows > 1),
+            )
+            for name, text, result, enabled in entries:
+                action = menu.addAction(text)
+                action.setObjectName(name)
+                action.setEnabled(enabled)
+                action.triggered.connect(lambda _=False, r=result: self.set_lane_layout(r))
+            menu.addSeparator()
+        reset = menu.addAction("Show all lanes in the usual order")
+        reset.setObjectName("laneReset")
+        reset.setEnabled(not layout.is_default)
+        reset.triggered.connect(lambda: self.set_lane_layout(LaneLayout()))
+        return menu
+
+    def _show_lane_menu(self, lane: EventType | None, global_pos: QPoint) -> None:
+        self.lane_menu(lane).popup(global_pos)
 
     def _on_range_changed(self, *_args: object) -> None:
         if self.history is not None:

@@ -70,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("start", help="start the embedded server and leave it running")
     db_commands.add_parser("stop", help="stop the embedded server")
 
+    bench = commands.add_parser(
+        "bench", help="measure timeline load, paint and hover speed on a throwaway synthetic patient"
+    )
+    bench.add_argument("--events", type=int, default=1_000_000, help="events to seed (default: %(default)s)")
+    bench.add_argument("--frames", type=int, default=200, help="frames in the gesture (default: %(default)s)")
+    bench.add_argument("--dpr", type=float, default=1.0, help="device pixel ratio (default: %(default)s)")
+    bench.add_argument("--seed", type=int, default=20261124, help="random seed (default: %(default)s)")
+    bench.add_argument("--json", action="store_true", help="print only the JSON object")
     demo = commands.add_parser("demo", help="load the deterministic demo practice")
     demo.add_argument("--seed", type=int, default=20261124, help="random seed (default: %(default)s)")
     demo.add_argument("--patients", type=int, default=14, help="number of patients (default: %(default)s)")
@@ -88,6 +96,15 @@ def _engine(settings: Settings) -> sa.Engine:
         return make_engine(owner_url(settings), poolclass=sa.pool.NullPool)
     except EmbeddedServerError as exc:
         raise UserError(f"cannot start the embedded database: {exc}") from exc
+
+
+def engine_for(args: argparse.Namespace) -> sa.Engine:
+    """The owner engine for the database the command line points at (starting the embedded one if needed)."""
+    settings = _settings(args)
+    engine = _engine(settings)
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+    return engine
 
 
 def cmd_db(args: argparse.Namespace) -> int:

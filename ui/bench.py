@@ -1,0 +1,398 @@
+"""``python main.py bench``: the performance figures of ``performance.md``, measured side by side.
+
+Seeds a throwaway patient in the configured database (the embedded one by
+default), loads it through binary COPY and through ORM objects, opens it in
+the real timeline widget offscreen at 1600x600 and replays a scripted
+zoom-in, pan, zoom-out gesture, timing each synchronous repaint.  The naive
+baseline (one pyqtgraph ``ScatterPlotItem`` holding every event) and a 10k
+history are measured in the same run, so ratios compare like with like.
+The patient is removed afterwards.  Prints one JSON object.
+
+Nothing in the test suite asserts these times; the suite runs this at a small
+size to prove it works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from viewer.cli import EXIT_OK, EXIT_USAGE, UserError
+from viewer.services.bench_data import (
+    DAY_MS,
+    drop_bench_patients,
+    orm_load,
+    seed_bench_patient,
+    synthetic_history,
+)
+from viewer.services.patients import PatientSummary
+from viewer.services.timeline_copy import copy_timeline
+from viewer.services.timeline_query import TimelineColumns, from_epoch_ms
+from viewer.view_range import ViewRange
+
+PLOT_SIZE = (1600, 600)
+GROWTH_BASE_EVENTS = 10_000
+
+# (figure, comparison, target) from performance.md; "max" means the figure must not exceed the target.
+TARGETS: dict[str, tuple[str, float]] = {
+    "frame_ms_median": ("max", 8.0),
+    "frame_ms_p99": ("max", 16.7),
+    "speedup_vs_naive": ("min", 20.0),
+    "frame_growth_10k_to_n": ("max", 2.0),
+    "first_paint_ms": ("max", 50.0),
+    "load_s": ("max", 1.0),
+    "load_speedup_vs_orm": ("min", 10.0),
+    "bytes_per_event": ("max", 40.0),
+    "hover_ms": ("max", 1.0),
+}
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 3)
+
+
+def _p99(values: list[float]) -> float:
+    return float(np.percentile(np.asarray(values), 99))
+
+
+@contextmanager
+def _timer() -> Iterator[list[float]]:
+    box: list[float] = []
+    start = time.perf_counter()
+    yield box
+    box.append(time.perf_counter() - start)
+
+
+def gesture_script(history: ViewRange, focus_ms: float, frames: int) -> list[ViewRange]:
+    """Zoom from the whole history to about a day at ``focus_ms``, pan there, zoom back out, pan.
+
+    The mix is a therapist's: most frames sit between overview and day level,
+    which is exactly where a naive renderer suffers and a pyramid must switch
+    levels and between buckets and markers.
+    """
+    steps = max(frames // 4, 1)
+    factor = (DAY_MS / history.span_ms) ** (1 / steps)
+    views: list[ViewRange] = []
+    view = history
+    for _ in range(steps):
+        view = view.zoomed(factor, focus_ms)
+        views.append(view)
+    for i in range(steps):
+        view = view.panned(0.05 if (i // 5) % 2 == 0 else -0.05)
+        views.append(view)
+    for _ in range(steps):
+        view = view.zoomed(1 / factor, focus_ms)
+        views.append(view)
+    for i in range(frames - 3 * steps):
+        view = view.panned(0.02 if (i // 5) % 2 == 0 else -0.02)
+        views.append(view)
+    return views[:frames]
+
+
+def densest_time(columns: TimelineColumns, bins: int = 1000) -> float:
+    """The middle of the busiest slice of the history: where the gesture zooms in."""
+    t = columns.time_ms
+    edges = np.linspace(float(t[0]), float(t[-1]) + 1, bins + 1)
+    counts, _ = np.histogram(t, edges)
+    at = int(np.argmax(counts))
+    return float((edges[at] + edges[at + 1]) / 2)
+
+
+class _Bench:
+    """One benchmark run against one engine, inside a running QApplication."""
+
+    def __init__(self, engine: sa.Engine, say: Callable[[str], None]) -> None:
+        from ui.operations import OperationRunner
+        from ui.timeline_view import TimelineView
+
+        self.engine = engine
+        self.say = say
+        self.runner = OperationRunner()
+        self.view = TimelineView(self.runner)
+        self.view.resize(PLOT_SIZE[0] + 200, PLOT_SIZE[1] + 160)
+        self.view.body.setSizes([PLOT_SIZE[0] + 200, 0])  # detail pane collapsed: the plot gets the width
+        self.view.show()
+
+    # -- helpers -------------------------------------------------------------------------
+    def _wait(self, condition: Callable[[], bool], what: str, timeout_s: float = 600.0) -> None:
+        from PySide6.QtCore import QCoreApplication, QEventLoop
+
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"benchmark timed out waiting for {what}")
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+
+    def _open(self, columns: TimelineColumns, patient_id: Any) -> float:
+        """Show ``columns`` and paint once; returns seconds from data in hand to first frame on screen."""
+        summary = PatientSummary(
+            patient_id,
+            "bench",
+            "Benchmark patient (synthetic)",
+            len(columns),
+            from_epoch_ms(int(columns.time_ms[0])),
+            from_epoch_ms(int(columns.time_ms[-1])),
+        )
+        from PySide6.QtCore import QCoreApplication
+
+        layer = self.view.plot.layer
+        layer.last_frame = None
+        start = time.perf_counter()
+        self.view.set_timeline(self.engine, summary, columns)
+        QCoreApplication.processEvents()  # layout and paint the whole view, as the event loop would
+        if layer.last_frame is None:
+            self.view.plot.viewport().repaint()
+        elapsed = time.perf_counter() - start
+        if layer.last_frame is None:
+            raise RuntimeError("the timeline did not paint after opening the benchmark patient")
+        self._wait(lambda: self.view.lod_ready, "the level-of-detail pyramid")
+        return elapsed
+
+    def _frames(self, views: list[ViewRange]) -> list[float]:
+        plot = self.view.plot
+        times: list[float] = []
+        painted = 0
+        for view in views:
+            before = plot.layer.last_frame
+            start = time.perf_counter()
+            plot.set_view_range(view)
+            plot.viewport().repaint()
+            times.append(time.perf_counter() - start)
+            painted += plot.layer.last_frame is not before
+        if painted != len(views):
+            raise RuntimeError(f"only {painted} of {len(views)} benchmark frames were painted")
+        return times
+
+    def _hover(self, columns: TimelineColumns, focus_ms: float, samples: int = 2000) -> list[float]:
+        from PySide6.QtCore import QPointF
+
+        self.view.plot.set_view_range(ViewRange.around(focus_ms, 30 * DAY_MS))
+        self.view.plot.viewport().repaint()
+        window = self.view.plot.view_range()
+        rng = np.random.default_rng(7)
+        xs = rng.uniform(window.start_ms, window.end_ms, samples) / 1000.0
+        ys = rng.uniform(-0.5, 7.5, samples)
+        times = []
+        for x, y in zip(xs, ys, strict=True):
+            start = time.perf_counter()
+            self.view.row_at(QPointF(float(x), float(y)))
+            times.append(time.perf_counter() - start)
+        return times
+
+    def _naive(self, columns: TimelineColumns, views: list[ViewRange]) -> tuple[float, list[float]]:
+        """Every event in one ScatterPlotItem, shaped and coloured per event: what a first try looks like."""
+        import pyqtgraph as pg
+
+        from ui.style import IMPORTANCE_STYLES
+        from viewer.domain import Importance
+
+        levels = list(Importance)
+        symbols = np.array([IMPORTANCE_STYLES[i].symbol for i in levels], dtype=object)
+        sizes = np.array([IMPORTANCE_STYLES[i].size for i in levels], dtype=np.float64)
+        brushes = np.array([pg.mkBrush(IMPORTANCE_STYLES[i].colour) for i in levels], dtype=object)
+        pens = np.array([pg.mkPen(IMPORTANCE_STYLES[i].outline) for i in levels], dtype=object)
+        imp = columns.importance.astype(np.intp)
+        plot = self.view.plot
+        start = time.perf_counter()
+        scatter = pg.ScatterPlotItem(
+            x=columns.time_ms / 1000.0,
+            y=plot.lane_layout.y_table()[columns.lane],
+            symbol=symbols[imp],
+            size=sizes[imp],
+            brush=brushes[imp],
+            pen=pens[imp],
+            pxMode=True,
+        )
+        plot.getPlotItem().addItem(scatter)
+        build = time.perf_counter() - start
+        plot.layer.setVisible(False)
+        times: list[float] = []
+        try:
+            for view in views:
+                start = time.perf_counter()
+                plot.set_view_range(view)
+                plot.viewport().repaint()
+                times.append(time.perf_counter() - start)
+        finally:
+            plot.getPlotItem().removeItem(scatter)
+            plot.layer.setVisible(True)
+        return build, times
+
+    # -- the run -------------------------------------------------------------------------
+    def run(self, events: int, frames: int, naive_frames: int, seed: int) -> dict[str, Any]:
+        from viewer.lod import LodPyramid
+
+        history = synthetic_history(events, seed)
+        with self.engine.begin() as conn:
+            drop_bench_patients(conn)
+        try:
+            self.say(f"seeding {events} synthetic events…")
+            with _timer() as seed_time, self.engine.begin() as conn:
+                patient_id = seed_bench_patient(conn, history)
+            self.say("loading through binary COPY and through ORM objects…")
+            loads = []
+            columns = TimelineColumns.empty()
+            for _ in range(3):
+                with _timer() as took, self.engine.connect() as conn:
+                    loaded = copy_timeline(conn, patient_id)
+                assert loaded is not None
+                columns = loaded
+                loads.append(took[0])
+            with _timer() as orm_time, self.engine.connect() as conn:
+                orm_columns = orm_load(conn, patient_id)
+            if not np.array_equal(orm_columns.time_ms, columns.time_ms):
+                raise RuntimeError("the ORM and COPY loads disagree")
+            del orm_columns
+        finally:
+            with self.engine.begin() as conn:
+                drop_bench_patients(conn)
+
+        self.say("painting…")
+        first_paints = [self._open(columns, patient_id) for _ in range(3)]
+        focus = densest_time(columns)
+        assert self.view.history is not None
+        views = gesture_script(self.view.history, focus, frames)
+        frame_times = self._frames(views)
+        hover_times = self._hover(columns, focus)
+        with _timer() as lod_time:
+            pyramid = LodPyramid(self.view.index)
+        memory = columns.nbytes + self.view.index.nbytes + pyramid.nbytes
+
+        self.say("the naive baseline…")
+        self.view.plot.set_view_range(self.view.history)
+        stride = max(len(views) // max(naive_frames, 1), 1)
+        naive_build, naive_times = self._naive(columns, views[::stride][:naive_frames])
+
+        self.say(f"the same gesture over {GROWTH_BASE_EVENTS} events…")
+        small = synthetic_history(GROWTH_BASE_EVENTS, seed).columns(seed)
+        self._open(small, patient_id)
+        assert self.view.history is not None
+        small_times = self._frames(gesture_script(self.view.history, densest_time(small), frames))
+
+        frame_median = statistics.median(frame_times)
+        naive_median = statistics.median(naive_times)
+        load_s = statistics.median(loads)
+        figures: dict[str, Any] = {
+            "events": len(columns),
+            "device_pixel_ratio": self.view.plot.devicePixelRatioF(),
+            "plot_width_px": int(self.view.plot.view_box.width()),
+            "plot_height_px": int(self.view.plot.view_box.height()),
+            "frames": len(frame_times),
+            "frame_ms_median": _ms(frame_median),
+            "frame_ms_p99": _ms(_p99(frame_times)),
+            "frame_ms_max": _ms(max(frame_times)),
+            "naive_frames": len(naive_times),
+            "naive_frame_ms_median": _ms(naive_median),
+            "naive_build_s": round(naive_build, 3),
+            "speedup_vs_naive": round(naive_median / frame_median, 1),
+            "frame_ms_median_10k": _ms(statistics.median(small_times)),
+            "frame_growth_10k_to_n": round(frame_median / statistics.median(small_times), 2),
+            "first_paint_ms": _ms(statistics.median(first_paints)),
+            "lod_build_ms": _ms(lod_time[0]),
+            "load_s": round(load_s, 3),
+            "orm_load_s": round(orm_time[0], 3),
+            "load_speedup_vs_orm": round(orm_time[0] / load_s, 1),
+            "bytes_per_event": round(memory / max(len(columns), 1), 2),
+            "hover_ms": _ms(statistics.median(hover_times)),
+            "hover_ms_p99": _ms(_p99(hover_times)),
+            "seed_s": round(seed_time[0], 3),
+        }
+        figures["targets"] = {
+            name: {
+                "target": f"{'<=' if kind == 'max' else '>='} {limit}",
+                "met": figures[name] <= limit if kind == "max" else figures[name] >= limit,
+            }
+            for name, (kind, limit) in TARGETS.items()
+        }
+        figures["machine"] = _machine()
+        return figures
+
+    def close(self) -> None:
+        self.view.close()
+        self.runner.wait_for_done()
+
+
+def _machine() -> dict[str, Any]:
+    import pyqtgraph
+    import PySide6
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pyside6": PySide6.__version__,
+        "pyqtgraph": pyqtgraph.__version__,
+        "qpa": os.environ.get("QT_QPA_PLATFORM", ""),
+    }
+
+
+def measure(
+    engine: sa.Engine,
+    *,
+    events: int,
+    frames: int = 200,
+    naive_frames: int = 20,
+    seed: int = 20261124,
+    say: Callable[[str], None] = lambda _text: None,
+) -> dict[str, Any]:
+    """Run the benchmark in the current QApplication and return its figures."""
+    bench = _Bench(engine, say)
+    try:
+        return bench.run(events, frames, naive_frames, seed)
+    finally:
+        bench.close()
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """The ``bench`` command: a QApplication offscreen at the asked pixel ratio, then :func:`measure`."""
+    if not 1_000 <= args.events <= 20_000_000:
+        print("error: --events must be between 1000 and 20000000", file=sys.stderr)
+        return EXIT_USAGE
+    if not 0.5 <= args.dpr <= 4:
+        print("error: --dpr must be between 0.5 and 4", file=sys.stderr)
+        return EXIT_USAGE
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ["QT_SCALE_FACTOR"] = str(args.dpr)  # must be set before the QApplication exists
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    from viewer.cli import engine_for
+
+    pg.setConfigOptions(antialias=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    try:
+        engine = engine_for(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    quiet = args.json
+
+    def say(text: str) -> None:
+        if not quiet:
+            print(text, file=sys.stderr)
+
+    try:
+        figures = measure(engine, events=args.events, frames=args.frames, seed=args.seed, say=say)
+    finally:
+        engine.dispose()
+    del app
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(json.dumps(figures, indent=2))
+        missed = [name for name, result in figures["targets"].items() if not result["met"]]
+        print("targets met: all" if not missed else f"targets missed: {', '.join(missed)}", file=sys.stderr)
+    return EXIT_OK

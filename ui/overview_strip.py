@@ -1,0 +1,87 @@
+"""The overview strip: the whole history as density per lane, the visible window as a box."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QWidget
+
+from ui.time_axis import CalendarAxis
+from viewer.lane_layout import LaneLayout
+from viewer.timeline_index import TimelineIndex
+from viewer.view_range import ViewRange
+
+
+class OverviewStrip(pg.PlotWidget):
+    """The whole history, density per lane, with the visible window as a draggable box.
+
+    Signals:
+        windowMoved(object): the user dragged the box to a new ``ViewRange``.
+    """
+
+    windowMoved = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, background="#FAFAFA", axisItems={"bottom": CalendarAxis()})
+        self.setObjectName("timelineOverview")
+        self.setAccessibleName("Timeline overview")
+        self.setFixedHeight(78)
+        item = self.getPlotItem()
+        item.hideAxis("left")
+        item.hideButtons()
+        item.setMenuEnabled(False)
+        item.getAxis("bottom").setStyle(tickFont=QFont("Sans Serif", 8))
+        self.getViewBox().setMouseEnabled(x=False, y=False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        item.addItem(self.image)
+        self.window_box = pg.LinearRegionItem(
+            brush=pg.mkBrush(0, 114, 178, 45), pen=pg.mkPen("#0072B2", width=1.5)
+        )
+        self.window_box.setZValue(10)
+        item.addItem(self.window_box)
+        self._updating = False
+        self.window_box.sigRegionChanged.connect(self._on_region)
+        self._history: ViewRange | None = None
+
+    def set_density(
+        self, index: TimelineIndex, history: ViewRange, layout: LaneLayout, bins: int = 400
+    ) -> None:
+        """Shade each shown lane by how many visible events fall in each of ``bins`` time slices.
+
+        Rows follow the lane layout, so the strip reads like the lanes above it.
+        """
+        self._history = history
+        columns = index.columns
+        rows = index.visible_rows
+        lanes = layout.rows
+        slot = (columns.time_ms[rows] - history.start_ms) * (bins / max(history.span_ms, 1.0))
+        slot = np.clip(slot, 0, bins - 1).astype(np.int64)
+        row_of_lane = np.nan_to_num(layout.y_table(), nan=0).astype(np.int64)
+        cell = row_of_lane[columns.lane[rows]] * bins + slot
+        density = np.bincount(cell, minlength=lanes * bins).reshape(lanes, bins)
+        shade = np.log1p(density.astype(np.float64))
+        peak = float(shade.max()) or 1.0
+        rgba = np.zeros((lanes, bins, 4), dtype=np.uint8)
+        rgba[..., 0], rgba[..., 1], rgba[..., 2] = 0, 90, 160
+        rgba[..., 3] = (255 * shade / peak).astype(np.uint8)
+        self.image.setImage(rgba, autoLevels=False)
+        self.image.setRect(history.start_ms / 1000, 0, history.span_ms / 1000, lanes)
+        self.getViewBox().setRange(
+            xRange=(history.start_ms / 1000, history.end_ms / 1000), yRange=(0, lanes), padding=0
+        )
+
+    def show_window(self, view: ViewRange) -> None:
+        self._updating = True
+        try:
+            self.window_box.setRegion((view.start_ms / 1000, view.end_ms / 1000))
+        finally:
+            self._updating = False
+
+    def _on_region(self) -> None:
+        if self._updating:
+            return
+        start, end = self.window_box.getRegion()
+        if end > start:
+            self.windowMoved.emit(ViewRange(start * 1000.0, end * 1000.0))

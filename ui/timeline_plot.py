@@ -1,0 +1,226 @@
+"""The zoomable lanes: a view box that zooms in time only, the lane axis, the calendar axis.
+
+``TimelinePlot`` owns what is drawn (lane bands and grid, the today line,
+the event layer) and turns keys and gestures into new ``ViewRange``s or
+named actions; ``TimelineView`` decides what those actions mean.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QFont, QKeyEvent, QNativeGestureEvent
+from PySide6.QtWidgets import QWidget
+
+from ui.event_layer import EventLayer
+from ui.style import TODAY_COLOUR
+from ui.time_axis import CalendarAxis, LaneBackground
+from viewer.lane_layout import LaneLayout
+from viewer.view_range import MAX_SPAN_MS, MIN_SPAN_MS, ViewRange
+
+_KEY_ACTIONS: dict[Qt.Key, str] = {
+    Qt.Key.Key_Left: "previous",
+    Qt.Key.Key_Right: "next",
+    Qt.Key.Key_Return: "open",
+    Qt.Key.Key_Enter: "open",
+    Qt.Key.Key_Escape: "clear",
+    Qt.Key.Key_1: "preset-week",
+    Qt.Key.Key_2: "preset-month",
+    Qt.Key.Key_3: "preset-year",
+    Qt.Key.Key_0: "preset-all",
+    Qt.Key.Key_F3: "search-next",
+}
+
+
+class LaneAxis(pg.AxisItem):
+    """Lane names beside their rows; right-click asks the plot for the lane menu.
+
+    Signals:
+        laneMenuRequested(object, object): the ``EventType`` under the click (or None) and the global ``QPoint``.
+    """
+
+    laneMenuRequested = Signal(object, object)
+
+    def __init__(self) -> None:
+        super().__init__("left")
+        self.setWidth(112)
+        self.layout = LaneLayout()
+        self.set_layout(self.layout)
+
+    def set_layout(self, layout: LaneLayout) -> None:
+        self.layout = layout
+        self.setTicks([[(float(layout.y_of(t) or 0.0), t.label) for t in layout.order], []])
+
+    def mouseClickEvent(self, event: Any) -> None:
+        if event.button() != Qt.MouseButton.RightButton:
+            super().mouseClickEvent(event)
+            return
+        event.accept()
+        view = self.linkedView()
+        lane = self.layout.lane_at(view.mapSceneToView(event.scenePos()).y(), slack=0.5) if view else None
+        self.laneMenuRequested.emit(lane, event.screenPos().toPoint())
+
+
+class TimelineViewBox(pg.ViewBox):
+    """x-only zooming and panning, Shift+drag range zoom, clicks reported in data coordinates.
+
+    Signals:
+        clicked(object): a single left click at a view ``QPointF`` (x seconds, y lane position).
+        doubleClicked(object): a double left click at a view ``QPointF``.
+    """
+
+    clicked = Signal(object)
+    doubleClicked = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__(enableMenu=False)
+        self.setMouseEnabled(x=True, y=False)
+
+    def mouseClickEvent(self, ev: Any) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        point = self.mapSceneToView(ev.scenePos())
+        (self.doubleClicked if ev.double() else self.clicked).emit(point)
+
+    def mouseDragEvent(self, ev: Any, axis: int | None = None) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            ev.accept()
+            if ev.isFinish():
+                self.rbScaleBox.hide()
+                start = self.mapToView(ev.buttonDownPos()).x()
+                end = self.mapToView(ev.pos()).x()
+                if abs(end - start) * 1000 >= MIN_SPAN_MS:
+                    self.setXRange(min(start, end), max(start, end), padding=0)
+            else:
+                self.updateScaleBox(ev.buttonDownPos(), ev.pos())
+            return
+        super().mouseDragEvent(ev, axis)
+
+
+class TimelinePlot(pg.PlotWidget):
+    """The zoomable lanes: bands, today line and the event layer.
+
+    Signals:
+        keyAction(str): a key the plot does not handle itself (navigation, presets, open).
+    """
+
+    keyAction = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self.view_box = TimelineViewBox()
+        self.time_axis = CalendarAxis()  # local calendar ticks: hours, days, weeks, months, years
+        self.lane_axis = LaneAxis()
+        super().__init__(
+            parent,
+            background="w",
+            viewBox=self.view_box,
+            axisItems={"bottom": self.time_axis, "left": self.lane_axis},
+        )
+        self.setObjectName("timelinePlot")
+        self.setAccessibleName("Patient timeline")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        item = self.getPlotItem()
+        item.hideButtons()
+        for axis in ("left", "bottom"):
+            item.getAxis(axis).setTextPen(pg.mkPen("#333"))
+            item.getAxis(axis).setPen(pg.mkPen("#999"))
+            item.getAxis(axis).setStyle(tickFont=QFont("Sans Serif", 9))
+        self.background = LaneBackground(self.time_axis)
+        item.addItem(self.background, ignoreBounds=True)
+        self.today = pg.InfiniteLine(
+            angle=90,
+            movable=False,
+            pen=pg.mkPen(TODAY_COLOUR, width=1.5, style=Qt.PenStyle.DashLine),
+            label="today",
+            labelOpts={"position": 0.98, "color": TODAY_COLOUR},
+        )
+        self.today.setZValue(-5)
+        item.addItem(self.today, ignoreBounds=True)
+        self.layer = EventLayer()
+        item.addItem(self.layer)
+        self._pinch_filter = _PinchFilter(self)
+        self.viewport().installEventFilter(self._pinch_filter)
+        self.lane_layout = LaneLayout()
+        self.set_lane_layout(self.lane_layout)
+
+    def set_lane_layout(self, layout: LaneLayout) -> None:
+        """Show the lanes of ``layout``: rows, labels, bands and where the markers go."""
+        self.lane_layout = layout
+        rows = layout.rows
+        self.lane_axis.set_layout(layout)
+        self.background.set_rows(rows)
+        self.layer.set_lane_rows(layout.y_table(), rows)
+        self.view_box.setLimits(
+            yMin=-0.6, yMax=rows - 0.4, minXRange=MIN_SPAN_MS / 1000, maxXRange=MAX_SPAN_MS / 1000
+        )
+        self.view_box.setYRange(-0.55, rows - 0.45, padding=0)
+
+    # -- range -------------------------------------------------------------------------
+    def view_range(self) -> ViewRange:
+        (x0, x1), _ = self.view_box.viewRange()
+        return ViewRange(x0 * 1000.0, x1 * 1000.0)
+
+    def set_view_range(self, view: ViewRange) -> None:
+        self.view_box.setXRange(view.start_ms / 1000.0, view.end_ms / 1000.0, padding=0)
+
+    def cursor_time_ms(self) -> float | None:
+        """The time under the mouse, if the mouse is over the plot."""
+        pos = self.mapFromGlobal(self.cursor().pos())
+        if not self.rect().contains(pos):
+            return None
+        scene = self.mapToScene(pos)
+        if not self.view_box.sceneBoundingRect().contains(scene):
+            return None
+        return float(self.view_box.mapSceneToView(scene).x()) * 1000.0
+
+    def zoom(self, factor: float, anchor_ms: float | None = None) -> None:
+        self.set_view_range(self.view_range().zoomed(factor, anchor_ms))
+
+    # -- input -------------------------------------------------------------------------
+    def keyPressEvent(self, ev: QKeyEvent) -> None:
+        key = ev.key()
+        shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.set_view_range(self.view_range().zoom_in(self.cursor_time_ms()))
+        elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
+            self.set_view_range(self.view_range().zoom_out(self.cursor_time_ms()))
+        elif shift and key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            self.set_view_range(self.view_range().panned(-0.1 if key == Qt.Key.Key_Left else 0.1))
+        elif key == Qt.Key.Key_F3 and shift:
+            self.keyAction.emit("search-previous")
+        elif key in _KEY_ACTIONS:
+            self.keyAction.emit(_KEY_ACTIONS[Qt.Key(key)])
+        else:
+            super().keyPressEvent(ev)
+            return
+        ev.accept()
+
+    def pinch(self, value: float, position: QPointF) -> None:
+        """Zoom for a trackpad pinch of ``value`` (positive spreads the fingers) at a viewport position."""
+        scene = self.mapToScene(position.toPoint())
+        anchor = float(self.view_box.mapSceneToView(scene).x()) * 1000.0
+        self.zoom(min(max(1.0 - value, 0.2), 5.0), anchor)
+
+
+class _PinchFilter(QObject):
+    """Trackpad pinch arrives at the viewport as a native zoom gesture; pass it to the plot.
+
+    An event filter rather than a ``viewportEvent`` override: overriding that
+    virtual on a QGraphicsView crashed PySide while painting.
+    """
+
+    def __init__(self, plot: TimelinePlot) -> None:
+        super().__init__(plot)
+        self._plot = plot
+
+    def eventFilter(self, watched: QObject, ev: QEvent) -> bool:
+        if ev.type() == QEvent.Type.NativeGesture:
+            assert isinstance(ev, QNativeGestureEvent)
+            if ev.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+                self._plot.pinch(ev.value(), ev.position())
+                return True
+        return False

@@ -1,0 +1,167 @@
+"""Calendar-aware ticks for the time axis: minutes to centuries, in local time.
+
+A therapist reads "Tue 3 Mar" or "March 2026", never "1772539200": ticks fall
+on local midnights, Mondays, first days of months and New Year, and the
+labels say so.  The step is the finest calendar unit whose labels still fit
+(``min_label_px`` apart); the next finer unit gives unlabelled minor ticks.
+
+Times are epoch milliseconds.  ``tz`` is a ``tzinfo`` (tests pass a zone with
+daylight saving); ``None`` means the machine's local zone, through naive
+local datetimes, which Python converts with the platform's DST rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from enum import Enum
+
+MINUTE_MS = 60_000
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+MAX_TICKS = 400  # a guard: no window ever asks for more
+
+
+class Base(Enum):
+    MINUTE = "minute"
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+@dataclass(frozen=True)
+class TickUnit:
+    """A calendar step: ``step`` of ``base``, about ``approx_ms`` long, labels about ``label_px`` wide."""
+
+    base: Base
+    step: int
+    approx_ms: float
+    label_px: int
+
+    def label(self, moment: datetime) -> str:
+        """The tick label of a local moment at this unit."""
+        if self.base in (Base.MINUTE, Base.HOUR):
+            if moment.hour == 0 and moment.minute == 0:
+                return f"{moment:%a} {moment.day} {moment:%b}"
+            return f"{moment:%H:%M}"
+        if self.base is Base.DAY or self.base is Base.WEEK:
+            if moment.month == 1 and moment.day <= (7 if self.base is Base.WEEK else self.step):
+                return f"{moment.day} {moment:%b %Y}"
+            return (
+                f"{moment:%a} {moment.day} {moment:%b}"
+                if self.base is Base.DAY
+                else f"{moment.day} {moment:%b}"
+            )
+        if self.base is Base.MONTH:
+            return f"{moment:%b %Y}" if moment.month == 1 or self.step >= 3 else f"{moment:%b}"
+        return f"{moment.year}"
+
+
+UNITS: tuple[TickUnit, ...] = (
+    TickUnit(Base.MINUTE, 1, MINUTE_MS, 48),
+    TickUnit(Base.MINUTE, 5, 5 * MINUTE_MS, 48),
+    TickUnit(Base.MINUTE, 15, 15 * MINUTE_MS, 48),
+    TickUnit(Base.MINUTE, 30, 30 * MINUTE_MS, 48),
+    TickUnit(Base.HOUR, 1, HOUR_MS, 48),
+    TickUnit(Base.HOUR, 3, 3 * HOUR_MS, 48),
+    TickUnit(Base.HOUR, 6, 6 * HOUR_MS, 80),
+    TickUnit(Base.HOUR, 12, 12 * HOUR_MS, 80),
+    TickUnit(Base.DAY, 1, DAY_MS, 80),
+    TickUnit(Base.WEEK, 1, 7 * DAY_MS, 80),
+    TickUnit(Base.MONTH, 1, 30.4 * DAY_MS, 70),
+    TickUnit(Base.MONTH, 3, 91.3 * DAY_MS, 70),
+    TickUnit(Base.YEAR, 1, 365.25 * DAY_MS, 44),
+    TickUnit(Base.YEAR, 2, 2 * 365.25 * DAY_MS, 44),
+    TickUnit(Base.YEAR, 5, 5 * 365.25 * DAY_MS, 44),
+    TickUnit(Base.YEAR, 10, 10 * 365.25 * DAY_MS, 44),
+    TickUnit(Base.YEAR, 25, 25 * 365.25 * DAY_MS, 44),
+    TickUnit(Base.YEAR, 50, 50 * 365.25 * DAY_MS, 44),
+    TickUnit(Base.YEAR, 100, 100 * 365.25 * DAY_MS, 44),
+)
+
+
+def choose_units(span_ms: float, width_px: float, gap_px: int = 24) -> tuple[TickUnit, TickUnit | None]:
+    """The finest unit whose labels fit, and the next finer one for minor ticks (if 6+ px apart)."""
+    px_per_ms = max(width_px, 1.0) / max(span_ms, 1.0)
+    major_at = len(UNITS) - 1
+    for at, unit in enumerate(UNITS):
+        if unit.approx_ms * px_per_ms >= unit.label_px + gap_px:
+            major_at = at
+            break
+    minor = UNITS[major_at - 1] if major_at > 0 else None
+    if minor is not None and minor.approx_ms * px_per_ms < 6:
+        minor = None
+    return UNITS[major_at], minor
+
+
+def _to_local(time_ms: float, tz: tzinfo | None) -> datetime:
+    moment = datetime.fromtimestamp(time_ms / 1000.0, tz)
+    return moment.replace(tzinfo=None) if tz is not None else moment
+
+
+def _to_epoch_ms(local: datetime, tz: tzinfo | None) -> int:
+    return round((local.replace(tzinfo=tz) if tz is not None else local).timestamp() * 1000)
+
+
+def _floor(local: datetime, unit: TickUnit) -> datetime:
+    """The last calendar boundary of ``unit`` at or before a local moment."""
+    if unit.base is Base.MINUTE:
+        return local.replace(minute=local.minute - local.minute % unit.step, second=0, microsecond=0)
+    if unit.base is Base.HOUR:
+        return local.replace(hour=local.hour - local.hour % unit.step, minute=0, second=0, microsecond=0)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if unit.base is Base.DAY:
+        return midnight
+    if unit.base is Base.WEEK:
+        return midnight - timedelta(days=midnight.weekday())
+    if unit.base is Base.MONTH:
+        month = (local.month - 1) // unit.step * unit.step + 1
+        return midnight.replace(month=month, day=1)
+    return midnight.replace(year=max(local.year // unit.step * unit.step, 1), month=1, day=1)
+
+
+def _advance(local: datetime, unit: TickUnit) -> datetime:
+    if unit.base is Base.MINUTE:
+        return local + timedelta(minutes=unit.step)
+    if unit.base is Base.HOUR:
+        return local + timedelta(hours=unit.step)
+    if unit.base is Base.DAY:
+        return local + timedelta(days=unit.step)
+    if unit.base is Base.WEEK:
+        return local + timedelta(weeks=unit.step)
+    if unit.base is Base.MONTH:
+        months = local.month - 1 + unit.step
+        return local.replace(year=local.year + months // 12, month=months % 12 + 1)
+    return local.replace(year=local.year + unit.step)
+
+
+def tick_times(
+    t0_ms: float, t1_ms: float, unit: TickUnit, tz: tzinfo | None = None, *, labels: bool = True
+) -> list[tuple[int, str]]:
+    """Ticks of ``unit`` within ``[t0, t1]``: (epoch ms, label), ascending, no repeats.
+
+    With ``labels=False`` the labels are empty (minor ticks and grid lines need none).
+
+    Wall-clock steps across a daylight-saving change can map two local times
+    to one instant (or skip one); repeats are dropped.
+    """
+    out: list[tuple[int, str]] = []
+    try:
+        local = _floor(_to_local(t0_ms, tz), unit)
+    except (OverflowError, OSError, ValueError):
+        return out
+    last = -(2**63)
+    while len(out) < MAX_TICKS:
+        at = _to_epoch_ms(local, tz)
+        if at > t1_ms:
+            break
+        if at >= t0_ms and at > last:
+            out.append((at, unit.label(local) if labels else ""))
+            last = at
+        try:
+            local = _advance(local, unit)
+        except (OverflowError, ValueError):
+            break
+    return out
