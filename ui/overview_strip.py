@@ -14,6 +14,31 @@ from viewer.timeline_index import TimelineIndex
 from viewer.view_range import ViewRange
 
 
+def density_image(
+    index: TimelineIndex, history: ViewRange, layout: LaneLayout, bins: int = 400
+) -> np.ndarray:
+    """RGBA shading of each shown lane by how many visible events fall in each of ``bins`` time slices.
+
+    Rows follow the lane layout, so the strip reads like the lanes above it.
+    Pure numpy (no Qt), so a big history's strip is computed off the GUI thread.
+    """
+    columns = index.columns
+    rows = index.visible_rows
+    lanes = layout.rows
+    span = max(int(history.span_ms), 1)
+    slot = (columns.time_ms[rows] - int(history.start_ms)) * bins // span
+    np.clip(slot, 0, bins - 1, out=slot)
+    row_of_lane = np.nan_to_num(layout.y_table(), nan=0).astype(np.int64)
+    cell = row_of_lane[columns.lane[rows]] * bins + slot
+    density = np.bincount(cell, minlength=lanes * bins).reshape(lanes, bins)
+    shade = np.log1p(density.astype(np.float64))
+    peak = float(shade.max()) or 1.0
+    rgba = np.zeros((lanes, bins, 4), dtype=np.uint8)
+    rgba[..., 0], rgba[..., 1], rgba[..., 2] = 0, 90, 160
+    rgba[..., 3] = (255 * shade / peak).astype(np.uint8)
+    return rgba
+
+
 class OverviewStrip(pg.PlotWidget):
     """The whole history, density per lane, with the visible window as a draggable box.
 
@@ -45,27 +70,17 @@ class OverviewStrip(pg.PlotWidget):
         self.window_box.sigRegionChanged.connect(self._on_region)
         self._history: ViewRange | None = None
 
-    def set_density(
-        self, index: TimelineIndex, history: ViewRange, layout: LaneLayout, bins: int = 400
-    ) -> None:
-        """Shade each shown lane by how many visible events fall in each of ``bins`` time slices.
+    def set_density(self, index: TimelineIndex, history: ViewRange, layout: LaneLayout) -> None:
+        """Compute and show the density now (small histories)."""
+        self.show_density(density_image(index, history, layout), history)
 
-        Rows follow the lane layout, so the strip reads like the lanes above it.
-        """
+    def clear_density(self, history: ViewRange, lanes: int) -> None:
+        """An empty strip over ``history`` while the density is computed in the background."""
+        self.show_density(np.zeros((lanes, 1, 4), dtype=np.uint8), history)
+
+    def show_density(self, rgba: np.ndarray, history: ViewRange) -> None:
         self._history = history
-        columns = index.columns
-        rows = index.visible_rows
-        lanes = layout.rows
-        slot = (columns.time_ms[rows] - history.start_ms) * (bins / max(history.span_ms, 1.0))
-        slot = np.clip(slot, 0, bins - 1).astype(np.int64)
-        row_of_lane = np.nan_to_num(layout.y_table(), nan=0).astype(np.int64)
-        cell = row_of_lane[columns.lane[rows]] * bins + slot
-        density = np.bincount(cell, minlength=lanes * bins).reshape(lanes, bins)
-        shade = np.log1p(density.astype(np.float64))
-        peak = float(shade.max()) or 1.0
-        rgba = np.zeros((lanes, bins, 4), dtype=np.uint8)
-        rgba[..., 0], rgba[..., 1], rgba[..., 2] = 0, 90, 160
-        rgba[..., 3] = (255 * shade / peak).astype(np.uint8)
+        lanes = rgba.shape[0]
         self.image.setImage(rgba, autoLevels=False)
         self.image.setRect(history.start_ms / 1000, 0, history.span_ms / 1000, lanes)
         self.getViewBox().setRange(

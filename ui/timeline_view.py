@@ -41,7 +41,7 @@ from ui.detail_pane import EventDetailPane
 from ui.event_layer import FrameProvider, lock_sprite
 from ui.filter_bar import FilterBar
 from ui.operations import CancelToken, OperationRunner
-from ui.overview_strip import OverviewStrip
+from ui.overview_strip import OverviewStrip, density_image
 from ui.style import IMPORTANCE_STYLES
 from ui.timeline_plot import TimelinePlot
 from viewer.domain import EventDetail, EventType, Importance
@@ -320,7 +320,8 @@ class TimelineView(QWidget):
         self.plot.layer.selected_row = self.selected_row
         visible = len(self.index)
         if self.history is not None:
-            self.overview.set_density(self.index, self.history, self.plot.lane_layout)
+            if self.lod_ready:
+                self.overview.set_density(self.index, self.history, self.plot.lane_layout)
             self.overview.show_window(self.plot.view_range())
         self._update_summary()
         if not len(self.columns):
@@ -351,17 +352,28 @@ class TimelineView(QWidget):
         self.lod_ready = False
         self.plot.layer.set_data(self.columns, brute_force_provider(index))
         factory = self.provider_factory
+        history, layout = self.history, self.plot.lane_layout
+        if history is not None:
+            self.overview.clear_density(history, layout.rows)
 
-        def done(provider: FrameProvider) -> None:
-            if self.index is index:
-                self.plot.layer.provider = provider
-                self.plot.layer.update()
-                self.lod_ready = True
-                self.levelOfDetailReady.emit()
+        def work(
+            _token: CancelToken, _report: Callable[[object], None]
+        ) -> tuple[FrameProvider, np.ndarray | None]:
+            density = density_image(index, history, layout) if history is not None else None
+            return factory(index), density
 
-        self.runner.run(
-            lambda _token, _report: factory(index), success=done, failure=self._on_failure, key="timeline-lod"
-        )
+        def done(result: tuple[FrameProvider, np.ndarray | None]) -> None:
+            provider, density = result
+            if self.index is not index:
+                return  # a newer patient or filter took over meanwhile
+            self.plot.layer.provider = provider
+            self.plot.layer.update()
+            if density is not None and history is not None:
+                self.overview.show_density(density, history)
+            self.lod_ready = True
+            self.levelOfDetailReady.emit()
+
+        self.runner.run(work, success=done, failure=self._on_failure, key="timeline-lod")
 
     def _update_summary(self) -> None:
         total = len(self.columns)

@@ -14,9 +14,9 @@ non-empty bucket, and the finest level is chosen so the whole pyramid stays
 within :data:`BUDGET_BYTES_PER_EVENT`.  Windows finer than the finest level
 hold few events by construction and are binned from the rows directly.
 
-Critical events are not in the buckets' care: the frame lists every visible
-critical event in the window as a marker (:mod:`viewer.timeline_frame`), so
-no level ever hides one.
+Critical events are not left to the buckets: the frame draws a star on every
+bucket in the window that holds a visible critical event
+(:mod:`viewer.timeline_frame`), so no level ever hides one.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from viewer.timeline_frame import (
     bucket_keys,
     bucket_level,
     bucket_span,
+    one_critical_per_bucket,
     visible_bounds,
 )
 from viewer.timeline_index import TimelineIndex
@@ -149,12 +150,12 @@ class LodPyramid:
         """What to draw for the window ``[t0, t1)``; equal to :func:`brute_force_frame`."""
         lo, hi = visible_bounds(self.columns.time_ms, t0_ms, t1_ms)
         a, b = self.index.position(lo), self.index.position(hi)
-        critical = self.index.critical_between(lo, hi)[:CRITICAL_MARKER_LIMIT]
+        critical = self.index.critical_between(lo, hi)
         level = bucket_level(t0_ms, t1_ms, width_px)
         if b - a <= MARKERS_PER_PIXEL * max(width_px, 1):
-            return Frame(
-                self.index.visible_rows[a:b].astype(np.int64), Buckets.empty(), critical, b - a, level
-            )
+            rows = self.index.visible_rows[a:b].astype(np.int64)
+            return Frame(rows, Buckets.empty(), critical[:CRITICAL_MARKER_LIMIT], b - a, level)
+        critical = one_critical_per_bucket(self.columns, critical, level)
         first, last = bucket_span(t0_ms, t1_ms, level)
         if level >= self.finest:
             buckets = self.buckets(level, first, last)

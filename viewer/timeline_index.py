@@ -12,6 +12,8 @@ whole view must fit in about 40 bytes per event (``performance.md``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -57,8 +59,9 @@ class TimelineIndex:
     def nearest(self, time_ms: float, lane: int, tolerance_ms: float) -> int | None:
         """The visible row in ``lane`` closest in time to ``time_ms``, if within the tolerance."""
         times = self.columns.time_ms
-        lo = int(np.searchsorted(times, time_ms - tolerance_ms, side="left"))
-        hi = int(np.searchsorted(times, time_ms + tolerance_ms, side="right"))
+        # Integer needles: a float needle would make numpy convert the whole int64 column first.
+        lo = int(np.searchsorted(times, math.ceil(time_ms - tolerance_ms), side="left"))
+        hi = int(np.searchsorted(times, math.floor(time_ms + tolerance_ms), side="right"))
         if lo >= hi:
             return None
         candidates = np.flatnonzero((self.columns.lane[lo:hi] == lane) & self.mask[lo:hi])
@@ -75,7 +78,7 @@ class TimelineIndex:
         if after_row is not None:
             at = int(np.searchsorted(self.visible_rows, np.int32(after_row), side="right"))
         elif from_time_ms is not None:
-            row = int(np.searchsorted(self.columns.time_ms, from_time_ms, side="left"))
+            row = int(np.searchsorted(self.columns.time_ms, math.ceil(from_time_ms), side="left"))
             at = self.position(row)
         else:
             at = 0
@@ -86,7 +89,7 @@ class TimelineIndex:
         if before_row is not None:
             at = self.position(before_row) - 1
         elif from_time_ms is not None:
-            row = int(np.searchsorted(self.columns.time_ms, from_time_ms, side="right"))
+            row = int(np.searchsorted(self.columns.time_ms, math.floor(from_time_ms), side="right"))
             at = self.position(row) - 1
         else:
             at = len(self.visible_rows) - 1

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from viewer.domain import EventType, Importance
 from viewer.services.timeline_copy import CopyFormatError, copy_timeline, parse_binary_copy
-from viewer.services.timeline_query import fetch_timeline
+from viewer.services.timeline_query import fetch_timeline, to_epoch_ms
 
 
 def _patient_with_events(db: sa.Connection, n: int) -> uuid.UUID:
@@ -39,6 +39,21 @@ def _patient_with_events(db: sa.Connection, n: int) -> uuid.UUID:
             for i in range(n)
         ],
     )
+    # Ties: many events at one instant (imports often carry dates only), one with microseconds.
+    db.execute(
+        sa.text(
+            "INSERT INTO timeline_events (patient_id, event_type, event_date, title) "
+            "SELECT :p, 'note', TIMESTAMP '2020-02-02 00:00:00', 'tie' FROM generate_series(1, 25)"
+        ),
+        {"p": patient},
+    )
+    db.execute(
+        sa.text(
+            "INSERT INTO timeline_events (patient_id, event_type, event_date, title) "
+            "VALUES (:p, 'note', TIMESTAMP '2021-03-03 10:00:00.000999', 'micro')"
+        ),
+        {"p": patient},
+    )
     return patient
 
 
@@ -46,10 +61,12 @@ def test_copy_equals_keyset_pages(db: sa.Connection) -> None:
     patient = _patient_with_events(db, 300)
     copied = copy_timeline(db, patient)
     paged = fetch_timeline(db, patient, page_size=70)
-    assert copied is not None and len(copied) == 300
+    assert copied is not None and len(copied) == 326
     for field in ("ids", "time_ms", "lane", "importance", "flags"):
         np.testing.assert_array_equal(getattr(copied, field), getattr(paged, field), err_msg=field)
     assert copied.time_ms[0] < 0  # a 1965 event survived the big-endian int64 round trip
+    micro = to_epoch_ms(datetime(2021, 3, 3, 10, 0, 0, 999))
+    assert micro in copied.time_ms  # microseconds are floored to the millisecond, never rounded up
 
 
 def test_copy_of_unknown_patient_is_empty(db: sa.Connection) -> None:

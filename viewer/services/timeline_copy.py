@@ -20,37 +20,37 @@ import sqlalchemy as sa
 from viewer.services.timeline_query import (
     _IMPORTANCE_SQL,
     _LANE_SQL,
-    _MS_SQL,
     FLAG_PRIVATE,
     TimelineColumns,
 )
 
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _HEADER_FIXED = len(_SIGNATURE) + 4 + 4  # signature, flags, header-extension length
-_FIELDS = 5
+_FIELDS = 3
+# One tuple: field count, then (length, value) per field: the uuid, the timestamp
+# (int64 microseconds since 2000-01-01), and lane, importance and privacy packed in one int2.
 _TUPLE = np.dtype(
     [
         ("fields", ">i2"),
         ("id_len", ">i4"),
         ("id", "S16"),
-        ("ms_len", ">i4"),
-        ("ms", ">i8"),
-        ("lane_len", ">i4"),
-        ("lane", ">i2"),
-        ("importance_len", ">i4"),
-        ("importance", ">i2"),
-        ("private_len", ">i4"),
-        ("private", "u1"),
+        ("date_len", ">i4"),
+        ("date_us", ">i8"),
+        ("code_len", ">i4"),
+        ("code", ">i2"),
     ]
 )
-_EXPECTED_LENGTHS = {"id_len": 16, "ms_len": 8, "lane_len": 2, "importance_len": 2, "private_len": 1}
+_EXPECTED_LENGTHS = {"id_len": 16, "date_len": 8, "code_len": 2}
+_PG_EPOCH_MS = 946_684_800_000  # 2000-01-01 in Unix milliseconds
 
+# Sent in index order (a backward scan of idx_timeline_patient_date); ties in
+# time are put in id order here, as the keyset pages order them.
 _COPY_SQL = f"""
 COPY (
-    SELECT id, {_MS_SQL}, ({_LANE_SQL})::int2, ({_IMPORTANCE_SQL})::int2, is_private
+    SELECT id, event_date, (({_LANE_SQL}) * 8 + ({_IMPORTANCE_SQL}) * 2 + is_private::int)::int2
     FROM timeline_events
     WHERE patient_id = %s
-    ORDER BY event_date, id
+    ORDER BY event_date
 ) TO STDOUT (FORMAT BINARY)
 """
 
@@ -74,12 +74,35 @@ def parse_binary_copy(data: bytes | bytearray | memoryview) -> TimelineColumns:
     for field, size in _EXPECTED_LENGTHS.items():
         if len(tuples) and not (tuples[field] == size).all():
             raise CopyFormatError(f"binary COPY field {field.removesuffix('_len')} is NULL or resized")
-    return TimelineColumns(
+    code = tuples["code"].astype(np.int16)
+    columns = TimelineColumns(
         ids=tuples["id"].copy(),
-        time_ms=tuples["ms"].astype(np.int64),
-        lane=tuples["lane"].astype(np.int8),
-        importance=tuples["importance"].astype(np.int8),
-        flags=np.where(tuples["private"] != 0, FLAG_PRIVATE, 0).astype(np.uint8),
+        time_ms=tuples["date_us"].astype(np.int64) // 1000 + _PG_EPOCH_MS,  # floor, as to_epoch_ms does
+        lane=(code >> 3).astype(np.int8),
+        importance=((code >> 1) & 3).astype(np.int8),
+        flags=np.where(code & 1, FLAG_PRIVATE, 0).astype(np.uint8),
+    )
+    return order_ties_by_id(columns)
+
+
+def order_ties_by_id(columns: TimelineColumns) -> TimelineColumns:
+    """Put events that share a timestamp in id order (the keyset order), touching only those rows.
+
+    Rows arrive sorted by time; only runs of equal times can be out of order,
+    and they occupy the same positions whatever their inner order, so sorting
+    just the tied rows by (time, id) and writing them back fixes everything.
+    """
+    t = columns.time_ms
+    tied = np.flatnonzero(t[1:] == t[:-1])
+    if not len(tied):
+        return columns
+    rows = np.union1d(tied, tied + 1)
+    raw = columns.ids[rows].view(">u8").reshape(-1, 2)  # uuid order is byte order: two big-endian halves
+    inner = np.lexsort((raw[:, 1], raw[:, 0], t[rows]))
+    order = np.arange(len(t))
+    order[rows] = rows[inner]
+    return TimelineColumns(
+        columns.ids[order], t[order], columns.lane[order], columns.importance[order], columns.flags[order]
     )
 
 

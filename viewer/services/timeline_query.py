@@ -35,7 +35,7 @@ _LANE_SQL = "CASE event_type " + " ".join(f"WHEN '{t.value}' THEN {t.lane}" for 
 _IMPORTANCE_SQL = (
     "CASE importance " + " ".join(f"WHEN '{i.db_value}' THEN {int(i)}" for i in Importance) + " END"
 )
-_MS_SQL = "(EXTRACT(EPOCH FROM event_date) * 1000)::bigint"
+_MS_SQL = "floor(EXTRACT(EPOCH FROM event_date) * 1000)::bigint"  # floor, like to_epoch_ms
 
 _PAGE_SQL = sa.text(
     f"""
