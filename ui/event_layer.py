@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
 from pyqtgraph.Qt import internals
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
@@ -59,6 +59,19 @@ def lock_sprite(ratio: float) -> QPixmap:
     return pixmap
 
 
+def _tint(colour: str, alpha: float) -> QColor:
+    """``colour`` as if drawn at ``alpha`` over white, but opaque (cheap to fill)."""
+    base = QColor(colour)
+    return QColor(
+        round(255 - (255 - base.red()) * alpha),
+        round(255 - (255 - base.green()) * alpha),
+        round(255 - (255 - base.blue()) * alpha),
+    )
+
+
+BUCKET_COLOURS = {level: _tint(style.colour, 0.8) for level, style in IMPORTANCE_STYLES.items()}
+
+
 class EventLayer(pg.GraphicsObject):
     """The markers and density of one patient's (filtered) events."""
 
@@ -77,7 +90,8 @@ class EventLayer(pg.GraphicsObject):
         self._sprites: dict[Importance, QPixmap] = {}
         self._lock = QPixmap()
         self._fragments = internals.PrimitiveArray(QPainter.PixmapFragment, 10)
-        self._rects = internals.PrimitiveArray(QRectF, 4)
+        # Integer rectangles: QPainter fills QRect arrays ~30x faster than QRectF arrays.
+        self._rects = internals.PrimitiveArray(QRect, 4)
 
     def set_data(self, columns: TimelineColumns, provider: FrameProvider | None) -> None:
         self.columns = columns
@@ -201,15 +215,18 @@ class EventLayer(pg.GraphicsObject):
         buckets = frame.buckets
         if not len(buckets):
             return
-        left = buckets.start_ms.astype(np.float64) * (sx / 1000.0) + dx
-        right = buckets.end_ms.astype(np.float64) * (sx / 1000.0) + dx
-        width = np.maximum(right - left, 1.5)
+        # Whole device pixels, opaque, no antialiasing: buckets never overlap within a lane, and
+        # blended antialiased rectangles cost four times as much to fill for no visible gain.
+        left = np.floor(buckets.start_ms.astype(np.float64) * (sx / 1000.0) + dx)
+        right = np.ceil(buckets.end_ms.astype(np.float64) * (sx / 1000.0) + dx)
+        width = np.maximum(right - left, 1.0)
         lane_height = abs(sy)
         # Height grows with the log of the count so one busy bucket does not flatten the rest.
         fraction = np.clip(0.25 + np.log10(buckets.count.astype(np.float64)) / 4.0, 0.25, 0.9)
-        height = fraction * lane_height * 0.8
-        centre = self._lane_y[buckets.lane] * sy + dy
+        height = np.round(fraction * lane_height * 0.8)
+        centre = np.round(self._lane_y[buckets.lane] * sy + dy)
         painter.setPen(Qt.PenStyle.NoPen)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         for level in Importance:
             chosen = buckets.max_importance == int(level)
             n = int(chosen.sum())
@@ -218,13 +235,12 @@ class EventLayer(pg.GraphicsObject):
             self._rects.resize(n)
             rects = self._rects.ndarray()
             rects[:, 0] = left[chosen]
-            rects[:, 1] = centre[chosen] - height[chosen] / 2
+            rects[:, 1] = centre[chosen] - np.floor(height[chosen] / 2)
             rects[:, 2] = width[chosen]
             rects[:, 3] = height[chosen]
-            colour = QColor(IMPORTANCE_STYLES[level].colour)
-            colour.setAlpha(200)
-            painter.setBrush(colour)
+            painter.setBrush(BUCKET_COLOURS[level])
             painter.drawRects(*self._rects.drawargs())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
 
     def _paint_selection(self, painter: QPainter, sx: float, dx: float, sy: float, dy: float) -> None:
         if self.selected_row is None:

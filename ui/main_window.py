@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import sqlalchemy as sa
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QPageLayout, QPainter
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
+from ui.export import ExportFailed, caption_for, export_work, paint_on_page
 from ui.operations import CancelToken, OperationRunner
 from ui.patient_list import PatientListPanel
 from ui.style import BANNER_STYLE
@@ -56,11 +66,13 @@ class MainWindow(QMainWindow):
     Signals:
         databaseReady(): the database is prepared and the patient list is loaded.
         timelineShown(object): a patient's timeline finished drawing (the ``PatientSummary``).
+        exported(object): an export was written (its ``Path``).
         failed(str): something the user must know went wrong (also shown in the window).
     """
 
     databaseReady = Signal()
     timelineShown = Signal(object)
+    exported = Signal(object)
     failed = Signal(str)
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
@@ -112,11 +124,89 @@ class MainWindow(QMainWindow):
         self.statusBar().setAccessibleName("Status")
         self.statusBar().addPermanentWidget(self.progress)
 
+        self._build_file_menu()
+
         find = QAction("Find patient", self)
         find.setObjectName("findPatientAction")
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(lambda: self.patients.search.setFocus(Qt.FocusReason.ShortcutFocusReason))
         self.addAction(find)
+
+    def _build_file_menu(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        menu.setObjectName("fileMenu")
+        menu.setAccessibleName("File")
+        self.menuBar().setObjectName("menuBar")
+        self.menuBar().setAccessibleName("Menu bar")
+        self.export_actions: list[QAction] = []
+        for fmt, text in (
+            ("png", "Export view as &PNG…"),
+            ("svg", "Export view as &SVG…"),
+            ("pdf", "Export view as P&DF…"),
+        ):
+            action = menu.addAction(text)
+            action.setObjectName(f"export{fmt.capitalize()}Action")
+            action.triggered.connect(lambda _=False, f=fmt: self._ask_export(f))
+            self.export_actions.append(action)
+        self.print_action = menu.addAction("&Print view…")
+        self.print_action.setObjectName("printAction")
+        self.print_action.setShortcut(QKeySequence.StandardKey.Print)
+        self.print_action.triggered.connect(self._print)
+        self.export_actions.append(self.print_action)
+        menu.addSeparator()
+        quit_action = menu.addAction("&Quit")
+        quit_action.setObjectName("quitAction")
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        self._set_export_enabled(False)
+
+    def _set_export_enabled(self, enabled: bool) -> None:
+        for action in self.export_actions:
+            action.setEnabled(enabled)
+
+    def _ask_export(self, fmt: str) -> None:
+        patient = self.timeline.patient
+        if patient is None:
+            return
+        suggested = str(Path.home() / f"{patient.username}-timeline.{fmt}")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the timeline view", suggested, f"{fmt.upper()} (*.{fmt})"
+        )
+        if path:
+            target = Path(path)
+            self.export_view(target if target.suffix else target.with_suffix(f".{fmt}"))
+
+    def export_view(self, path: Path) -> None:
+        """Write the visible timeline with its caption to ``path`` (.png, .svg or .pdf) in the background."""
+        try:
+            work = export_work(self.timeline, path)
+        except ServiceError as exc:
+            self._show_error(str(exc), keep_view=True)
+            return
+        self.statusBar().showMessage(f"Exporting to {path.name}…")
+        self.runner.run(work, success=self._on_exported, failure=self._on_failure, key="export")
+
+    def _on_exported(self, path: Path) -> None:
+        self.statusBar().showMessage(f"Exported the view to {path}", 10_000)
+        self.exported.emit(path)
+
+    def _print(self) -> None:
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter  # only when someone prints
+
+        if self.timeline.patient is None:
+            return
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setPageOrientation(QPageLayout.Orientation.Landscape)
+        dialog = QPrintDialog(printer, self)
+        if dialog.exec() != QPrintDialog.DialogCode.Accepted:
+            return
+        painter = QPainter(printer)
+        page = printer.pageLayout().paintRectPixels(printer.resolution())
+        paint_on_page(
+            painter, QRect(0, 0, page.width(), page.height()), self.timeline, caption_for(self.timeline)
+        )
+        painter.end()
+        self.statusBar().showMessage("Sent the view to the printer", 5_000)
 
     # -- start-up ----------------------------------------------------------------------
     def start(self) -> None:
@@ -190,11 +280,15 @@ class MainWindow(QMainWindow):
         self.columns = columns
         assert self.engine is not None
         self.timeline.set_timeline(self.engine, patient, columns)
+        self._set_export_enabled(bool(len(columns)))
         self.statusBar().showMessage(f"{len(columns)} events shown", 5_000)
         self.timelineShown.emit(patient)
 
     # -- errors ------------------------------------------------------------------------
     def _on_failure(self, error: BaseException) -> None:
+        if isinstance(error, ExportFailed):  # the timeline is fine; only the file failed
+            self._show_error(str(error), keep_view=True)
+            return
         if isinstance(error, ServiceError):
             self._show_error(str(error))
             return
@@ -203,9 +297,10 @@ class MainWindow(QMainWindow):
             return
         raise error  # a bug: crash loudly
 
-    def _show_error(self, message: str) -> None:
+    def _show_error(self, message: str, *, keep_view: bool = False) -> None:
         self.progress.hide()
-        self.timeline.show_message(f"Something went wrong: {message}", error=True)
+        if not keep_view:
+            self.timeline.show_message(f"Something went wrong: {message}", error=True)
         self.statusBar().showMessage(message)
         self.failed.emit(message)
 

@@ -223,7 +223,10 @@ class TimelineView(QWidget):
         self.stack.addWidget(self.message)
         self.stack.addWidget(self.body)
 
-        legend = QHBoxLayout()
+        self.legend = QWidget(self)
+        self.legend.setObjectName("timelineLegend")
+        self.legend.setAccessibleName("Legend")
+        legend = QHBoxLayout(self.legend)
         legend.setContentsMargins(0, 0, 0, 0)
         legend_title = QLabel("Importance:", self)
         legend_title.setObjectName("legendTitle")
@@ -253,7 +256,7 @@ class TimelineView(QWidget):
         layout.addLayout(toolbar)
         layout.addWidget(self.filters)
         layout.addWidget(self.stack, 1)
-        layout.addLayout(legend)
+        layout.addWidget(self.legend)
         self._set_controls_enabled(False)
         self.show_message("Choose a patient on the left to see their timeline.")
 

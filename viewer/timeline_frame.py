@@ -128,11 +128,12 @@ def bin_rows(columns: TimelineColumns, rows: IntArray, level: int) -> Buckets:
         max_imp = np.full(len(unique), -1, dtype=np.int8)
         np.maximum.at(max_imp, inverse, importance)
         return Buckets.from_keys(unique, counts, max_imp, level)
-    cell = (((time_ms >> level) - first) << LANE_BITS) | lane
-    counts = np.bincount(cell, minlength=cells)
-    max_imp = np.zeros(cells, dtype=np.int8)
-    for value in range(1, int(importance.max()) + 1):  # highest level present wins, one pass per level
-        max_imp[np.bincount(cell[importance >= value], minlength=cells) > 0] = value
+    levels = len(Importance)
+    cell = (((((time_ms >> level) - first) << LANE_BITS) | lane) * levels) + importance
+    # One pass: events per (bucket, lane, importance); the count and the highest level fall out.
+    tally = np.bincount(cell, minlength=cells * levels).reshape(cells, levels)
+    counts = tally.sum(axis=1)
+    max_imp = ((levels - 1) - np.argmax(tally[:, ::-1] > 0, axis=1)).astype(np.int8)
     occupied = np.flatnonzero(counts)
     keys = occupied.astype(np.int64) + (first << LANE_BITS)
     return Buckets.from_keys(keys, counts[occupied], max_imp[occupied], level)

@@ -1,0 +1,221 @@
+"""Export the timeline as the user sees it: PNG, SVG or PDF, and print it.
+
+Every sheet carries its caption (:mod:`viewer.export_caption`): the patient,
+the time range, the filters, the legend and a confidentiality footer.  The
+sheet is painted on the GUI thread (widgets can only be painted there) into
+memory; encoding and writing the file happen on a worker thread, so a slow
+disk never freezes the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
+from PySide6.QtSvg import QSvgGenerator
+
+from ui.operations import CancelToken
+from ui.timeline_view import TimelineView
+from viewer.export_caption import ExportCaption, export_caption
+from viewer.services.errors import ServiceError
+
+MARGIN = 16
+TITLE_PT = 15
+TEXT_PT = 9
+
+
+class ExportFormat(Enum):
+    PNG = "png"
+    SVG = "svg"
+    PDF = "pdf"
+
+    @classmethod
+    def from_path(cls, path: Path) -> ExportFormat:
+        try:
+            return cls(path.suffix.lower().lstrip("."))
+        except ValueError:
+            raise ExportFailed(path, "use a .png, .svg or .pdf file name") from None
+
+
+class ExportFailed(ServiceError):
+    """The export could not be written (a user-fixable problem: folder, permissions, name)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"could not export to {path.name}: {reason}")
+        self.path = path
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """Where the parts of a sheet go, in logical pixels."""
+
+    width: int
+    height: int
+    plot_top: int
+    legend_top: int
+    footer_top: int
+
+
+def caption_for(view: TimelineView, now: datetime | None = None) -> ExportCaption:
+    assert view.patient is not None
+    return export_caption(
+        view.patient.display_name,
+        view.plot.view_range(),
+        view.filter,
+        view.plot.lane_layout,
+        len(view.index),
+        len(view.columns),
+        now or datetime.now(UTC),
+    )
+
+
+def sheet_layout(view: TimelineView) -> SheetLayout:
+    plot, legend = view.plot.size(), view.legend.sizeHint()
+    width = max(plot.width(), legend.width()) + 2 * MARGIN
+    plot_top = MARGIN + 66
+    legend_top = plot_top + plot.height() + 6
+    footer_top = legend_top + legend.height() + 8
+    return SheetLayout(width, footer_top + 22 + MARGIN, plot_top, legend_top, footer_top)
+
+
+def paint_sheet(painter: QPainter, view: TimelineView, caption: ExportCaption) -> None:
+    """Caption, the plot as drawn now, legend and footer, at logical size ``sheet_layout(view)``."""
+    layout = sheet_layout(view)
+    painter.fillRect(QRect(0, 0, layout.width, layout.height), QColor("white"))
+    painter.setPen(QColor("#111111"))
+    title_font = QFont("Sans Serif", TITLE_PT)
+    title_font.setBold(True)
+    painter.setFont(title_font)
+    painter.drawText(
+        QRect(MARGIN, MARGIN, layout.width - 2 * MARGIN, 26), Qt.AlignmentFlag.AlignLeft, caption.title
+    )
+    painter.setFont(QFont("Sans Serif", TEXT_PT))
+    painter.setPen(QColor("#333333"))
+    painter.drawText(
+        QRect(MARGIN, MARGIN + 30, layout.width - 2 * MARGIN, 16),
+        Qt.AlignmentFlag.AlignLeft,
+        caption.range_line,
+    )
+    painter.drawText(
+        QRect(MARGIN, MARGIN + 47, layout.width - 2 * MARGIN, 16),
+        Qt.AlignmentFlag.AlignLeft,
+        caption.filter_line,
+    )
+    view.plot.render(painter, QPoint(MARGIN, layout.plot_top))
+    view.legend.render(painter, QPoint(MARGIN, layout.legend_top))
+    painter.setPen(QColor("#666666"))
+    painter.setFont(QFont("Sans Serif", TEXT_PT - 1))
+    painter.drawText(
+        QRect(MARGIN, layout.footer_top, layout.width - 2 * MARGIN, 18),
+        Qt.AlignmentFlag.AlignLeft,
+        caption.footer,
+    )
+
+
+def render_png(view: TimelineView, caption: ExportCaption, ratio: float = 2.0) -> QImage:
+    """The sheet as an image at ``ratio`` device pixels per logical pixel (2 = crisp on paper)."""
+    layout = sheet_layout(view)
+    image = QImage(
+        QSize(round(layout.width * ratio), round(layout.height * ratio)), QImage.Format.Format_ARGB32
+    )
+    image.setDevicePixelRatio(ratio)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    paint_sheet(painter, view, caption)
+    painter.end()
+    return image
+
+
+def render_svg(view: TimelineView, caption: ExportCaption) -> bytes:
+    layout = sheet_layout(view)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    generator = QSvgGenerator()
+    generator.setOutputDevice(buffer)
+    generator.setSize(QSize(layout.width, layout.height))
+    generator.setViewBox(QRect(0, 0, layout.width, layout.height))
+    generator.setTitle(caption.title)
+    generator.setDescription(f"{caption.range_line}. {caption.filter_line}. {caption.footer}")
+    painter = QPainter(generator)
+    paint_sheet(painter, view, caption)
+    painter.end()
+    return bytes(buffer.data().data())
+
+
+def paint_on_page(painter: QPainter, page_px: QRect, view: TimelineView, caption: ExportCaption) -> None:
+    """Scale the sheet to fit a printer or PDF page."""
+    layout = sheet_layout(view)
+    scale = min(page_px.width() / layout.width, page_px.height() / layout.height)
+    painter.translate(page_px.topLeft())
+    painter.scale(scale, scale)
+    paint_sheet(painter, view, caption)
+
+
+def render_pdf(view: TimelineView, caption: ExportCaption) -> bytes:
+    """An A4 landscape PDF page with the sheet scaled to fit."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(buffer)
+    writer.setTitle(caption.title)
+    writer.setCreator("Caseline")
+    writer.setResolution(300)
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Landscape, QMarginsF(10, 10, 10, 10)
+        )
+    )
+    painter = QPainter(writer)
+    paint_on_page(
+        painter,
+        writer.pageLayout()
+        .paintRectPixels(writer.resolution())
+        .translated(-writer.pageLayout().paintRectPixels(writer.resolution()).topLeft()),
+        view,
+        caption,
+    )
+    painter.end()
+    buffer.close()
+    return bytes(data.data())
+
+
+def export_work(
+    view: TimelineView, path: Path, now: datetime | None = None
+) -> Callable[[CancelToken, Callable[[object], None]], Path]:
+    """Paint the sheet now (GUI thread); return the work that encodes and writes it (worker thread)."""
+    fmt = ExportFormat.from_path(path)
+    caption = caption_for(view, now)
+    if fmt is ExportFormat.PNG:
+        image = render_png(view, caption)
+
+        def encode() -> bytes:
+            buffer = QBuffer()
+            buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+            if not image.save(buffer, "PNG"):
+                raise ExportFailed(path, "the image could not be encoded")
+            return bytes(buffer.data().data())
+
+    else:
+        payload = render_svg(view, caption) if fmt is ExportFormat.SVG else render_pdf(view, caption)
+
+        def encode() -> bytes:
+            return payload
+
+    def work(_token: CancelToken, _report: Callable[[object], None]) -> Path:
+        data = encode()
+        temporary = path.with_name(f".{path.name}.partial")
+        try:
+            temporary.write_bytes(data)
+            temporary.replace(path)  # never leave a half-written export under the real name
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise ExportFailed(path, exc.strerror or type(exc).__name__) from None
+        return path
+
+    return work

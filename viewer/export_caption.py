@@ -1,0 +1,66 @@
+"""The words printed around an exported or printed timeline (Qt-free).
+
+An exported picture leaves the app, so it must say on its face whose
+timeline it is, which stretch of time it shows, what was filtered out, and
+that it is a confidential record; a picture without that is a liability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from viewer.domain import to_local
+from viewer.lane_layout import LaneLayout
+from viewer.services.timeline_query import from_epoch_ms
+from viewer.timeline_filter import TimelineFilter
+from viewer.view_range import ViewRange
+
+CONFIDENTIAL = "Confidential clinical record. Store and share only as your practice's policy allows."
+
+
+def describe_range(view: ViewRange) -> str:
+    """``3 Mar 2026 10:00 – 2 Apr 2026 18:30`` (local time); dates only for windows of days or more."""
+    start = to_local(from_epoch_ms(int(view.start_ms)))
+    end = to_local(from_epoch_ms(int(view.end_ms)))
+    with_time = view.span_ms < 4 * 24 * 3600 * 1000
+    pattern = "%d %b %Y %H:%M" if with_time else "%d %b %Y"
+    return f"{start.strftime(pattern).lstrip('0')} – {end.strftime(pattern).lstrip('0')}"
+
+
+@dataclass(frozen=True)
+class ExportCaption:
+    title: str
+    range_line: str
+    filter_line: str
+    footer: str
+
+    def lines(self) -> list[str]:
+        return [self.title, self.range_line, self.filter_line, self.footer]
+
+
+def export_caption(
+    patient_name: str,
+    view: ViewRange,
+    flt: TimelineFilter,
+    layout: LaneLayout,
+    visible_events: int,
+    total_events: int,
+    exported_at: datetime,
+) -> ExportCaption:
+    """The caption of an export of ``patient_name``'s timeline as the user sees it now."""
+    shown = (
+        f"{visible_events} of {total_events} events"
+        if visible_events != total_events
+        else f"{total_events} events"
+    )
+    filters = flt.describe()
+    if layout.hidden:
+        filters += " · hidden lanes: " + ", ".join(t.label for t in layout.hidden)
+    stamp = exported_at.astimezone().strftime("%d %b %Y %H:%M").lstrip("0")
+    return ExportCaption(
+        title=f"{patient_name}: timeline",
+        range_line=f"{describe_range(view)} · {shown} in the loaded history",
+        filter_line=filters,
+        footer=f"Exported from Caseline on {stamp}. {CONFIDENTIAL}",
+    )
