@@ -10,9 +10,14 @@ import argparse
 import logging
 import os
 import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from viewer.cli import EXIT_USAGE, UserError
 from viewer.db.settings import ConfigError, resolve_settings
+
+if TYPE_CHECKING:
+    from ui.timeline_view import TimelineView
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,34 @@ def _parse_size(text: str) -> tuple[int, int]:
     if not (320 <= width <= 8000 and 240 <= height <= 8000):
         raise UserError("--size must be between 320x240 and 8000x8000")
     return width, height
+
+
+def arrange_view(view: TimelineView, args: argparse.Namespace) -> None:
+    """Apply the screenshot's filters and time range through the same controls a user would."""
+    from viewer.domain import EventType, Importance
+    from viewer.view_range import Preset, ViewRange
+
+    bar = view.filters
+    level = Importance[args.min_importance.upper()]
+    bar.importance.setCurrentIndex(bar.importance.findData(level))
+    if args.types:
+        wanted = {name.strip() for name in args.types.split(",") if name.strip()}
+        unknown = wanted - {t.value for t in EventType}
+        if unknown:
+            raise UserError(f"--types: unknown event type {sorted(unknown)[0]!r}")
+        for event_type, box in bar.type_boxes.items():
+            box.setChecked(event_type.value in wanted)
+    preset = Preset[args.range.upper()]
+    if args.at:
+        try:
+            day = datetime.strptime(args.at, "%Y-%m-%d")
+        except ValueError:
+            raise UserError("--at must look like 2026-03-14") from None
+        noon = day.replace(hour=12).astimezone().timestamp() * 1000
+        span = preset.span_ms or (view.history.span_ms if view.history else 0)
+        view.plot.set_view_range(ViewRange.around(noon, span))
+    else:
+        view.apply_preset(preset)
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -91,7 +124,16 @@ def run_app(args: argparse.Namespace) -> int:
             app.quit()
 
         window.databaseReady.connect(on_ready)
-        window.timelineShown.connect(lambda _p: QTimer.singleShot(50, save))
+
+        def arrange() -> None:
+            try:
+                arrange_view(window.timeline, args)
+            except UserError as exc:
+                fail(str(exc))
+                return
+            QTimer.singleShot(50, save)
+
+        window.timelineShown.connect(lambda _p: arrange())
         window.failed.connect(fail)
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("timed out waiting for the timeline"))
     window.show()

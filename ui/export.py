@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QWidget
 
 from ui.operations import CancelToken
 from ui.timeline_view import TimelineView
@@ -106,8 +107,14 @@ def paint_sheet(painter: QPainter, view: TimelineView, caption: ExportCaption) -
         Qt.AlignmentFlag.AlignLeft,
         caption.filter_line,
     )
-    view.plot.render(painter, QPoint(MARGIN, layout.plot_top))
-    view.legend.render(painter, QPoint(MARGIN, layout.legend_top))
+    view.plot.scene().prepareForPaint()
+    # QWidget.render: the plot as on screen (pyqtgraph's own render() is QGraphicsView's scene render).
+    QWidget.render(view.plot, painter, QPoint(MARGIN, layout.plot_top))
+    legend_size = view.legend.sizeHint()
+    view.legend.resize(legend_size)
+    view.legend.render(
+        painter, QPoint(MARGIN, layout.legend_top), renderFlags=QWidget.RenderFlag.DrawChildren
+    )
     painter.setPen(QColor("#666666"))
     painter.setFont(QFont("Sans Serif", TEXT_PT - 1))
     painter.drawText(

@@ -26,6 +26,7 @@ _KEY_ACTIONS: dict[Qt.Key, str] = {
     Qt.Key.Key_Return: "open",
     Qt.Key.Key_Enter: "open",
     Qt.Key.Key_Escape: "clear",
+    Qt.Key.Key_D: "preset-day",
     Qt.Key.Key_1: "preset-week",
     Qt.Key.Key_2: "preset-month",
     Qt.Key.Key_3: "preset-year",

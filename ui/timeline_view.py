@@ -8,7 +8,7 @@ through the window's ``OperationRunner``; nothing here waits on it.
 
 Keys (when the timeline has focus): ``+``/``-`` zoom, ``Shift+←/→`` pan,
 ``←/→`` previous/next event, ``Enter`` open, ``Esc`` clear the selection,
-``1``/``2``/``3``/``0`` one week, month, year, everything; ``F3``/``Shift+F3``
+``D``/``1``/``2``/``3``/``0`` one day, week, month, year, everything; ``F3``/``Shift+F3``
 next/previous search match.  Wheel or pinch zooms around the cursor, drag
 pans, ``Shift``+drag zooms to the dragged range, double-click zooms in there.
 """
@@ -46,6 +46,7 @@ from ui.style import IMPORTANCE_STYLES
 from ui.timeline_plot import TimelinePlot
 from viewer.domain import EventDetail, EventType, Importance
 from viewer.event_text import tooltip_head, tooltip_text
+from viewer.export_caption import describe_range
 from viewer.lane_layout import LaneLayout
 from viewer.lod import LodPyramid
 from viewer.services.patients import PatientSummary
@@ -131,6 +132,7 @@ class TimelineView(QWidget):
         self.match_rows = np.empty(0, np.int64)
         self._details: OrderedDict[uuid.UUID, EventDetail] = OrderedDict()
         self._hover_row: int | None = None
+        self._range_update_pending = False
 
         self.header = QLabel("", self)
         self.header.setObjectName("timelineHeader")
@@ -150,8 +152,14 @@ class TimelineView(QWidget):
         toolbar.addWidget(self.header)
         toolbar.addSpacing(12)
         toolbar.addWidget(self.summary)
+        toolbar.addSpacing(12)
+        self.range_label = QLabel("", self)
+        self.range_label.setObjectName("timelineRange")
+        self.range_label.setAccessibleName("Time shown")
+        self.range_label.setStyleSheet("color:#333;")
+        toolbar.addWidget(self.range_label)
         toolbar.addStretch(1)
-        keys = {Preset.WEEK: "1", Preset.MONTH: "2", Preset.YEAR: "3", Preset.ALL: "0"}
+        keys = {Preset.DAY: "D", Preset.WEEK: "1", Preset.MONTH: "2", Preset.YEAR: "3", Preset.ALL: "0"}
         for preset in Preset:
             button = QPushButton(preset.value, self)
             button.setObjectName(f"preset{preset.name.capitalize()}")
@@ -244,19 +252,22 @@ class TimelineView(QWidget):
         lock.setObjectName("legendPrivate")
         lock.setAccessibleName("Legend: private event mark")
         legend.addWidget(lock)
-        legend.addStretch(1)
+        footer = QHBoxLayout()
+        footer.setContentsMargins(0, 0, 0, 0)
+        footer.addWidget(self.legend)  # the legend alone, so exports can draw it without the hint
+        footer.addStretch(1)
         hint = QLabel("Wheel: zoom · drag: pan · Shift+drag: zoom to range · ←/→: events", self)
         hint.setObjectName("timelineHint")
         hint.setAccessibleName("Timeline controls")
         hint.setStyleSheet("color:#777;")
-        legend.addWidget(hint)
+        footer.addWidget(hint)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addLayout(toolbar)
         layout.addWidget(self.filters)
         layout.addWidget(self.stack, 1)
-        layout.addWidget(self.legend)
+        layout.addLayout(footer)
         self._set_controls_enabled(False)
         self.show_message("Choose a patient on the left to see their timeline.")
 
@@ -633,5 +644,14 @@ class TimelineView(QWidget):
         self.lane_menu(lane).popup(global_pos)
 
     def _on_range_changed(self, *_args: object) -> None:
-        if self.history is not None:
-            QTimer.singleShot(0, lambda: self.overview.show_window(self.plot.view_range()))
+        if self.history is not None and not self._range_update_pending:
+            self._range_update_pending = (
+                True  # many range changes per gesture: update once per event loop pass
+            )
+            QTimer.singleShot(0, self._after_range_change)
+
+    def _after_range_change(self) -> None:
+        self._range_update_pending = False
+        view = self.plot.view_range()
+        self.overview.show_window(view)
+        self.range_label.setText(describe_range(view))

@@ -51,6 +51,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--patient", metavar="ID", help="with --screenshot: the patient (id or username) to show"
     )
     parser.add_argument("--size", metavar="WxH", default="1600x900", help="with --screenshot: window size")
+    parser.add_argument(
+        "--range",
+        choices=["all", "year", "month", "week", "day"],
+        default="all",
+        help="with --screenshot: how much time to show (default: the whole history)",
+    )
+    parser.add_argument(
+        "--at", metavar="YYYY-MM-DD", help="with --screenshot and --range: the day to centre on"
+    )
+    parser.add_argument(
+        "--min-importance",
+        choices=["low", "normal", "high", "critical"],
+        default="low",
+        help="with --screenshot: hide events below this importance",
+    )
+    parser.add_argument(
+        "--types",
+        metavar="TYPE,...",
+        help="with --screenshot: show only these event types (e.g. session,note)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 

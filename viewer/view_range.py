@@ -26,6 +26,7 @@ PAN_STEP = 0.1  # one arrow press: a tenth of the window
 
 
 class Preset(Enum):
+    DAY = "1 day"
     WEEK = "1 week"
     MONTH = "1 month"
     YEAR = "1 year"
@@ -33,7 +34,9 @@ class Preset(Enum):
 
     @property
     def span_ms(self) -> float | None:
-        return {Preset.WEEK: WEEK_MS, Preset.MONTH: MONTH_MS, Preset.YEAR: YEAR_MS}.get(self)
+        return {Preset.DAY: DAY_MS, Preset.WEEK: WEEK_MS, Preset.MONTH: MONTH_MS, Preset.YEAR: YEAR_MS}.get(
+            self
+        )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,149 @@
+"""Lanes hidden and reordered through the menus, big histories drawn while the pyramid builds, exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QImage
+from pytestqt.qtbot import QtBot
+
+import ui.timeline_view as timeline_view_module
+from tests.ui.conftest import UiDatabase
+from ui.main_window import MainWindow
+from ui.timeline_view import TimelineView
+from viewer.domain import EventType
+from viewer.lod import LodPyramid
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture
+def window(qtbot: QtBot, ui_database: UiDatabase) -> MainWindow:
+    win = MainWindow(ui_database.settings)
+    qtbot.addWidget(win)
+    win.resize(1400, 800)
+    win.show()
+    with qtbot.waitSignal(win.databaseReady, timeout=30_000):
+        win.start()
+    return win
+
+
+def _open(qtbot: QtBot, window: MainWindow, name: str) -> TimelineView:
+    listing = window.patients.list
+    model = listing.model()
+    index = next(model.index(r, 0) for r in range(model.rowCount()) if model.index(r, 0).data() == name)
+    with qtbot.waitSignal(window.timelineShown, timeout=30_000):
+        listing.setCurrentIndex(index)
+    return window.timeline
+
+
+def _first_row_of(view: TimelineView, event_type: EventType) -> int:
+    return int(np.flatnonzero(view.columns.lane == event_type.lane)[0])
+
+
+def _hit(view: TimelineView, row: int) -> int | None:
+    """What the hit test finds at a row's marker, wherever its lane is drawn now."""
+    y = view.plot.lane_layout.y_of(EventType.from_lane(int(view.columns.lane[row])))
+    assert y is not None
+    return view.row_at(QPointF(float(view.columns.time_ms[row]) / 1000.0, y))
+
+
+def test_hiding_a_lane_from_the_lanes_menu(qtbot: QtBot, window: MainWindow) -> None:
+    view = _open(qtbot, window, "Aspen Busy")
+    total = len(view.index)
+    notes = int((view.columns.lane == EventType.NOTE.lane).sum())
+    view._fill_lanes_menu()  # what opening the menu does
+    toggle = next(a for a in view.lanes_menu.actions() if a.objectName() == "laneShown_note")
+    assert toggle.isChecked()
+    toggle.setChecked(False)
+    assert EventType.NOTE in view.plot.lane_layout.hidden
+    assert view.plot.lane_layout.rows == 7
+    assert len(view.index) == total - notes
+    assert not (view.columns.lane[view.index.visible_rows] == EventType.NOTE.lane).any()
+    labels = [label for _, label in view.plot.lane_axis._tickLevels[0]]
+    assert "Note" not in labels and len(labels) == 7
+    session = _first_row_of(view, EventType.SESSION)
+    assert _hit(view, session) == session  # the remaining lanes still hit-test where they are drawn
+    view._fill_lanes_menu()
+    reset = next(a for a in view.lanes_menu.actions() if a.objectName() == "lanesReset")
+    assert reset.isEnabled()
+    reset.trigger()
+    assert view.plot.lane_layout.rows == 8 and len(view.index) == total
+
+
+def test_moving_a_lane_from_its_context_menu(qtbot: QtBot, window: MainWindow) -> None:
+    view = _open(qtbot, window, "Aspen Busy")
+    menu = view.lane_menu(EventType.ASSESSMENT)
+    actions = {a.objectName(): a for a in menu.actions()}
+    assert not actions["laneReset"].isEnabled()  # nothing to reset yet
+    actions["laneMoveTop"].trigger()
+    assert view.plot.lane_layout.order[0] is EventType.ASSESSMENT
+    assessment = _first_row_of(view, EventType.ASSESSMENT)
+    assert view.plot.lane_layout.y_of(EventType.ASSESSMENT) == 7.0
+    assert _hit(view, assessment) == assessment
+    assert view.plot.lane_axis._tickLevels[0][0] == (7.0, "Assessment")
+    top = view.lane_menu(EventType.ASSESSMENT)
+    assert not next(a for a in top.actions() if a.objectName() == "laneMoveUp").isEnabled()
+    next(a for a in top.actions() if a.objectName() == "laneMoveDown").trigger()
+    assert view.plot.lane_layout.order[1] is EventType.ASSESSMENT
+
+
+def test_a_big_history_paints_at_once_and_swaps_in_the_pyramid(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(timeline_view_module, "SYNC_PROVIDER_EVENTS", 10)  # "big" is anything above 10 here
+    view = _open(qtbot, window, "Aspen Busy")
+    if not view.lod_ready:
+        with qtbot.waitSignal(view.levelOfDetailReady, timeout=30_000):
+            pass
+    provider = view.plot.layer.provider
+    assert isinstance(getattr(provider, "__self__", None), LodPyramid)
+    assert view.overview.image.image is not None and view.overview.image.image.shape[1] > 1
+    # A filter change goes through the same background path and ends with a pyramid of the new index.
+    view.filters.type_boxes[EventType.NOTE].setChecked(False)
+    assert not view.lod_ready
+    with qtbot.waitSignal(view.levelOfDetailReady, timeout=30_000):
+        pass
+    pyramid = view.plot.layer.provider.__self__  # type: ignore[union-attr]
+    assert pyramid.index is view.index
+
+
+def _wait_export(qtbot: QtBot, window: MainWindow, path: Path) -> None:
+    with qtbot.waitSignal(window.exported, timeout=30_000) as blocker:
+        window.export_view(path)
+    assert blocker.args == [path]
+
+
+def test_export_png_svg_pdf(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    _open(qtbot, window, "Aspen Busy")
+    assert all(action.isEnabled() for action in window.export_actions)
+    png, svg, pdf = tmp_path / "view.png", tmp_path / "view.svg", tmp_path / "view.pdf"
+    for path in (png, svg, pdf):
+        _wait_export(qtbot, window, path)
+    image = QImage(str(png))
+    plot = window.timeline.plot
+    assert image.width() >= 2 * plot.width() and image.height() > 2 * plot.height()  # 2x, plus caption
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 17) for y in range(0, image.height(), 17)}
+    assert len(colours) > 20  # a real picture, not a blank page
+    text = svg.read_text(encoding="utf-8")
+    assert text.startswith("<?xml") and "<svg" in text
+    assert "Aspen Busy" in text and "Confidential clinical record" in text
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_export_errors_are_reported_and_write_nothing(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    _open(qtbot, window, "Aspen Busy")
+    with qtbot.waitSignal(window.failed, timeout=10_000) as blocker:
+        window.export_view(tmp_path / "view.bmp")
+    assert "png, .svg or .pdf" in blocker.args[0]
+    with qtbot.waitSignal(window.failed, timeout=30_000) as blocker:
+        window.export_view(tmp_path / "missing-folder" / "view.png")
+    assert "could not export to view.png" in blocker.args[0]
+    assert window.timeline.stack.currentIndex() == window.timeline.PLOT_PAGE  # the timeline stays
+    assert list(tmp_path.iterdir()) == []
