@@ -148,8 +148,15 @@ class _Bench:
                 raise RuntimeError(f"benchmark timed out waiting for {what}")
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
 
-    def _open(self, columns: TimelineColumns, patient_id: Any) -> float:
-        """Show ``columns`` and paint once; returns seconds from data in hand to first frame on screen."""
+    def _open(self, columns: TimelineColumns, patient_id: Any, *, whole_window: bool = False) -> float:
+        """Show ``columns`` and paint once; returns seconds from data in hand to the timeline on screen.
+
+        By default the timeline's viewport is repainted synchronously (what the
+        target measures); with ``whole_window`` the event loop repaints the whole
+        window, filters and overview included.
+        """
+        from PySide6.QtCore import QCoreApplication
+
         summary = PatientSummary(
             patient_id,
             "bench",
@@ -158,15 +165,16 @@ class _Bench:
             from_epoch_ms(int(columns.time_ms[0])),
             from_epoch_ms(int(columns.time_ms[-1])),
         )
-        from PySide6.QtCore import QCoreApplication
-
         layer = self.view.plot.layer
         layer.last_frame = None
         start = time.perf_counter()
         self.view.set_timeline(self.engine, summary, columns)
-        QCoreApplication.processEvents()  # layout and paint the whole view, as the event loop would
-        if layer.last_frame is None:
+        if whole_window:
+            QCoreApplication.processEvents()
+        else:
             self.view.plot.viewport().repaint()
+        if layer.last_frame is None:  # not laid out yet (first time the plot page shows): let Qt do it
+            QCoreApplication.processEvents()
         elapsed = time.perf_counter() - start
         if layer.last_frame is None:
             raise RuntimeError("the timeline did not paint after opening the benchmark patient")
@@ -276,7 +284,9 @@ class _Bench:
                 drop_bench_patients(conn)
 
         self.say("painting…")
+        self._open(columns, patient_id)  # warm-up: lays the plot page out once
         first_paints = [self._open(columns, patient_id) for _ in range(3)]
+        window_paints = [self._open(columns, patient_id, whole_window=True) for _ in range(3)]
         focus = densest_time(columns)
         assert self.view.history is not None
         views = gesture_script(self.view.history, focus, frames)
@@ -316,6 +326,7 @@ class _Bench:
             "frame_ms_median_10k": _ms(statistics.median(small_times)),
             "frame_growth_10k_to_n": round(frame_median / statistics.median(small_times), 2),
             "first_paint_ms": _ms(statistics.median(first_paints)),
+            "first_paint_whole_window_ms": _ms(statistics.median(window_paints)),
             "lod_build_ms": _ms(lod_time[0]),
             "load_s": round(load_s, 3),
             "orm_load_s": round(orm_time[0], 3),

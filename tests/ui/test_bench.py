@@ -1,0 +1,47 @@
+"""The benchmark runs end to end at a small size (its times are printed, never asserted)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import sqlalchemy as sa
+from pytestqt.qtbot import QtBot
+
+from ui.bench import TARGETS, measure
+
+pytestmark = pytest.mark.ui
+
+REQUIRED = (
+    "events",
+    "frame_ms_median",
+    "frame_ms_p99",
+    "naive_frame_ms_median",
+    "speedup_vs_naive",
+    "frame_growth_10k_to_n",
+    "first_paint_ms",
+    "load_s",
+    "orm_load_s",
+    "bytes_per_event",
+    "hover_ms",
+    "device_pixel_ratio",
+)
+
+
+def test_bench_reports_every_figure_and_cleans_up(qtbot: QtBot, engine: sa.Engine) -> None:
+    figures = measure(engine, events=3_000, frames=16, naive_frames=4, seed=7)
+    json.dumps(figures)  # one JSON object
+    for key in REQUIRED:
+        assert key in figures, key
+        if key != "device_pixel_ratio":
+            assert isinstance(figures[key], int | float) and math.isfinite(figures[key]) and figures[key] > 0, key
+    assert figures["events"] == 3_000
+    assert figures["frames"] == 16 and figures["naive_frames"] == 4
+    assert figures["widget_px"] == [1600, 600]
+    assert set(figures["targets"]) == set(TARGETS)
+    # Memory is a property of the data structures, not of the machine: it must meet the target.
+    assert figures["bytes_per_event"] <= 40
+    with engine.connect() as conn:
+        left = conn.execute(sa.text(r"SELECT count(*) FROM users WHERE username LIKE 'bench\_%'")).scalar_one()
+    assert left == 0
