@@ -35,7 +35,9 @@ def test_bench_reports_every_figure_and_cleans_up(qtbot: QtBot, engine: sa.Engin
     for key in REQUIRED:
         assert key in figures, key
         if key != "device_pixel_ratio":
-            assert isinstance(figures[key], int | float) and math.isfinite(figures[key]) and figures[key] > 0, key
+            assert (
+                isinstance(figures[key], int | float) and math.isfinite(figures[key]) and figures[key] > 0
+            ), key
     assert figures["events"] == 3_000
     assert figures["frames"] == 16 and figures["naive_frames"] == 4
     assert figures["widget_px"] == [1600, 600]
@@ -43,5 +45,7 @@ def test_bench_reports_every_figure_and_cleans_up(qtbot: QtBot, engine: sa.Engin
     # Memory is a property of the data structures, not of the machine: it must meet the target.
     assert figures["bytes_per_event"] <= 40
     with engine.connect() as conn:
-        left = conn.execute(sa.text(r"SELECT count(*) FROM users WHERE username LIKE 'bench\_%'")).scalar_one()
+        left = conn.execute(
+            sa.text(r"SELECT count(*) FROM users WHERE username LIKE 'bench\_%'")
+        ).scalar_one()
     assert left == 0
