@@ -442,6 +442,15 @@ class TimelineView(QWidget):
         self.detail.show_loading()
         self._with_detail(event_id, lambda detail: self._show_selected(row, detail), "detail-selected")
 
+    def open_selected(self) -> None:
+        """Enter or double-click: bring the selected event's details into view and say so."""
+        if self.selected_row is None:
+            return
+        sizes = self.body.sizes()
+        if len(sizes) == 2 and sizes[1] < 200:  # the detail pane was collapsed: make room for it
+            self.body.setSizes([max(sum(sizes) - 300, 200), 300])
+        self.eventOpened.emit(self.columns.event_id(self.selected_row))
+
     def _show_selected(self, row: int, detail: EventDetail) -> None:
         if self.selected_row == row:
             self.detail.show_detail(detail)
@@ -497,7 +506,7 @@ class TimelineView(QWidget):
         row = self.row_at(point)
         if row is not None:
             self.select_row(row)
-            self.eventOpened.emit(self.columns.event_id(row))
+            self.open_selected()
             return
         self.plot.zoom(0.25, point.x() * 1000.0)
 
@@ -569,7 +578,7 @@ class TimelineView(QWidget):
             if row is not None:
                 self.select_row(row, reveal=True)
         elif action == "open" and self.selected_row is not None:
-            self.eventOpened.emit(self.columns.event_id(self.selected_row))
+            self.open_selected()
         elif action == "clear":
             self.select_row(None)
         elif action.startswith("preset-"):
