@@ -9,11 +9,12 @@ a QPicture across the whole plot and cost about half of every repaint.
 
 from __future__ import annotations
 
+import math
 from datetime import tzinfo
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QRectF, Qt
+from PySide6.QtCore import QLineF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
@@ -83,11 +84,14 @@ class LaneBackground(pg.GraphicsObject):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(Qt.PenStyle.NoPen)
         left, right = x0 * sx + dx, x1 * sx + dx
-        for row in range(self.rows):
-            top = (row + 0.5) * sy + dy
-            bottom = (row - 0.5) * sy + dy
+        # The plot's own background is the first band colour, so only every other band is filled,
+        # and with integer rectangles (the fast path): at pixel ratio 2 fills dominate a frame.
+        for row in range(1, self.rows, 2):
+            top = round((row + 0.5) * sy + dy)
+            bottom = round((row - 0.5) * sy + dy)
             painter.fillRect(
-                QRectF(left, min(top, bottom), right - left, abs(bottom - top)), self._band_colours[row % 2]
+                QRect(math.floor(left), min(top, bottom), math.ceil(right - left), abs(bottom - top)),
+                self._band_colours[1],
             )
         major, _minor = choose_units((x1 - x0) * 1000.0, max(right - left, 1.0))
         ticks = tick_times(x0 * 1000.0, x1 * 1000.0, major, self.axis.tz, labels=False)

@@ -15,7 +15,7 @@ from PySide6.QtGui import QFont, QKeyEvent, QNativeGestureEvent
 from PySide6.QtWidgets import QWidget
 
 from ui.event_layer import EventLayer
-from ui.style import TODAY_COLOUR
+from ui.style import LANE_BAND_COLOURS, TODAY_COLOUR
 from ui.time_axis import CalendarAxis, LaneBackground
 from viewer.lane_layout import LaneLayout
 from viewer.view_range import MAX_SPAN_MS, MIN_SPAN_MS, ViewRange
@@ -117,7 +117,7 @@ class TimelinePlot(pg.PlotWidget):
         self.lane_axis = LaneAxis()
         super().__init__(
             parent,
-            background="w",
+            background=LANE_BAND_COLOURS[0],  # doubles as every other lane band
             viewBox=self.view_box,
             axisItems={"bottom": self.time_axis, "left": self.lane_axis},
         )
