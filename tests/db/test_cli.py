@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,7 @@ def fresh_home() -> Path:
     home = Path(tempfile.mkdtemp(prefix="caseline-cli-"))
     yield home
     run(home, "db", "stop")
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.mark.slow

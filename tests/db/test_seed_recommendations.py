@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from tests.factories import add_events, add_user, draft
 from viewer.domain import EventType, Importance
 from viewer.services.events import EventService
+from viewer.services.purge import purge_user
 from viewer.services.timeline_query import fetch_event, fetch_timeline
 
 
@@ -57,7 +58,7 @@ def test_deleting_a_patient_cascades_to_events(db: sa.Connection) -> None:
     patient, other = add_user(db), add_user(db)
     add_events(db, patient, 5)
     add_events(db, other, 3)
-    db.execute(sa.text("DELETE FROM users WHERE id = :p"), {"p": patient})
+    assert purge_user(db, patient)  # the documented purge: plain DELETE is refused by a trigger
     counts = dict(db.execute(sa.text("SELECT patient_id, count(*) FROM timeline_events GROUP BY 1")).all())
     assert counts == {other: 3}
 
@@ -65,7 +66,7 @@ def test_deleting_a_patient_cascades_to_events(db: sa.Connection) -> None:
 def test_deleting_a_therapist_keeps_events_without_author(db: sa.Connection) -> None:
     patient, therapist = add_user(db), add_user(db, "therapist")
     add_events(db, patient, 4, therapist_id=therapist)
-    db.execute(sa.text("DELETE FROM users WHERE id = :t"), {"t": therapist})
+    assert purge_user(db, therapist)
     rows = db.execute(
         sa.text("SELECT therapist_id FROM timeline_events WHERE patient_id = :p"), {"p": patient}
     ).all()

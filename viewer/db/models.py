@@ -124,3 +124,24 @@ sa.Index(
     TimelineEvent.__table__.c.patient_id,
     TimelineEvent.__table__.c.event_date.desc(),
 )
+
+
+class EventAnnotation(Base):
+    """A supervisor's review note on an event: insert-only, never an edit of the event (ids are UUIDv7)."""
+
+    __tablename__ = "event_annotations"
+    __table_args__ = (sa.CheckConstraint("length(body) BETWEEN 1 AND 10000", name="body"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=sa.text("uuidv7()")
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("timeline_events.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE")
+    )
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(), server_default=sa.text("(now() AT TIME ZONE 'utc')")
+    )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from viewer.db.models import TimelineEvent
 from viewer.domain import EventType, Importance
+from viewer.services.purge import purge_users
 from viewer.services.timeline_query import FLAG_PRIVATE, TimelineColumns, from_epoch_ms, to_epoch_ms
 
 BENCH_PREFIX = "bench_"
@@ -83,8 +84,7 @@ def synthetic_history(events: int, seed: int = 20261124, years: float = 3.0) -> 
 
 def drop_bench_patients(conn: sa.Connection) -> int:
     """Remove every benchmark patient (their events cascade); returns how many."""
-    result = conn.execute(sa.text(r"DELETE FROM users WHERE username LIKE 'bench\_%' AND role = 'patient'"))
-    return int(result.rowcount or 0)
+    return purge_users(conn, r"username LIKE 'bench\_%' AND role = 'patient'")
 
 
 def seed_bench_patient(conn: sa.Connection, history: SyntheticHistory) -> uuid.UUID:

@@ -40,6 +40,7 @@ from psycopg.types.json import Jsonb
 
 from viewer.db.settings import Settings
 from viewer.domain import EventType, Importance
+from viewer.services.purge import purge_users
 
 DEMO_PREFIX = "demo_"
 DEFAULT_SEED = 20261124
@@ -541,7 +542,7 @@ def write_demo(conn: sa.Connection, practice: DemoPractice) -> dict[str, str]:
     Rows go in through COPY: the dense patient alone is ~1,500 events and the
     whole practice loads in well under a second.
     """
-    conn.execute(sa.text(r"DELETE FROM users WHERE username LIKE 'demo\_%'"))
+    purge_users(conn, r"username LIKE 'demo\_%'")
     driver = conn.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor:
