@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # Must happen before Qt or the app's settings are imported anywhere.
@@ -77,9 +78,8 @@ def db(engine: sa.Engine) -> Iterator[sa.Connection]:
             outer.rollback()
 
 
-@pytest.fixture
-def scratch_database(pg_server: EmbeddedServer) -> Iterator[sa.URL]:
-    """An empty database of its own, for tests that migrate up and down."""
+@contextmanager
+def _scratch(pg_server: EmbeddedServer) -> Iterator[sa.URL]:
     name = f"scratch_{os.getpid()}_{next(_scratch_counter)}"
     admin = make_engine(
         pg_server.owner_url(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
@@ -92,6 +92,20 @@ def scratch_database(pg_server: EmbeddedServer) -> Iterator[sa.URL]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def scratch_database(pg_server: EmbeddedServer) -> Iterator[sa.URL]:
+    """An empty database of its own, for tests that migrate up and down."""
+    with _scratch(pg_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_scratch_database(pg_server: EmbeddedServer) -> Iterator[sa.URL]:
+    """An empty database shared by one test module (committed fixtures, several logins)."""
+    with _scratch(pg_server) as url:
+        yield url
 
 
 def _counter() -> Iterator[int]:

@@ -10,7 +10,7 @@ import uuid
 
 from viewer.domain import ValidationError
 
-__all__ = ["EventNotFound", "ServiceError", "UnknownPatient", "ValidationError"]
+__all__ = ["EventNotFound", "NotPermitted", "ServiceError", "UnknownPatient", "ValidationError"]
 
 
 class ServiceError(Exception):
@@ -32,3 +32,12 @@ class UnknownPatient(ServiceError):
     def __init__(self, patient_id: uuid.UUID) -> None:
         super().__init__(f"patient {patient_id} not found")
         self.patient_id = patient_id
+
+
+class NotPermitted(ServiceError):
+    """The signed-in user may not do this (the database refused it under row-level security)."""
+
+    def __init__(self, action: str, subject: uuid.UUID) -> None:
+        super().__init__(f"you may not {action} {subject}")
+        self.action = action
+        self.subject = subject

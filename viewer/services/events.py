@@ -17,7 +17,7 @@ from psycopg import errors as pg_errors
 
 from viewer.db.models import TimelineEvent
 from viewer.domain import EventDraft, ValidationError, to_storage
-from viewer.services.errors import EventNotFound, UnknownPatient
+from viewer.services.errors import EventNotFound, NotPermitted, UnknownPatient
 
 _TABLE: sa.Table = TimelineEvent.__table__  # type: ignore[assignment]
 
@@ -57,6 +57,8 @@ def _translate(exc: sa.exc.DBAPIError, draft: EventDraft) -> Exception:
         return ValidationError("event", "a text field is longer than the database allows")
     if isinstance(orig, pg_errors.UntranslatableCharacter | pg_errors.CharacterNotInRepertoire):
         return ValidationError("event", "contains characters the database cannot store")
+    if isinstance(orig, pg_errors.InsufficientPrivilege):  # row-level security or a missing grant
+        return NotPermitted("save an event for patient", draft.patient_id)
     return exc
 
 
@@ -89,13 +91,28 @@ class EventService:
             with self._conn.begin_nested():
                 result = self._conn.execute(sa.update(table).where(table.c.id == event_id).values(**values))
                 if result.rowcount == 0:
-                    raise EventNotFound(event_id)
+                    raise self._refusal("edit", event_id)
         except sa.exc.DBAPIError as exc:
             raise _translate(exc, draft) from None
 
     def delete(self, event_id: uuid.UUID) -> None:
         table = _TABLE
-        with self._conn.begin_nested():
-            result = self._conn.execute(sa.delete(table).where(table.c.id == event_id))
-            if result.rowcount == 0:
-                raise EventNotFound(event_id)
+        try:
+            with self._conn.begin_nested():
+                result = self._conn.execute(sa.delete(table).where(table.c.id == event_id))
+                if result.rowcount == 0:
+                    raise self._refusal("delete", event_id)
+        except sa.exc.DBAPIError as exc:
+            if isinstance(exc.orig, pg_errors.InsufficientPrivilege):
+                raise NotPermitted("delete", event_id) from None
+            raise
+
+    def _refusal(self, action: str, event_id: uuid.UUID) -> Exception:
+        """No row changed: the event is not there for this user, or it is there but not theirs.
+
+        An event the user cannot see answers exactly like one that does not exist.
+        """
+        visible = self._conn.execute(
+            sa.select(sa.literal(1)).select_from(_TABLE).where(_TABLE.c.id == event_id)
+        ).first()
+        return NotPermitted(action, event_id) if visible else EventNotFound(event_id)

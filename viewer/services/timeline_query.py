@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
+from psycopg import errors as pg_errors
 
 from viewer.domain import EventDetail, EventType, Importance
-from viewer.services.errors import EventNotFound
+from viewer.services.errors import EventNotFound, NotPermitted
 
 FLAG_PRIVATE = 1
 DEFAULT_PAGE_SIZE = 50_000
@@ -213,11 +214,37 @@ _DETAIL_SQL = sa.text(
     WHERE e.id = :event_id
     """
 )
+# Metadata only (what an admin may read): no title, description or metadata.
+_DETAIL_NO_TEXT_SQL = sa.text(
+    """
+    SELECT e.id, e.patient_id, e.therapist_id, e.event_type, e.event_subtype, e.event_date,
+           NULL::text AS title, NULL::text AS description, NULL::jsonb AS metadata,
+           e.related_entity_type, e.related_entity_id, e.importance, e.is_private, e.created_at,
+           u.display_name AS therapist_name
+    FROM timeline_events e LEFT JOIN users u ON u.id = e.therapist_id
+    WHERE e.id = :event_id
+    """
+)
 
 
-def fetch_event(conn: sa.Connection, event_id: uuid.UUID) -> EventDetail:
-    """The full text of one event, for its tooltip or detail pane."""
-    row = conn.execute(_DETAIL_SQL, {"event_id": event_id}).mappings().first()
+def fetch_event(conn: sa.Connection, event_id: uuid.UUID, *, with_text: bool = True) -> EventDetail:
+    """One event, for its tooltip or detail pane; ``with_text=False`` leaves out the clinical text.
+
+    An event the signed-in user may not see raises :class:`EventNotFound`, exactly as
+    a missing one does; a user without the right to the text (an admin) gets
+    :class:`NotPermitted` when asking for it.
+    """
+    try:
+        with conn.begin_nested():
+            row = (
+                conn.execute(_DETAIL_SQL if with_text else _DETAIL_NO_TEXT_SQL, {"event_id": event_id})
+                .mappings()
+                .first()
+            )
+    except sa.exc.DBAPIError as exc:
+        if isinstance(exc.orig, pg_errors.InsufficientPrivilege):
+            raise NotPermitted("read the text of", event_id) from None
+        raise
     if row is None:
         raise EventNotFound(event_id)
     return EventDetail(
@@ -228,7 +255,7 @@ def fetch_event(conn: sa.Connection, event_id: uuid.UUID) -> EventDetail:
         event_type=EventType(row["event_type"]),
         event_subtype=row["event_subtype"],
         event_date=row["event_date"],
-        title=row["title"],
+        title=row["title"] or "",
         description=row["description"],
         metadata=row["metadata"],
         related_entity_type=row["related_entity_type"],

@@ -1,0 +1,277 @@
+"""The privacy matrix, case by case: raw SQL under each login, the services, and access.py agree with it.
+
+The expected answers are written out below from ``privacy.md``'s table, by
+hand, not computed by the code under test.  Each case signs in as the actor
+with their own password (no owner rights, no BYPASSRLS) and asks three ways:
+plain SQL, the service layer, and ``viewer.services.access``.  Writes run in
+a transaction that is rolled back, so every case sees the same practice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC
+
+import pytest
+import sqlalchemy as sa
+
+from tests.db.privacy_practice import ACTORS, EVENTS, Practice, build_practice, drop_logins
+from viewer.db.engine import make_engine
+from viewer.domain import EventDraft
+from viewer.services.access import Action, EventFacts, load_actor, may, may_create_for
+from viewer.services.annotations import add_annotation
+from viewer.services.errors import EventNotFound, NotPermitted
+from viewer.services.events import EventService
+from viewer.services.patients import list_patients
+from viewer.services.timeline_copy import copy_timeline
+from viewer.services.timeline_query import fetch_event, fetch_timeline
+
+ALL = set(EVENTS)
+# Who sees which events (row, count and marker), from privacy.md:
+SEES = {
+    # the author: all own events; non-private events of the patients they treat (P1, P2, PD)
+    "author": {"e1", "e2", "e3", "e4", "e5", "e6", "e7", "e10"},
+    # another therapist on P1 (and P3): own events; non-private ones on P1; never the author's private ones
+    "colleague": {"e1", "e7", "e8", "e9", "e10"},
+    # a therapist with no patients: nothing at all
+    "outsider": set(),
+    # the author's supervisor: everything the author wrote (private included), non-private events of
+    # the author's patients; not the colleague's private note, not the colleague's own patient P3
+    "supervisor": {"e1", "e2", "e3", "e4", "e5", "e6", "e7", "e10"},
+    # admin: every non-private event, metadata only
+    "admin": {"e1", "e3", "e5", "e7", "e9", "e10"},
+    # qa: non-private events of demo patients only
+    "qa": {"e5"},
+}
+READS_TEXT = {actor: (set() if actor == "admin" else events) for actor, events in SEES.items()}
+# Edits and deletes are the author's own.
+WRITES = {
+    "author": {"e1", "e2", "e3", "e4", "e5", "e6"},
+    "colleague": {"e7", "e8", "e9"},
+    "outsider": set(),
+    "supervisor": set(),
+    "admin": set(),
+    "qa": set(),
+}
+# Annotations: the author's supervisor, on the author's events, private ones too.
+ANNOTATES = {actor: set() for actor in ACTORS} | {"supervisor": {"e1", "e2", "e3", "e4", "e5", "e6"}}
+EXPECTED: dict[Action, dict[str, set[str]]] = {
+    Action.LIST: SEES,
+    Action.COUNT: SEES,
+    Action.READ: SEES,
+    Action.READ_TEXT: READS_TEXT,
+    Action.EXPORT: READS_TEXT,
+    Action.EDIT: WRITES,
+    Action.DELETE: WRITES,
+    Action.ANNOTATE: ANNOTATES,
+}
+
+
+@pytest.fixture(scope="module")
+def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
+    built = build_practice(module_scratch_database)
+    yield built
+    drop_logins(built)
+
+
+@pytest.fixture(scope="module")
+def engines(practice: Practice) -> Iterator[dict[str, sa.Engine]]:
+    made = {actor: practice.engine_for(actor) for actor in ACTORS}
+    yield made
+    for engine in made.values():
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def facts(practice: Practice) -> dict[str, EventFacts]:
+    owner = make_engine(practice.url, poolclass=sa.pool.NullPool)
+    with owner.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT e.id, e.patient_id, e.therapist_id, e.is_private, u.username LIKE 'demo\\_%' AS demo "
+                "FROM timeline_events e JOIN users u ON u.id = e.patient_id"
+            )
+        ).all()
+    owner.dispose()
+    by_id = {row.id: EventFacts(row.patient_id, row.therapist_id, row.is_private, row.demo) for row in rows}
+    return {name: by_id[event_id] for name, event_id in practice.events.items()}
+
+
+def _attempt(conn: sa.Connection, statement: str, params: dict[str, object]) -> int:
+    """Rows affected (or returned), 0 when the database refuses; either way the change is undone."""
+    savepoint = conn.begin_nested()
+    try:
+        result = conn.execute(sa.text(statement), params)
+        return len(result.all()) if result.returns_rows else result.rowcount
+    except sa.exc.DBAPIError as exc:
+        assert "permission denied" in str(exc.orig) or "row-level security" in str(exc.orig), exc.orig
+        return 0
+    finally:
+        savepoint.rollback()
+
+
+RAW: dict[Action, str] = {
+    Action.LIST: "SELECT id FROM timeline_events WHERE patient_id = :patient AND id = :id",
+    Action.COUNT: "SELECT 1 FROM (SELECT count(*) AS n FROM timeline_events WHERE id = :id) c WHERE n = 1",
+    Action.READ: "SELECT id, event_type, event_date, importance, therapist_id FROM timeline_events WHERE id = :id",
+    Action.READ_TEXT: "SELECT title, description, metadata FROM timeline_events WHERE id = :id",
+    Action.EXPORT: "SELECT * FROM timeline_events WHERE id = :id",
+    Action.EDIT: "UPDATE timeline_events SET title = title || '.' WHERE id = :id",
+    Action.DELETE: "DELETE FROM timeline_events WHERE id = :id",
+    Action.ANNOTATE: "INSERT INTO event_annotations (event_id, author_id, body) "
+    "VALUES (:id, caseline_me(), 'review') RETURNING id",
+}
+
+
+def _raw(conn: sa.Connection, action: Action, event_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
+    return _attempt(conn, RAW[action], {"id": event_id, "patient": patient_id}) == 1
+
+
+def _draft_of(conn_owner_detail: object) -> EventDraft:
+    detail = conn_owner_detail
+    return EventDraft(
+        patient_id=detail.patient_id,  # type: ignore[attr-defined]
+        therapist_id=detail.therapist_id,  # type: ignore[attr-defined]
+        event_type=detail.event_type,  # type: ignore[attr-defined]
+        event_date=detail.event_date.replace(tzinfo=UTC),  # type: ignore[attr-defined]
+        title="Edited",
+        importance=detail.importance,  # type: ignore[attr-defined]
+        is_private=detail.is_private,  # type: ignore[attr-defined]
+    )
+
+
+def _service(
+    conn: sa.Connection, action: Action, event_id: uuid.UUID, patient_id: uuid.UUID, owner_url: sa.URL
+) -> bool:
+    calls: dict[Action, Callable[[], object]] = {
+        Action.LIST: lambda: event_id.bytes in set(fetch_timeline(conn, patient_id).ids.tolist()),
+        Action.COUNT: lambda: (
+            event_id.bytes in set((copy_timeline(conn, patient_id) or _empty()).ids.tolist())
+        ),
+        Action.READ: lambda: fetch_event(conn, event_id, with_text=False),
+        Action.READ_TEXT: lambda: fetch_event(conn, event_id).title,
+        Action.EXPORT: lambda: fetch_event(conn, event_id).title,
+        Action.EDIT: lambda: EventService(conn).update(
+            event_id, _draft_of(_owner_detail(owner_url, event_id))
+        ),
+        Action.DELETE: lambda: EventService(conn).delete(event_id),
+        Action.ANNOTATE: lambda: add_annotation(conn, event_id, "Reviewed in supervision."),
+    }
+    savepoint = (
+        conn.begin_nested()
+    )  # undo whatever the service changed, so the next question sees the same data
+    try:
+        outcome = calls[action]()
+    except (EventNotFound, NotPermitted):
+        return False
+    finally:
+        savepoint.rollback()
+    return outcome if isinstance(outcome, bool) else True
+
+
+def _empty() -> object:
+    from viewer.services.timeline_query import TimelineColumns
+
+    return TimelineColumns.empty()
+
+
+_details: dict[uuid.UUID, object] = {}
+
+
+def _owner_detail(url: sa.URL, event_id: uuid.UUID) -> object:
+    if event_id not in _details:
+        owner = make_engine(url, poolclass=sa.pool.NullPool)
+        with owner.connect() as conn:
+            _details[event_id] = fetch_event(conn, event_id)
+        owner.dispose()
+    return _details[event_id]
+
+
+CASES = [(actor, event, action) for actor in ACTORS for event in EVENTS for action in Action]
+
+
+@pytest.mark.parametrize(
+    ("actor", "event", "action"), CASES, ids=[f"{a}-{e}-{x.name.lower()}" for a, e, x in CASES]
+)
+def test_matrix(
+    practice: Practice,
+    engines: dict[str, sa.Engine],
+    facts: dict[str, EventFacts],
+    actor: str,
+    event: str,
+    action: Action,
+) -> None:
+    expected = event in EXPECTED[action][actor]
+    event_id = practice.events[event]
+    patient_id = facts[event].patient_id
+    with engines[actor].connect() as conn:
+        outer = conn.begin()
+        try:
+            by_sql = _raw(conn, action, event_id, patient_id)
+            by_service = _service(conn, action, event_id, patient_id, practice.url)
+            by_rules = may(load_actor(conn), facts[event], action)
+        finally:
+            outer.rollback()
+    assert (by_sql, by_service, by_rules) == (expected, expected, expected)
+
+
+def test_there_are_enough_cases() -> None:
+    assert len(CASES) >= 60
+    assert len(CASES) == len(ACTORS) * len(EVENTS) * len(Action)
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_counts_and_patient_list_obey_the_policies(
+    practice: Practice, engines: dict[str, sa.Engine], actor: str
+) -> None:
+    """Rollups never leak: the patient list's counts are exactly the visible events per patient."""
+    with engines[actor].connect() as conn:
+        listed = {p.id: p.event_count for p in list_patients(conn)}
+        total = conn.execute(sa.text("SELECT count(*) FROM timeline_events")).scalar_one()
+    expected: dict[uuid.UUID, int] = {}
+    for name in SEES[actor]:
+        patient = practice.patients[EVENTS[name][1]]
+        expected[patient] = expected.get(patient, 0) + 1
+    assert total == len(SEES[actor])
+    for patient, count in expected.items():
+        assert listed.get(patient) == count
+    # Patients the actor may not see are not listed at all (their names are patient data too).
+    assert set(listed) >= set(expected)
+    if actor == "outsider":
+        assert listed == {}
+
+
+@pytest.mark.parametrize("actor", ["author", "colleague"])
+def test_creating_events(practice: Practice, engines: dict[str, sa.Engine], actor: str) -> None:
+    """A clinician adds their own events to patients they treat, and to nobody else's."""
+    from datetime import datetime
+
+    from viewer.domain import EventType
+
+    with engines[actor].connect() as conn:
+        me = load_actor(conn)
+        conn.rollback()
+        for name, patient_id in practice.patients.items():
+            outer = conn.begin()
+            try:
+                draft = EventDraft(
+                    patient_id=patient_id,
+                    therapist_id=practice.users[actor],
+                    event_type=EventType.SESSION,
+                    event_date=datetime(2025, 5, 5, 9, tzinfo=UTC),
+                    title="New session",
+                )
+                try:
+                    EventService(conn).create(draft)
+                    created = True
+                except NotPermitted:
+                    created = False
+                assert created == (name in {"author": ("P1", "P2", "PD"), "colleague": ("P1", "P3")}[actor])
+                assert created == may_create_for(me, patient_id)
+                # Writing an event in someone else's name is refused, even on one's own patient.
+                forged = EventDraft(**{**draft.__dict__, "therapist_id": practice.users["outsider"]})
+                with pytest.raises(NotPermitted):
+                    EventService(conn).create(forged)
+            finally:
+                outer.rollback()

@@ -1,0 +1,133 @@
+"""The one place the app asks "may I?": the privacy matrix of ``privacy.md``, in Python.
+
+PostgreSQL enforces the same rules with row-level security (migration
+``e5f6g7h8i9j0``); this module mirrors them so the UI can disable a button or
+explain a refusal before asking the database.  ``tests/db/test_privacy_matrix.py``
+runs every role against every kind of event and action, through this module,
+through the services and as raw SQL under each user's own login, and demands
+the same answer from all three.  When the two ever disagree, the database
+wins: it is the enforcement, this is the courtesy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import Enum
+
+import sqlalchemy as sa
+
+CLINICAL_ROLES = frozenset({"therapist", "supervisor"})
+
+
+class Action(Enum):
+    LIST = "list"  # the event appears in the patient's timeline (its marker)
+    COUNT = "count"  # the event is counted (patient list, overview, rollups)
+    READ = "read"  # read by id: date, type, importance, author (no clinical text)
+    READ_TEXT = "read text"  # title, description, metadata
+    EXPORT = "export"  # include in an export (needs the text)
+    EDIT = "edit"
+    DELETE = "delete"
+    ANNOTATE = "annotate"  # a supervisor's review note
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is signed in, and the links that decide what they may see."""
+
+    user_id: uuid.UUID | None
+    role: str | None
+    assigned: frozenset[uuid.UUID] = frozenset()  # patients I treat (active)
+    supervisees: frozenset[uuid.UUID] = frozenset()  # therapists I supervise (active)
+    on_case: frozenset[uuid.UUID] = frozenset()  # patients I or my supervisees treat
+
+    @property
+    def is_clinician(self) -> bool:
+        return self.role in CLINICAL_ROLES
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """What the rules need to know about one event."""
+
+    patient_id: uuid.UUID
+    author_id: uuid.UUID | None
+    is_private: bool
+    demo_patient: bool = False
+
+
+def may_see(actor: Actor, event: EventFacts) -> bool:
+    """The read rule: the row, its count and its marker exist for this actor."""
+    if actor.user_id is None:
+        return False
+    if event.author_id is not None and (
+        event.author_id == actor.user_id or event.author_id in actor.supervisees
+    ):
+        return True
+    if event.is_private:
+        return False
+    if actor.is_clinician:
+        return event.patient_id in actor.on_case
+    if actor.role == "admin":
+        return True
+    return actor.role == "qa" and event.demo_patient
+
+
+def may(actor: Actor, event: EventFacts, action: Action) -> bool:
+    """Whether ``actor`` may do ``action`` to ``event`` (the privacy matrix)."""
+    if action in (Action.LIST, Action.COUNT, Action.READ):
+        return may_see(actor, event)
+    if action in (Action.READ_TEXT, Action.EXPORT):
+        return may_see(actor, event) and actor.role != "admin"  # admins see metadata only
+    if action is Action.DELETE:
+        return actor.is_clinician and event.author_id is not None and event.author_id == actor.user_id
+    if action is Action.EDIT:  # edits are the author's, on a patient they still treat
+        return (
+            actor.is_clinician
+            and event.author_id is not None
+            and event.author_id == actor.user_id
+            and event.patient_id in actor.assigned
+        )
+    if action is Action.ANNOTATE:  # feedback from the author's supervisor, never an edit
+        return (
+            actor.role == "supervisor"
+            and event.author_id is not None
+            and event.author_id in actor.supervisees
+        )
+    raise AssertionError(f"unknown action {action}")
+
+
+def may_create_for(actor: Actor, patient_id: uuid.UUID) -> bool:
+    """Whether ``actor`` may add their own event to a patient's timeline."""
+    return actor.is_clinician and patient_id in actor.assigned
+
+
+def load_actor(conn: sa.Connection) -> Actor:
+    """The signed-in actor, read under their own login (RLS shows them exactly their links)."""
+    row = conn.execute(
+        sa.text(
+            "SELECT id, role FROM users WHERE username = session_user AND is_active AND role <> 'patient'"
+        )
+    ).first()
+    if row is None:
+        return Actor(None, None)
+    me: uuid.UUID = row.id
+    assigned = frozenset(
+        conn.execute(
+            sa.text("SELECT patient_id FROM care_assignments WHERE therapist_id = :me AND active"), {"me": me}
+        ).scalars()
+    )
+    supervisees = frozenset(
+        conn.execute(
+            sa.text("SELECT therapist_id FROM supervisions WHERE supervisor_id = :me AND active"), {"me": me}
+        ).scalars()
+    )
+    via_supervisees = frozenset(
+        conn.execute(
+            sa.text(
+                "SELECT patient_id FROM care_assignments WHERE active AND therapist_id = ANY(:therapists)"
+            ),
+            {"therapists": list(supervisees)},
+        ).scalars()
+    )
+    return Actor(me, row.role, assigned, supervisees, assigned | via_supervisees)
