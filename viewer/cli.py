@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dpr", type=float, default=1.0, help="device pixel ratio (default: %(default)s)")
     bench.add_argument("--seed", type=int, default=20261124, help="random seed (default: %(default)s)")
     bench.add_argument("--json", action="store_true", help="print only the JSON object")
+    audit = commands.add_parser("audit", help="check the audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    audit_commands.add_parser(
+        "verify", help="recompute the HMAC chain; exit 1 naming every edited, deleted or reordered row"
+    )
     demo = commands.add_parser("demo", help="load the deterministic demo practice")
     demo.add_argument("--seed", type=int, default=20261124, help="random seed (default: %(default)s)")
     demo.add_argument("--patients", type=int, default=14, help="number of patients (default: %(default)s)")
@@ -194,7 +199,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"db": cmd_db, "demo": cmd_demo}
+def cmd_audit(args: argparse.Namespace) -> int:
+    from viewer.services.audit import AuditKey, AuditKeyError, verify
+
+    settings = _settings(args)
+    try:
+        key = AuditKey.load(settings.home, create=False)
+    except AuditKeyError as exc:
+        raise UserError(str(exc)) from exc
+    engine = _engine(settings)
+    try:
+        with engine.connect() as conn:
+            report = verify(conn, key)
+    finally:
+        engine.dispose()
+    print(report.render())
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "db": cmd_db,
+    "demo": cmd_demo,
+    "audit": cmd_audit,
+}
 
 
 def configure_logging(verbose: bool) -> None:

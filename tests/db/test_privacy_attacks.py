@@ -15,7 +15,14 @@ from viewer.services.errors import EventNotFound
 from viewer.services.events import EventService
 from viewer.services.timeline_query import fetch_event
 
-PATIENT_DATA_TABLES = {"users", "care_assignments", "supervisions", "timeline_events", "event_annotations"}
+PATIENT_DATA_TABLES = {
+    "users",
+    "care_assignments",
+    "supervisions",
+    "timeline_events",
+    "event_annotations",
+    "audit_log",
+}
 
 
 @pytest.fixture(scope="module")

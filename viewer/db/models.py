@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from viewer.domain import EVENT_TYPE_VALUES, IMPORTANCE_VALUES
@@ -145,3 +145,36 @@ class EventAnnotation(Base):
     created_at: Mapped[datetime] = mapped_column(
         sa.DateTime(), server_default=sa.text("(now() AT TIME ZONE 'utc')")
     )
+
+
+AUDIT_ACTIONS: tuple[str, ...] = (
+    "sign_in",
+    "sign_out",
+    "event.create",
+    "event.update",
+    "event.delete",
+    "event.read_private",
+    "annotation.create",
+    "export",
+    "sync",
+)
+
+
+class AuditEntry(Base):
+    """One audited act; ``mac`` chains it to the previous row (see ``viewer/services/audit.py``)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.CheckConstraint(f"action IN {sql_in_list(AUDIT_ACTIONS)}", name="action"),
+        sa.CheckConstraint("seq > 0", name="seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(sa.DateTime())
+    actor: Mapped[str] = mapped_column(sa.Text)
+    action: Mapped[str] = mapped_column(sa.String(40))
+    event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    prev_mac: Mapped[bytes] = mapped_column(BYTEA)
+    mac: Mapped[bytes] = mapped_column(BYTEA)
