@@ -151,5 +151,6 @@ def test_constraint_names_are_the_seeds(engine: sa.Engine) -> None:
         "fk_timeline_events_therapist_id",
         "ck_timeline_events_type",
         "ck_timeline_events_importance",
+        "fk_timeline_events_updated_by",  # Caseline's own (editing), named by the same convention
     }
     assert indexes == {"timeline_events_pkey", "idx_timeline_patient_date", "idx_timeline_type"}

@@ -22,6 +22,7 @@ PATIENT_DATA_TABLES = {
     "timeline_events",
     "event_annotations",
     "audit_log",
+    "timeline_event_versions",
 }
 
 

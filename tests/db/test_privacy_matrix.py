@@ -118,7 +118,7 @@ RAW: dict[Action, str] = {
     Action.READ_TEXT: "SELECT title, description, metadata FROM timeline_events WHERE id = :id",
     Action.EXPORT: "SELECT * FROM timeline_events WHERE id = :id",
     Action.EDIT: "UPDATE timeline_events SET title = title || '.' WHERE id = :id",
-    Action.DELETE: "DELETE FROM timeline_events WHERE id = :id",
+    Action.DELETE: "UPDATE timeline_events SET deleted_at = now() WHERE id = :id AND deleted_at IS NULL",
     Action.ANNOTATE: "INSERT INTO event_annotations (event_id, author_id, body) "
     "VALUES (:id, caseline_me(), 'review') RETURNING id",
 }

@@ -61,6 +61,15 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("created_at", "timestamp", False, "now()"),
 )
 
+# Columns Caseline adds in later migrations (editing and tombstones, ``g7h8i9j0k1l2``): checked too,
+# reported apart so the seed's fourteen stay recognisable.  The seed's columns are never altered.
+EXTENSION_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("row_version", "integer", False, "1"),
+    ColumnSpec("updated_at", "timestamp", True),
+    ColumnSpec("updated_by", "uuid", True),
+    ColumnSpec("deleted_at", "timestamp", True),
+)
+
 PRIMARY_KEY: tuple[str, ...] = ("id",)
 
 INDEXES: tuple[IndexSpec, ...] = (

@@ -109,6 +109,13 @@ class TimelineEvent(Base):
     importance: Mapped[str] = mapped_column(sa.String(20), server_default=sa.text("'normal'"))
     is_private: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(), server_default=sa.func.now())
+    # Caseline's own columns (migration g7h8i9j0k1l2), after the seed's fourteen.
+    row_version: Mapped[int] = mapped_column(sa.Integer, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime())
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime())
 
     __table_args__ = (
         sa.CheckConstraint(f"event_type IN {sql_in_list(EVENT_TYPE_VALUES)}", name="type"),
@@ -178,3 +185,19 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     prev_mac: Mapped[bytes] = mapped_column(BYTEA)
     mac: Mapped[bytes] = mapped_column(BYTEA)
+
+
+class TimelineEventVersion(Base):
+    """An event as it was before an update (written by a trigger; read under the event's own rules)."""
+
+    __tablename__ = "timeline_event_versions"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("timeline_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    row_version: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    changed_at: Mapped[datetime] = mapped_column(sa.DateTime())
+    changed_by: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="SET NULL")
+    )

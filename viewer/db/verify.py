@@ -108,20 +108,24 @@ def verify_schema(conn: sa.Connection, schema: str = "public") -> VerifyReport:
             {"schema": schema, "table": contract.TABLE},
         )
     }
-    add(CheckResult("Columns", "count", str(len(contract.COLUMNS)), str(len(columns))))
-    for spec in contract.COLUMNS:
+    seed_present = sum(1 for name in columns if name in {c.name for c in contract.COLUMNS})
+    add(CheckResult("Columns", "count", str(len(contract.COLUMNS)), str(seed_present)))
+    for section, spec in [("Columns", c) for c in contract.COLUMNS] + [
+        ("Caseline columns", c) for c in contract.EXTENSION_COLUMNS
+    ]:
         row = columns.get(spec.name)
         expected = _describe_column(spec.type, spec.nullable, spec.default)
         if row is None:
-            add(CheckResult("Columns", spec.name, expected, "missing"))
+            add(CheckResult(section, spec.name, expected, "missing"))
             continue
         actual = _describe_column(
             _type_name(row.data_type, row.character_maximum_length),
             row.is_nullable == "YES",
             _normalise_default(row.column_default),
         )
-        add(CheckResult("Columns", spec.name, expected, actual))
-    for extra in sorted(set(columns) - {c.name for c in contract.COLUMNS}):
+        add(CheckResult(section, spec.name, expected, actual))
+    known = {c.name for c in contract.COLUMNS} | {c.name for c in contract.EXTENSION_COLUMNS}
+    for extra in sorted(set(columns) - known):
         add(CheckResult("Columns", extra, "absent (not in the seed)", "present"))
 
     pk = conn.execute(

@@ -10,7 +10,14 @@ import uuid
 
 from viewer.domain import ValidationError
 
-__all__ = ["EventNotFound", "NotPermitted", "ServiceError", "UnknownPatient", "ValidationError"]
+__all__ = [
+    "EditConflict",
+    "EventNotFound",
+    "NotPermitted",
+    "ServiceError",
+    "UnknownPatient",
+    "ValidationError",
+]
 
 
 class ServiceError(Exception):
@@ -41,3 +48,19 @@ class NotPermitted(ServiceError):
         super().__init__(f"you may not {action} {subject}")
         self.action = action
         self.subject = subject
+
+
+class EditConflict(ServiceError):
+    """Someone saved the event after this edit began; nothing was overwritten.
+
+    ``current_version`` is what is stored now, so the editor can show both versions.
+    """
+
+    def __init__(self, event_id: uuid.UUID, expected_version: int, current_version: int) -> None:
+        super().__init__(
+            f"event {event_id} changed while you edited it (you edited version {expected_version}, "
+            f"version {current_version} is saved now)"
+        )
+        self.event_id = event_id
+        self.expected_version = expected_version
+        self.current_version = current_version

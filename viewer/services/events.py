@@ -17,7 +17,7 @@ from psycopg import errors as pg_errors
 
 from viewer.db.models import TimelineEvent
 from viewer.domain import EventDraft, ValidationError, to_storage
-from viewer.services.errors import EventNotFound, NotPermitted, UnknownPatient
+from viewer.services.errors import EditConflict, EventNotFound, NotPermitted, UnknownPatient
 
 _TABLE: sa.Table = TimelineEvent.__table__  # type: ignore[assignment]
 
@@ -82,37 +82,80 @@ class EventService:
             raise _translate(exc, draft) from None
         return uuid.UUID(str(new_id))
 
-    def update(self, event_id: uuid.UUID, draft: EventDraft) -> None:
+    def update(self, event_id: uuid.UUID, draft: EventDraft, *, expected_version: int | None = None) -> int:
+        """Save an edit; returns the new version.
+
+        With ``expected_version`` (the version the editor opened), a save that
+        would overwrite someone else's newer version raises :class:`EditConflict`
+        and changes nothing.
+        """
         draft.validate()
         table = _TABLE
         values = _row_values(draft)
         values["metadata"] = values.pop("event_metadata")
+        condition = sa.and_(table.c.id == event_id, table.c.deleted_at.is_(None))
+        if expected_version is not None:
+            condition = sa.and_(condition, table.c.row_version == expected_version)
         try:
             with self._conn.begin_nested():
-                result = self._conn.execute(sa.update(table).where(table.c.id == event_id).values(**values))
-                if result.rowcount == 0:
-                    raise self._refusal("edit", event_id)
+                saved = self._conn.execute(
+                    sa.update(table).where(condition).values(**values).returning(table.c.row_version)
+                ).scalar()
+                if saved is None:
+                    raise self._refusal("edit", event_id, expected_version)
         except sa.exc.DBAPIError as exc:
             raise _translate(exc, draft) from None
+        return int(saved)
 
     def delete(self, event_id: uuid.UUID) -> None:
+        """Delete as a tombstone: the row stays (history, undo) but leaves every timeline."""
+        self._set_deleted(event_id, deleted=True)
+
+    def restore(self, event_id: uuid.UUID) -> None:
+        """Undo a delete."""
+        self._set_deleted(event_id, deleted=False)
+
+    def _set_deleted(self, event_id: uuid.UUID, *, deleted: bool) -> None:
         table = _TABLE
+        state = table.c.deleted_at.is_(None) if deleted else table.c.deleted_at.is_not(None)
+        stamp = sa.text("(now() AT TIME ZONE 'utc')") if deleted else None
+        action = "delete" if deleted else "restore"
         try:
             with self._conn.begin_nested():
-                result = self._conn.execute(sa.delete(table).where(table.c.id == event_id))
+                result = self._conn.execute(
+                    sa.update(table).where(table.c.id == event_id, state).values(deleted_at=stamp)
+                )
                 if result.rowcount == 0:
-                    raise self._refusal("delete", event_id)
+                    raise self._refusal(action, event_id)
         except sa.exc.DBAPIError as exc:
             if isinstance(exc.orig, pg_errors.InsufficientPrivilege):
-                raise NotPermitted("delete", event_id) from None
+                raise NotPermitted(action, event_id) from None
             raise
 
-    def _refusal(self, action: str, event_id: uuid.UUID) -> Exception:
-        """No row changed: the event is not there for this user, or it is there but not theirs.
+    def history(self, event_id: uuid.UUID) -> list[tuple[int, dict[str, Any]]]:
+        """Earlier versions of an event the user may read: (version, the row as it was), oldest first."""
+        rows = self._conn.execute(
+            sa.text(
+                "SELECT row_version, snapshot FROM timeline_event_versions WHERE event_id = :e ORDER BY row_version"
+            ),
+            {"e": event_id},
+        )
+        return [(row.row_version, row.snapshot) for row in rows]
+
+    def _refusal(self, action: str, event_id: uuid.UUID, expected_version: int | None = None) -> Exception:
+        """No row changed: not there for this user, not theirs, or changed meanwhile.
 
         An event the user cannot see answers exactly like one that does not exist.
         """
-        visible = self._conn.execute(
-            sa.select(sa.literal(1)).select_from(_TABLE).where(_TABLE.c.id == event_id)
+        row = self._conn.execute(
+            sa.select(_TABLE.c.row_version, _TABLE.c.deleted_at, _TABLE.c.therapist_id).where(
+                _TABLE.c.id == event_id
+            )
         ).first()
-        return NotPermitted(action, event_id) if visible else EventNotFound(event_id)
+        if row is None:
+            return EventNotFound(event_id)
+        if action == "edit" and row.deleted_at is not None:
+            return EventNotFound(event_id)
+        if expected_version is not None and row.row_version != expected_version:
+            return EditConflict(event_id, expected_version, row.row_version)
+        return NotPermitted(action, event_id)

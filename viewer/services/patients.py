@@ -28,7 +28,7 @@ _PATIENTS_SQL = sa.text(
     """
     SELECT u.id, u.username, u.display_name,
            count(e.id) AS event_count, min(e.event_date) AS first_event, max(e.event_date) AS last_event
-    FROM users u LEFT JOIN timeline_events e ON e.patient_id = u.id
+    FROM users u LEFT JOIN timeline_events e ON e.patient_id = u.id AND e.deleted_at IS NULL
     WHERE u.role = 'patient' AND u.is_active
     GROUP BY u.id
     ORDER BY u.display_name, u.id

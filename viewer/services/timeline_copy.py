@@ -49,7 +49,7 @@ _COPY_SQL = f"""
 COPY (
     SELECT id, event_date, (({_LANE_SQL}) * 8 + ({_IMPORTANCE_SQL}) * 2 + is_private::int)::int2
     FROM timeline_events
-    WHERE patient_id = %s
+    WHERE patient_id = %s AND deleted_at IS NULL
     ORDER BY event_date
 ) TO STDOUT (FORMAT BINARY)
 """

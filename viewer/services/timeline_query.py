@@ -43,7 +43,7 @@ _PAGE_SQL = sa.text(
     SELECT id, event_date, {_MS_SQL} AS ms, {_LANE_SQL} AS lane, {_IMPORTANCE_SQL} AS importance,
            is_private
     FROM timeline_events
-    WHERE patient_id = :patient_id
+    WHERE patient_id = :patient_id AND deleted_at IS NULL
       AND event_date >= :start AND event_date < :end
       AND (event_date, id) > (:after_date, :after_id)
     ORDER BY event_date, id
@@ -211,7 +211,7 @@ _DETAIL_SQL = sa.text(
     """
     SELECT e.*, u.display_name AS therapist_name
     FROM timeline_events e LEFT JOIN users u ON u.id = e.therapist_id
-    WHERE e.id = :event_id
+    WHERE e.id = :event_id AND e.deleted_at IS NULL
     """
 )
 # Metadata only (what an admin may read): no title, description or metadata.
@@ -222,7 +222,7 @@ _DETAIL_NO_TEXT_SQL = sa.text(
            e.related_entity_type, e.related_entity_id, e.importance, e.is_private, e.created_at,
            u.display_name AS therapist_name
     FROM timeline_events e LEFT JOIN users u ON u.id = e.therapist_id
-    WHERE e.id = :event_id
+    WHERE e.id = :event_id AND e.deleted_at IS NULL
     """
 )
 
@@ -279,7 +279,7 @@ def search_titles(conn: sa.Connection, patient_id: uuid.UUID, text: str) -> npt.
         return np.empty(0, "S16")
     ids = conn.execute(
         sa.text(
-            "SELECT id FROM timeline_events WHERE patient_id = :patient_id "
+            "SELECT id FROM timeline_events WHERE patient_id = :patient_id AND deleted_at IS NULL "
             "AND title ILIKE :pattern ESCAPE '\\'"
         ),
         {"patient_id": patient_id, "pattern": _like_pattern(needle)},
