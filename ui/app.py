@@ -83,7 +83,16 @@ def run_app(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Caseline")
     app.setOrganizationName("Caseline")
-    window = MainWindow(settings)
+    credentials: tuple[str, str] | None = None
+    if args.user:
+        from viewer.services.demo import read_credentials
+
+        password = read_credentials(settings.home).get(args.user)
+        if password is None:
+            print(f"error: --user {args.user}: no such demo account in this Caseline home", file=sys.stderr)
+            return EXIT_USAGE
+        credentials = (args.user, password)
+    window = MainWindow(settings, require_sign_in=not args.screenshot, auto_sign_in=credentials)
     window.resize(*size)
     patient_key: str | None = args.patient
     exit_code = 0

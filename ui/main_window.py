@@ -15,23 +15,29 @@ import sqlalchemy as sa
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPageLayout, QPainter
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
     QProgressBar,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ui.export import ExportFailed, caption_for, export_work, paint_on_page
+from ui.idle_lock import IdleWatcher, LockScreen
 from ui.operations import CancelToken, OperationRunner
 from ui.patient_list import PatientListPanel
+from ui.sign_in_dialog import SignInDialog
 from ui.style import BANNER_STYLE
 from ui.timeline_view import TimelineView
 from viewer.db.settings import Settings
+from viewer.services.audit import AuditKey, AuditKeyError, append
 from viewer.services.errors import ServiceError
 from viewer.services.patients import PatientSummary, list_patients
+from viewer.services.sign_in import Identity, SignInFailed, check_password, remember_username, sign_in
 from viewer.services.startup import StartupResult, prepare_database
 from viewer.services.timeline_copy import copy_timeline
 from viewer.services.timeline_query import TimelineColumns
@@ -65,18 +71,35 @@ class MainWindow(QMainWindow):
 
     Signals:
         databaseReady(): the database is prepared and the patient list is loaded.
+        signedIn(object): a clinician signed in (their ``Identity``).
+        locked() / unlocked(): the idle lock engaged / was lifted with the password.
         timelineShown(object): a patient's timeline finished drawing (the ``PatientSummary``).
         exported(object): an export was written (its ``Path``).
         failed(str): something the user must know went wrong (also shown in the window).
     """
 
     databaseReady = Signal()
+    signedIn = Signal(object)
+    locked = Signal()
+    unlocked = Signal()
     timelineShown = Signal(object)
     exported = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        require_sign_in: bool = False,
+        auto_sign_in: tuple[str, str] | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.require_sign_in = require_sign_in or auto_sign_in is not None
+        self.auto_sign_in = auto_sign_in
+        self.identity: Identity | None = None
+        self._base_url: sa.URL | None = None
+        self.sign_in_dialog: SignInDialog | None = None
         self.setObjectName("mainWindow")
         self.setAccessibleName("Caseline")
         self.setWindowTitle("Caseline")
@@ -106,13 +129,27 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([260, 1000])
 
-        central = QWidget(self)
-        layout = QVBoxLayout(central)
+        self.content = QWidget(self)
+        self.content.setObjectName("mainContent")
+        self.content.setAccessibleName("Patients and timeline")
+        layout = QVBoxLayout(self.content)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
-        self.setCentralWidget(central)
+        self.lock_screen = LockScreen(self)
+        self.lock_screen.unlockRequested.connect(self._try_unlock)
+        self.pages = QStackedWidget(self)
+        self.pages.setObjectName("mainPages")
+        self.pages.setAccessibleName("Caseline")
+        self.pages.addWidget(self.content)
+        self.pages.addWidget(self.lock_screen)
+        self.setCentralWidget(self.pages)
+        self.idle = IdleWatcher(settings.idle_lock_minutes * 60_000, self)
+        self.idle.idle.connect(self.lock)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.idle)
 
         self.progress = QProgressBar(self)
         self.progress.setObjectName("loadProgress")
@@ -123,6 +160,10 @@ class MainWindow(QMainWindow):
         self.statusBar().setObjectName("statusBar")
         self.statusBar().setAccessibleName("Status")
         self.statusBar().addPermanentWidget(self.progress)
+        self.who = QLabel("", self)
+        self.who.setObjectName("signedInAs")
+        self.who.setAccessibleName("Signed-in user")
+        self.statusBar().addPermanentWidget(self.who)
 
         self._build_file_menu()
 
@@ -154,6 +195,15 @@ class MainWindow(QMainWindow):
         self.print_action.triggered.connect(self._print)
         self.export_actions.append(self.print_action)
         menu.addSeparator()
+        self.sign_out_action = menu.addAction("Sign &out")
+        self.sign_out_action.setObjectName("signOutAction")
+        self.sign_out_action.triggered.connect(self.sign_out)
+        self.sign_out_action.setEnabled(False)
+        self.lock_action = menu.addAction("&Lock now")
+        self.lock_action.setObjectName("lockAction")
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.triggered.connect(self.lock)
+        self.lock_action.setEnabled(False)
         quit_action = menu.addAction("&Quit")
         quit_action.setObjectName("quitAction")
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -222,13 +272,117 @@ class MainWindow(QMainWindow):
         )
 
     def _on_database_ready(self, result: StartupResult) -> None:
-        self.engine = result.engine
         self.banner.setVisible(result.has_demo_data)
         if result.demo_loaded_now:
             self.statusBar().showMessage(
                 "Loaded the synthetic demo practice into a new embedded database.", 10_000
             )
+        if not self.require_sign_in:  # tools and tests: the owner's view
+            self.engine = result.engine
+            self.refresh_patients()
+            return
+        self._base_url = result.engine.url.set(username=None, password=None)
+        result.engine.dispose()  # the owner's rights are not the clinician's: drop them
+        self.progress.hide()
+        if self.auto_sign_in is not None:  # screenshots and scripted runs: no dialog
+            self.sign_in(*self.auto_sign_in)
+            return
+        self.ask_sign_in()
+
+    # -- signing in --------------------------------------------------------------------
+    def ask_sign_in(self) -> None:
+        self.timeline.show_message("Sign in to see your patients.")
+        dialog = SignInDialog(self.settings.home, self)
+        dialog.credentialsEntered.connect(self.sign_in)
+        dialog.rejected.connect(self.close)
+        self.sign_in_dialog = dialog
+        dialog.open()
+
+    def sign_in(self, username: str, password: str, remember: bool = False) -> None:
+        """Sign in off the GUI thread; on success every query runs under this login."""
+        base, home = self._base_url, self.settings.home
+        assert base is not None
+
+        def work(_token: CancelToken, _report: Callable[[object], None]) -> tuple[sa.Engine, Identity]:
+            engine, identity = sign_in(base, username, password)
+            with engine.begin() as conn:
+                append(conn, AuditKey.load(home), "sign_in")
+            if remember:
+                remember_username(home, username)
+            return engine, identity
+
+        self.runner.run(work, success=self._on_signed_in, failure=self._on_sign_in_failed, key="sign-in")
+
+    def _on_sign_in_failed(self, error: BaseException) -> None:
+        if isinstance(error, SignInFailed | AuditKeyError):
+            if self.sign_in_dialog is not None:
+                self.sign_in_dialog.show_error(str(error))
+            else:
+                self._show_error(str(error))
+            return
+        self._on_failure(error)
+
+    def _on_signed_in(self, result: tuple[sa.Engine, Identity]) -> None:
+        self.engine, self.identity = result
+        if self.sign_in_dialog is not None:
+            self.sign_in_dialog.rejected.disconnect(self.close)
+            self.sign_in_dialog.accept()
+            self.sign_in_dialog = None
+        self.who.setText(f"Signed in as {self.identity.describe()}")
+        self.setWindowTitle(f"Caseline — {self.identity.display_name}")
+        self.sign_out_action.setEnabled(True)
+        self.lock_action.setEnabled(True)
+        self.idle.start()
+        self.signedIn.emit(self.identity)
         self.refresh_patients()
+
+    def sign_out(self) -> None:
+        engine, home = self.engine, self.settings.home
+        if engine is None or self.identity is None:
+            return
+
+        def work(_token: CancelToken, _report: Callable[[object], None]) -> None:
+            with engine.begin() as conn:
+                append(conn, AuditKey.load(home), "sign_out")
+            engine.dispose()
+
+        self.engine = None
+        self.identity = None
+        self.current_patient = None
+        self.idle.stop()
+        self.who.setText("")
+        self.setWindowTitle("Caseline")
+        self.sign_out_action.setEnabled(False)
+        self.lock_action.setEnabled(False)
+        self._set_export_enabled(False)
+        self.patients.set_patients([])
+        self.runner.run(work, success=lambda _r: self.ask_sign_in(), failure=self._on_failure, key="sign-out")
+
+    # -- idle lock ---------------------------------------------------------------------
+    def lock(self) -> None:
+        """Hide everything behind the lock screen; nothing is closed or lost."""
+        if self.identity is None or self.pages.currentWidget() is self.lock_screen:
+            return
+        self.idle.stop()
+        self.pages.setCurrentWidget(self.lock_screen)
+        self.lock_screen.prepare(self.identity.display_name)
+        self.locked.emit()
+
+    def _try_unlock(self, password: str) -> None:
+        base, identity = self._base_url, self.identity
+        if base is None or identity is None:
+            return
+        self.runner.run(
+            lambda _t, _r: check_password(base, identity.username, password),
+            success=lambda ok: self._unlock() if ok else self.lock_screen.refuse(),
+            failure=self._on_failure,
+            key="unlock",
+        )
+
+    def _unlock(self) -> None:
+        self.pages.setCurrentWidget(self.content)
+        self.idle.start()
+        self.unlocked.emit()
 
     def refresh_patients(self) -> None:
         engine = self.engine
@@ -305,6 +459,17 @@ class MainWindow(QMainWindow):
         self.failed.emit(message)
 
     def closeEvent(self, event: object) -> None:
+        if self.identity is not None and self.engine is not None:
+            engine, home = self.engine, self.settings.home
+
+            def sign_out_on_close(_token: CancelToken, _report: Callable[[object], None]) -> None:
+                with engine.begin() as conn:
+                    append(conn, AuditKey.load(home), "sign_out")
+
+            self.runner.run(sign_out_on_close, success=lambda _r: None, failure=lambda _e: None)
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.idle)
         self.runner.wait_for_done(10_000)
         if self.engine is not None:
             self.engine.dispose()

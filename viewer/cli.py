@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--size", metavar="WxH", default="1600x900", help="with --screenshot: window size")
     parser.add_argument(
+        "--user",
+        metavar="DEMO_USERNAME",
+        help="sign in as this demo account (password from demo-credentials.json); "
+        "without it --screenshot shows the owner's view",
+    )
+    parser.add_argument(
         "--range",
         choices=["all", "year", "month", "week", "day"],
         default="all",

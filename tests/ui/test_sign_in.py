@@ -1,0 +1,121 @@
+"""Signing in with one's own login, the idle lock and signing out, driven through the UI by objectName."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
+from pytestqt.qtbot import QtBot
+
+from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from tests.ui.conftest import _guard_active
+from ui.main_window import MainWindow
+from viewer.db.engine import make_engine
+from viewer.db.settings import Settings, UrlSource
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture(scope="module")
+def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
+    built = build_practice(module_scratch_database)
+    yield built
+    drop_logins(built)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, practice: Practice, tmp_path: Path) -> Iterator[MainWindow]:
+    settings = Settings(tmp_path, practice.url.render_as_string(hide_password=False), UrlSource.FLAG)
+    win = MainWindow(settings, require_sign_in=True)
+    qtbot.addWidget(win)
+    win.resize(1200, 700)
+    win.show()
+    _guard_active.set()  # from here on, no query may run on the GUI thread
+    win.start()
+    qtbot.waitUntil(lambda: win.sign_in_dialog is not None and win.sign_in_dialog.isVisible(), timeout=30_000)
+    yield win
+    _guard_active.clear()
+
+
+def _type_and_submit(qtbot: QtBot, win: MainWindow, username: str, password: str) -> None:
+    dialog = win.sign_in_dialog
+    assert dialog is not None
+    dialog.findChild(QLineEdit, "signInUsername").setText(username)
+    dialog.findChild(QLineEdit, "signInPassword").setText(password)
+    qtbot.mouseClick(dialog.findChild(QPushButton, "signInButton"), Qt.MouseButton.LeftButton)
+
+
+def _sign_in(qtbot: QtBot, win: MainWindow, practice: Practice, actor: str) -> None:
+    with qtbot.waitSignal(win.databaseReady, timeout=30_000):
+        _type_and_submit(qtbot, win, practice.login(actor), practice.passwords[actor])
+
+
+def test_wrong_password_is_refused_then_the_right_one_shows_only_my_patients(
+    qtbot: QtBot, window: MainWindow, practice: Practice
+) -> None:
+    _type_and_submit(qtbot, window, practice.login("colleague"), "not-the-password")
+    error = window.sign_in_dialog.findChild(QLabel, "signInError")  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: "wrong username or password" in error.text().lower(), timeout=30_000)
+    assert window.identity is None
+    _sign_in(qtbot, window, practice, "colleague")
+    assert window.identity is not None and window.identity.username == practice.login("colleague")
+    names = [p.display_name for p in window.patients.model.patients]
+    assert names == ["Patient P1", "Patient P3"]  # the colleague treats P1 and P3, nobody else
+    assert "Signed in as Staff colleague (therapist)" in window.findChild(QLabel, "signedInAs").text()
+    _guard_active.clear()  # the test itself reads the audit log as the owner
+    owner = make_engine(practice.url, poolclass=sa.pool.NullPool)
+    with owner.connect() as conn:
+        audited = conn.execute(sa.text("SELECT actor, action FROM audit_log ORDER BY seq")).all()
+    owner.dispose()
+    assert (practice.login("colleague"), "sign_in") in [tuple(row) for row in audited]
+
+
+def test_a_login_that_is_no_clinician_is_refused(
+    qtbot: QtBot, window: MainWindow, practice: Practice
+) -> None:
+    _type_and_submit(qtbot, window, "nobody_here", "whatever")
+    error = window.sign_in_dialog.findChild(QLabel, "signInError")  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: "wrong username or password" in error.text().lower(), timeout=30_000)
+
+
+def test_idle_lock_hides_everything_and_asks_for_the_password(
+    qtbot: QtBot, window: MainWindow, practice: Practice
+) -> None:
+    _sign_in(qtbot, window, practice, "author")
+    window.idle.timer.setInterval(30)  # idle for 30 ms instead of 15 minutes
+    with qtbot.waitSignal(window.locked, timeout=10_000):
+        window.idle.start()
+    assert window.pages.currentWidget() is window.lock_screen
+    assert not window.content.isVisible()
+    password = window.lock_screen.findChild(QLineEdit, "unlockPassword")
+    button = window.lock_screen.findChild(QPushButton, "unlockButton")
+    password.setText("wrong")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    error = window.lock_screen.findChild(QLabel, "unlockError")
+    qtbot.waitUntil(lambda: "not the password" in error.text(), timeout=30_000)
+    assert window.pages.currentWidget() is window.lock_screen
+    password.setText(practice.passwords["author"])
+    with qtbot.waitSignal(window.unlocked, timeout=30_000):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.pages.currentWidget() is window.content
+    assert [p.display_name for p in window.patients.model.patients] == [
+        "Patient P1",
+        "Patient P2",
+        "Patient PD",
+    ]
+
+
+def test_sign_out_forgets_the_patients_and_asks_again(
+    qtbot: QtBot, window: MainWindow, practice: Practice
+) -> None:
+    _sign_in(qtbot, window, practice, "author")
+    first_dialog = window.sign_in_dialog
+    window.sign_out_action.trigger()
+    assert window.identity is None and window.patients.model.patients == []
+    qtbot.waitUntil(lambda: window.sign_in_dialog is not None and window.sign_in_dialog is not first_dialog)
+    _sign_in(qtbot, window, practice, "outsider")
+    assert window.patients.model.patients == []  # treats nobody: sees nobody

@@ -1,0 +1,113 @@
+"""Lock the window after idle time; unlock with the signed-in user's password.
+
+The watcher sees every key, mouse and wheel event of the application and
+restarts its timer; when it fires, the window hides its content behind the
+lock screen (nothing else is closed, so unsaved edits stay where they are).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from ui.style import ERROR_STYLE
+
+_ACTIVITY = {
+    QEvent.Type.KeyPress,
+    QEvent.Type.MouseButtonPress,
+    QEvent.Type.MouseMove,
+    QEvent.Type.Wheel,
+    QEvent.Type.TouchBegin,
+}
+
+
+class IdleWatcher(QObject):
+    """Signals:
+    idle(): no input for ``timeout_ms``.
+    """
+
+    idle = Signal()
+
+    def __init__(self, timeout_ms: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(timeout_ms)
+        self.timer.timeout.connect(self.idle)
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in _ACTIVITY and self.timer.isActive():
+            self.timer.start()
+        return False
+
+
+class LockScreen(QWidget):
+    """Signals:
+    unlockRequested(str): the password typed to unlock.
+    """
+
+    unlockRequested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("lockScreen")
+        self.setAccessibleName("Caseline is locked")
+        self.message = QLabel("", self)
+        self.message.setObjectName("lockMessage")
+        self.message.setAccessibleName("Lock message")
+        self.message.setWordWrap(True)
+        self.password = QLineEdit(self)
+        self.password.setObjectName("unlockPassword")
+        self.password.setAccessibleName("Password to unlock")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setMaximumWidth(280)
+        self.password.returnPressed.connect(self._submit)
+        self.button = QPushButton("Unlock", self)
+        self.button.setObjectName("unlockButton")
+        self.button.setAccessibleName("Unlock")
+        self.button.clicked.connect(self._submit)
+        self.error = QLabel("", self)
+        self.error.setObjectName("unlockError")
+        self.error.setAccessibleName("Unlock problem")
+        self.error.setStyleSheet(ERROR_STYLE)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.password)
+        row.addWidget(self.button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.message)
+        layout.addLayout(row)
+        layout.addWidget(self.error)
+        layout.addStretch(2)
+
+    def prepare(self, who: str) -> None:
+        self.message.setText(
+            f"<h2>Caseline is locked</h2><p>Locked after a while without use. {who}, enter your password "
+            "to continue where you left off.</p>"
+        )
+        self.error.setText("")
+        self.password.clear()
+        self.button.setEnabled(True)
+        self.password.setFocus()
+
+    def _submit(self) -> None:
+        if not self.password.text():
+            self.error.setText("Enter your password.")
+            return
+        self.button.setEnabled(False)
+        self.error.setText("Checking…")
+        self.unlockRequested.emit(self.password.text())
+
+    def refuse(self) -> None:
+        self.button.setEnabled(True)
+        self.error.setText("That is not the password of the signed-in user.")
+        self.password.selectAll()
+        self.password.setFocus()

@@ -1,0 +1,137 @@
+"""The sign-in dialog: username and password, or a demo account on the demo practice.
+
+It only collects credentials and shows the answer; the window signs in off
+the GUI thread and calls :meth:`SignInDialog.show_error` or closes it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.style import ERROR_STYLE
+from viewer.services.sign_in import DemoAccount, demo_accounts, remembered_username
+
+
+class SignInDialog(QDialog):
+    """Signals:
+    credentialsEntered(str, str, bool): username, password, whether to remember the username.
+    """
+
+    credentialsEntered = Signal(str, str, bool)
+
+    def __init__(self, home: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("signInDialog")
+        self.setAccessibleName("Sign in")
+        self.setWindowTitle("Sign in to Caseline")
+        self.setModal(True)
+        self.accounts = demo_accounts(home)
+
+        intro = QLabel(
+            "Sign in with your own database login. Caseline shows you exactly what you may see.", self
+        )
+        intro.setObjectName("signInIntro")
+        intro.setAccessibleName("About signing in")
+        intro.setWordWrap(True)
+
+        self.username = QLineEdit(self)
+        self.username.setObjectName("signInUsername")
+        self.username.setAccessibleName("Username")
+        self.username.setText(remembered_username(home) or "")
+        self.password = QLineEdit(self)
+        self.password.setObjectName("signInPassword")
+        self.password.setAccessibleName("Password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.remember = QCheckBox("Remember my username on this computer (never the password)", self)
+        self.remember.setObjectName("signInRemember")
+        self.remember.setAccessibleName("Remember username")
+        self.remember.setChecked(bool(self.username.text()))
+        self.error = QLabel("", self)
+        self.error.setObjectName("signInError")
+        self.error.setAccessibleName("Sign-in problem")
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Username", self.username)
+        form.addRow("Password", self.password)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        if self.accounts:
+            note = QLabel(
+                "Demo practice: pick a fictional account (its password is filled in for you).", self
+            )
+            note.setObjectName("signInDemoNote")
+            note.setAccessibleName("Demo accounts")
+            note.setWordWrap(True)
+            self.demo_list = QListWidget(self)
+            self.demo_list.setObjectName("demoAccounts")
+            self.demo_list.setAccessibleName("Demo accounts")
+            for account in self.accounts:
+                item = QListWidgetItem(f"{account.display_name} — {account.role}")
+                item.setData(Qt.ItemDataRole.UserRole, account.username)
+                self.demo_list.addItem(item)
+            self.demo_list.currentRowChanged.connect(self._pick_demo)
+            self.demo_list.itemDoubleClicked.connect(lambda _item: self._submit())
+            self.demo_list.setMaximumHeight(170)
+            layout.addWidget(note)
+            layout.addWidget(self.demo_list)
+        layout.addLayout(form)
+        layout.addWidget(self.remember)
+        layout.addWidget(self.error)
+
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.cancel = QPushButton("Quit", self)
+        self.cancel.setObjectName("signInCancel")
+        self.cancel.setAccessibleName("Quit without signing in")
+        self.cancel.clicked.connect(self.reject)
+        self.submit = QPushButton("Sign in", self)
+        self.submit.setObjectName("signInButton")
+        self.submit.setAccessibleName("Sign in")
+        self.submit.setDefault(True)
+        self.submit.clicked.connect(self._submit)
+        buttons.addWidget(self.cancel)
+        buttons.addWidget(self.submit)
+        layout.addLayout(buttons)
+        (self.password if self.username.text() else self.username).setFocus()
+
+    def _pick_demo(self, row: int) -> None:
+        if 0 <= row < len(self.accounts):
+            account: DemoAccount = self.accounts[row]
+            self.username.setText(account.username)
+            self.password.setText(account.password)
+
+    def _submit(self) -> None:
+        username = self.username.text().strip()
+        if not username:
+            self.show_error("Enter your username.")
+            return
+        if not self.password.text():
+            self.show_error("Enter your password.")
+            return
+        self.error.setText("Signing in…")
+        self.submit.setEnabled(False)
+        self.credentialsEntered.emit(username, self.password.text(), self.remember.isChecked())
+
+    def show_error(self, message: str) -> None:
+        self.submit.setEnabled(True)
+        self.error.setText(message[:1].upper() + message[1:] + ("" if message.endswith(".") else "."))
+        self.password.selectAll()
+        self.password.setFocus()
