@@ -225,4 +225,22 @@ class EventDetail:
     importance: Importance
     is_private: bool
     created_at: datetime
+    row_version: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_draft(self) -> EventDraft:
+        """The editable fields, as the editor opens them and undo restores them."""
+        return EventDraft(
+            patient_id=self.patient_id,
+            event_type=self.event_type,
+            event_date=from_storage(self.event_date),
+            title=self.title,
+            importance=self.importance,
+            therapist_id=self.therapist_id,
+            event_subtype=self.event_subtype,
+            description=self.description,
+            metadata=self.metadata,
+            related_entity_type=self.related_entity_type,
+            related_entity_id=self.related_entity_id,
+            is_private=self.is_private,
+        )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from tests.db.privacy_practice import Practice, build_practice, drop_logins
-from viewer.domain import EventDraft
-from viewer.services.errors import EditConflict, EventNotFound, NotPermitted
+from viewer.db.engine import make_engine
+from viewer.domain import EventDraft, EventType
+from viewer.services.audit import AuditKey
+from viewer.services.errors import EditConflict, EventNotFound, NotPermitted, PurposeRequired
 from viewer.services.events import EventService
 from viewer.services.timeline_copy import copy_timeline
 from viewer.services.timeline_query import fetch_event
@@ -123,3 +126,84 @@ def _draft_fields(practice: Practice) -> dict[str, object]:
         "event_date": datetime(2025, 1, 6, 10, tzinfo=UTC),
         "title": "x",
     }
+
+
+def _audit_rows(practice: Practice, event_id: object) -> list[tuple[str, str, dict[str, object] | None]]:
+    owner = make_engine(practice.url, poolclass=sa.pool.NullPool)
+    with owner.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT actor, action, detail FROM audit_log WHERE event_id = :e ORDER BY seq"),
+            {"e": event_id},
+        ).all()
+    owner.dispose()
+    return [(r.actor, r.action, r.detail) for r in rows]
+
+
+def test_every_write_is_audited_with_the_edit_and_rolled_back_with_it(practice: Practice) -> None:
+    key = AuditKey(bytes(range(32)))
+    engine = practice.engine_for("author")
+    login = practice.login("author")
+    with engine.begin() as conn:
+        service = EventService(conn, audit=key)
+        new_id = service.create(
+            EventDraft(
+                patient_id=practice.patients["P1"],
+                therapist_id=practice.users["author"],
+                event_type=EventType.NOTE,
+                event_date=datetime(2025, 3, 1, 9, tzinfo=UTC),
+                title="Audited note",
+            )
+        )
+        draft = fetch_event(conn, new_id).as_draft()
+        version = service.update(
+            new_id, dataclasses.replace(draft, title="Audited, edited"), expected_version=1
+        )
+        service.delete(new_id)
+        service.restore(new_id)
+    # A write that fails leaves no audit row behind.
+    with engine.connect() as conn:
+        with pytest.raises(EditConflict):
+            EventService(conn, audit=key).update(
+                new_id, fetch_event(conn, new_id).as_draft(), expected_version=1
+            )
+        conn.commit()
+    engine.dispose()
+    rows = _audit_rows(practice, new_id)
+    assert [(actor, action) for actor, action, _ in rows] == [
+        (login, "event.create"),
+        (login, "event.update"),
+        (login, "event.delete"),
+        (login, "event.update"),
+    ]
+    assert [detail for _, _, detail in rows] == [
+        {"version": 1},
+        {"version": version},
+        {"version": version + 1},
+        {"version": version + 2, "restored": True},
+    ]
+
+
+def test_a_supervisor_reads_a_private_event_only_with_an_audited_purpose(practice: Practice) -> None:
+    key = AuditKey(bytes(range(32)))
+    private = practice.events["e2"]  # the author's private event on P1
+    before = _audit_rows(practice, private)
+    engine = practice.engine_for("supervisor")
+    with engine.begin() as conn:
+        with pytest.raises(PurposeRequired):
+            fetch_event(conn, private, audit=key)
+        with pytest.raises(PurposeRequired):
+            fetch_event(conn, private, purpose="   ", audit=key)
+        assert fetch_event(conn, private, with_text=False).is_private  # date, type, author: no purpose needed
+    assert _audit_rows(practice, private) == before  # refusals leave no trace and no text
+    with engine.begin() as conn:
+        detail = fetch_event(conn, private, purpose="Weekly supervision review", audit=key)
+    engine.dispose()
+    assert detail.title == "Event e2"
+    assert _audit_rows(practice, private)[len(before) :] == [
+        (practice.login("supervisor"), "event.read_private", {"purpose": "Weekly supervision review"})
+    ]
+    # The author reads their own private event without being asked.
+    author = practice.engine_for("author")
+    with author.connect() as conn:
+        assert fetch_event(conn, private).title == "Event e2"
+    author.dispose()

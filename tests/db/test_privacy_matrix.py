@@ -21,6 +21,7 @@ from viewer.db.engine import make_engine
 from viewer.domain import EventDraft
 from viewer.services.access import Action, EventFacts, load_actor, may, may_create_for
 from viewer.services.annotations import add_annotation
+from viewer.services.audit import AuditKey
 from viewer.services.errors import EventNotFound, NotPermitted
 from viewer.services.events import EventService
 from viewer.services.patients import list_patients
@@ -150,8 +151,9 @@ def _service(
             event_id.bytes in set((copy_timeline(conn, patient_id) or _empty()).ids.tolist())
         ),
         Action.READ: lambda: fetch_event(conn, event_id, with_text=False),
-        Action.READ_TEXT: lambda: fetch_event(conn, event_id).title,
-        Action.EXPORT: lambda: fetch_event(conn, event_id).title,
+        # A supervisor states a purpose to read a supervisee's private event; the read is audited.
+        Action.READ_TEXT: lambda: fetch_event(conn, event_id, purpose="Supervision review", audit=_KEY).title,
+        Action.EXPORT: lambda: fetch_event(conn, event_id, purpose="Supervision review", audit=_KEY).title,
         Action.EDIT: lambda: EventService(conn).update(
             event_id, _draft_of(_owner_detail(owner_url, event_id))
         ),
@@ -177,6 +179,7 @@ def _empty() -> object:
 
 
 _details: dict[uuid.UUID, object] = {}
+_KEY = AuditKey(bytes(range(32)))
 
 
 def _owner_detail(url: sa.URL, event_id: uuid.UUID) -> object:

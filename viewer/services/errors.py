@@ -14,6 +14,7 @@ __all__ = [
     "EditConflict",
     "EventNotFound",
     "NotPermitted",
+    "PurposeRequired",
     "ServiceError",
     "UnknownPatient",
     "ValidationError",
@@ -64,3 +65,15 @@ class EditConflict(ServiceError):
         self.event_id = event_id
         self.expected_version = expected_version
         self.current_version = current_version
+
+
+class PurposeRequired(ServiceError):
+    """Reading another author's private event needs a stated purpose, which is audited.
+
+    Raised before any of the event's text is fetched; ask the user why, then read again
+    with the purpose.
+    """
+
+    def __init__(self, event_id: uuid.UUID) -> None:
+        super().__init__(f"event {event_id} is another author's private event: state why you read it")
+        self.event_id = event_id

@@ -5,6 +5,9 @@ runs inside a SAVEPOINT on the caller's connection: if PostgreSQL refuses the
 row, that operation is rolled back alone and the database is as it was.
 Database refusals become typed errors naming the field or constraint, never
 quoting the rejected text.
+
+Given the audit key, every write also appends its audit row in the same
+transaction: the edit and its record commit together or not at all.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from psycopg import errors as pg_errors
 
 from viewer.db.models import TimelineEvent
 from viewer.domain import EventDraft, ValidationError, to_storage
+from viewer.services.audit import AuditKey, append
 from viewer.services.errors import EditConflict, EventNotFound, NotPermitted, UnknownPatient
 
 _TABLE: sa.Table = TimelineEvent.__table__  # type: ignore[assignment]
@@ -65,8 +69,20 @@ def _translate(exc: sa.exc.DBAPIError, draft: EventDraft) -> Exception:
 class EventService:
     """Event edits on one connection; the caller owns the outer transaction."""
 
-    def __init__(self, conn: sa.Connection) -> None:
+    def __init__(self, conn: sa.Connection, audit: AuditKey | None = None) -> None:
         self._conn = conn
+        self._audit = audit
+
+    def _record(self, action: str, event_id: uuid.UUID, patient_id: uuid.UUID, **detail: object) -> None:
+        if self._audit is not None:
+            append(
+                self._conn,
+                self._audit,
+                action,
+                event_id=event_id,
+                patient_id=patient_id,
+                detail=dict(detail) or None,
+            )
 
     def create(self, draft: EventDraft) -> uuid.UUID:
         draft.validate()
@@ -75,12 +91,17 @@ class EventService:
         values["metadata"] = values.pop("event_metadata")
         try:
             with self._conn.begin_nested():
-                new_id = self._conn.execute(
-                    sa.insert(table).values(**values).returning(table.c.id)
-                ).scalar_one()
+                new_id = uuid.UUID(
+                    str(
+                        self._conn.execute(
+                            sa.insert(table).values(**values).returning(table.c.id)
+                        ).scalar_one()
+                    )
+                )
+                self._record("event.create", new_id, draft.patient_id, version=1)
         except sa.exc.DBAPIError as exc:
             raise _translate(exc, draft) from None
-        return uuid.UUID(str(new_id))
+        return new_id
 
     def update(self, event_id: uuid.UUID, draft: EventDraft, *, expected_version: int | None = None) -> int:
         """Save an edit; returns the new version.
@@ -103,6 +124,7 @@ class EventService:
                 ).scalar()
                 if saved is None:
                     raise self._refusal("edit", event_id, expected_version)
+                self._record("event.update", event_id, draft.patient_id, version=int(saved))
         except sa.exc.DBAPIError as exc:
             raise _translate(exc, draft) from None
         return int(saved)
@@ -122,11 +144,24 @@ class EventService:
         action = "delete" if deleted else "restore"
         try:
             with self._conn.begin_nested():
-                result = self._conn.execute(
-                    sa.update(table).where(table.c.id == event_id, state).values(deleted_at=stamp)
-                )
-                if result.rowcount == 0:
+                changed = self._conn.execute(
+                    sa.update(table)
+                    .where(table.c.id == event_id, state)
+                    .values(deleted_at=stamp)
+                    .returning(table.c.patient_id, table.c.row_version)
+                ).first()
+                if changed is None:
                     raise self._refusal(action, event_id)
+                if deleted:
+                    self._record("event.delete", event_id, changed.patient_id, version=changed.row_version)
+                else:
+                    self._record(
+                        "event.update",
+                        event_id,
+                        changed.patient_id,
+                        version=changed.row_version,
+                        restored=True,
+                    )
         except sa.exc.DBAPIError as exc:
             if isinstance(exc.orig, pg_errors.InsufficientPrivilege):
                 raise NotPermitted(action, event_id) from None

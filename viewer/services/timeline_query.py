@@ -23,10 +23,12 @@ import sqlalchemy as sa
 from psycopg import errors as pg_errors
 
 from viewer.domain import EventDetail, EventType, Importance
-from viewer.services.errors import EventNotFound, NotPermitted
+from viewer.services.audit import AuditKey, append
+from viewer.services.errors import EventNotFound, NotPermitted, PurposeRequired
 
 FLAG_PRIVATE = 1
 DEFAULT_PAGE_SIZE = 50_000
+PURPOSE_MAX = 500  # characters of a stated purpose kept in the audit log
 
 _EPOCH = datetime(1970, 1, 1)
 _MS = timedelta(milliseconds=1)
@@ -220,20 +222,61 @@ _DETAIL_NO_TEXT_SQL = sa.text(
     SELECT e.id, e.patient_id, e.therapist_id, e.event_type, e.event_subtype, e.event_date,
            NULL::text AS title, NULL::text AS description, NULL::jsonb AS metadata,
            e.related_entity_type, e.related_entity_id, e.importance, e.is_private, e.created_at,
-           u.display_name AS therapist_name
+           e.row_version, u.display_name AS therapist_name
     FROM timeline_events e LEFT JOIN users u ON u.id = e.therapist_id
     WHERE e.id = :event_id AND e.deleted_at IS NULL
     """
 )
 
 
-def fetch_event(conn: sa.Connection, event_id: uuid.UUID, *, with_text: bool = True) -> EventDetail:
+# Whose is it? Asked before any clinical text leaves the database.
+_FACTS_SQL = sa.text(
+    """
+    SELECT e.patient_id, e.is_private,
+           (caseline_is_owner() OR e.therapist_id IS NOT DISTINCT FROM caseline_me()) AS mine
+    FROM timeline_events e
+    WHERE e.id = :event_id AND e.deleted_at IS NULL
+    """
+)
+
+
+def fetch_event(
+    conn: sa.Connection,
+    event_id: uuid.UUID,
+    *,
+    with_text: bool = True,
+    purpose: str | None = None,
+    audit: AuditKey | None = None,
+) -> EventDetail:
     """One event, for its tooltip or detail pane; ``with_text=False`` leaves out the clinical text.
 
     An event the signed-in user may not see raises :class:`EventNotFound`, exactly as
     a missing one does; a user without the right to the text (an admin) gets
     :class:`NotPermitted` when asking for it.
+
+    Another author's private event (which only their supervisor can see) is read
+    only with a stated ``purpose``, and that read is written to the audit log in
+    the caller's transaction (so the caller must commit it): without a purpose
+    the answer is :class:`PurposeRequired`, before any of its text is fetched.
     """
+    if with_text:
+        facts = conn.execute(_FACTS_SQL, {"event_id": event_id}).first()
+        if facts is None:
+            raise EventNotFound(event_id)
+        if facts.is_private and not facts.mine:
+            reason = (purpose or "").strip()
+            if not reason:
+                raise PurposeRequired(event_id)
+            if audit is None:
+                raise ValueError("reading another author's private event needs the audit key")
+            append(
+                conn,
+                audit,
+                "event.read_private",
+                event_id=event_id,
+                patient_id=facts.patient_id,
+                detail={"purpose": reason[:PURPOSE_MAX]},
+            )
     try:
         with conn.begin_nested():
             row = (
@@ -263,6 +306,7 @@ def fetch_event(conn: sa.Connection, event_id: uuid.UUID, *, with_text: bool = T
         importance=Importance.from_db(row["importance"]),
         is_private=row["is_private"],
         created_at=row["created_at"],
+        row_version=row["row_version"],
     )
 
 
