@@ -190,20 +190,41 @@ class EventDraft:
 
     def validate(self) -> None:
         """Raise :class:`ValidationError` for the first field the schema would refuse."""
-        if not isinstance(self.event_type, EventType):
-            raise ValidationError("event_type", "is not one of the eight event types")
-        if not isinstance(self.importance, Importance):
-            raise ValidationError("importance", "must be low, normal, high or critical")
-        if not isinstance(self.event_date, datetime):
-            raise ValidationError("event_date", "must be a date and time")
-        to_storage(self.event_date)
-        _check_text("title", self.title, TITLE_MAX, required=True)
-        _check_text("event_subtype", self.event_subtype, SHORT_TEXT_MAX, required=False)
-        _check_text("description", self.description, DESCRIPTION_MAX, required=False)
-        _check_text("related_entity_type", self.related_entity_type, SHORT_TEXT_MAX, required=False)
-        if (self.related_entity_type is None) != (self.related_entity_id is None):
-            raise ValidationError("related_entity_id", "needs both a related type and id, or neither")
-        validate_metadata(self.metadata)
+        problems = self.problems()
+        if problems:
+            raise problems[0]
+
+    def problems(self) -> list[ValidationError]:
+        """Every field the schema would refuse, so the editor can mark them all at once."""
+        found: list[ValidationError] = []
+
+        def check(rule: Any, *args: Any, **kwargs: Any) -> None:
+            try:
+                rule(*args, **kwargs)
+            except ValidationError as exc:
+                found.append(exc)
+
+        def must(condition: bool, field_name: str, message: str) -> None:
+            if not condition:
+                found.append(ValidationError(field_name, message))
+
+        must(isinstance(self.event_type, EventType), "event_type", "is not one of the eight event types")
+        must(isinstance(self.importance, Importance), "importance", "must be low, normal, high or critical")
+        if isinstance(self.event_date, datetime):
+            check(to_storage, self.event_date)
+        else:
+            must(False, "event_date", "must be a date and time")
+        check(_check_text, "title", self.title, TITLE_MAX, required=True)
+        check(_check_text, "event_subtype", self.event_subtype, SHORT_TEXT_MAX, required=False)
+        check(_check_text, "description", self.description, DESCRIPTION_MAX, required=False)
+        check(_check_text, "related_entity_type", self.related_entity_type, SHORT_TEXT_MAX, required=False)
+        must(
+            (self.related_entity_type is None) == (self.related_entity_id is None),
+            "related_entity_id",
+            "needs both a related type and id, or neither",
+        )
+        check(validate_metadata, self.metadata)
+        return found
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ from viewer.db.engine import make_engine
 from viewer.domain import EventDraft, EventType
 from viewer.services.audit import AuditKey
 from viewer.services.errors import EditConflict, EventNotFound, NotPermitted, PurposeRequired
+from viewer.services.event_commands import delete_event, save_edit, save_new
 from viewer.services.events import EventService
 from viewer.services.timeline_copy import copy_timeline
 from viewer.services.timeline_query import fetch_event
+from viewer.undo import ChangeKind, UndoStack, undo_change
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +209,49 @@ def test_a_supervisor_reads_a_private_event_only_with_an_audited_purpose(practic
     with author.connect() as conn:
         assert fetch_event(conn, private).title == "Event e2"
     author.dispose()
+
+
+def test_undo_reverses_each_saved_change_and_never_overwrites_a_newer_one(practice: Practice) -> None:
+    key = AuditKey(bytes(range(32)))
+    engine = practice.engine_for("author")
+    stack = UndoStack()
+    with engine.begin() as conn:
+        created = save_new(
+            conn,
+            key,
+            EventDraft(
+                patient_id=practice.patients["P2"],
+                therapist_id=practice.users["author"],
+                event_type=EventType.MILESTONE,
+                event_date=datetime(2025, 4, 1, 10, tzinfo=UTC),
+                title="Goal reached",
+            ),
+        )
+        stack.push(created)
+        opened = fetch_event(conn, created.event_id)
+        stack.push(
+            save_edit(conn, key, created.event_id, dataclasses.replace(opened.as_draft(), title="Renamed"), 1)
+        )
+        stack.push(delete_event(conn, key, created.event_id))
+    deleted = stack.pop()
+    assert deleted is not None and deleted.kind is ChangeKind.DELETED
+    with engine.begin() as conn:  # undo the delete: back on the timeline with the edited title
+        stack.rebase(created.event_id, undo_change(EventService(conn, audit=key), deleted))
+        assert fetch_event(conn, created.event_id).title == "Renamed"
+        edit = stack.pop()
+        assert edit is not None
+        stack.rebase(created.event_id, undo_change(EventService(conn, audit=key), edit))
+        reverted = fetch_event(conn, created.event_id)
+        assert reverted.title == "Goal reached" and reverted.row_version == 5
+        # Someone edits again; undoing the now-stale edit record is refused, not applied.
+        save_edit(conn, key, created.event_id, dataclasses.replace(reverted.as_draft(), title="Newest"), 5)
+    with engine.connect() as conn, pytest.raises(EditConflict):
+        undo_change(EventService(conn, audit=key), edit)
+    with engine.begin() as conn:
+        assert fetch_event(conn, created.event_id).title == "Newest"
+        first = stack.pop()
+        assert first is not None and first.kind is ChangeKind.CREATED and len(stack) == 0
+        undo_change(EventService(conn, audit=key), first)
+        with pytest.raises(EventNotFound):
+            fetch_event(conn, created.event_id)
+    engine.dispose()

@@ -129,15 +129,17 @@ class EventService:
             raise _translate(exc, draft) from None
         return int(saved)
 
-    def delete(self, event_id: uuid.UUID) -> None:
-        """Delete as a tombstone: the row stays (history, undo) but leaves every timeline."""
-        self._set_deleted(event_id, deleted=True)
+    def delete(self, event_id: uuid.UUID) -> int:
+        """Delete as a tombstone: the row stays (history, undo) but leaves every timeline.
 
-    def restore(self, event_id: uuid.UUID) -> None:
-        """Undo a delete."""
-        self._set_deleted(event_id, deleted=False)
+        Returns the new version."""
+        return self._set_deleted(event_id, deleted=True)
 
-    def _set_deleted(self, event_id: uuid.UUID, *, deleted: bool) -> None:
+    def restore(self, event_id: uuid.UUID) -> int:
+        """Undo a delete; returns the new version."""
+        return self._set_deleted(event_id, deleted=False)
+
+    def _set_deleted(self, event_id: uuid.UUID, *, deleted: bool) -> int:
         table = _TABLE
         state = table.c.deleted_at.is_(None) if deleted else table.c.deleted_at.is_not(None)
         stamp = sa.text("(now() AT TIME ZONE 'utc')") if deleted else None
@@ -166,6 +168,7 @@ class EventService:
             if isinstance(exc.orig, pg_errors.InsufficientPrivilege):
                 raise NotPermitted(action, event_id) from None
             raise
+        return int(changed.row_version)
 
     def history(self, event_id: uuid.UUID) -> list[tuple[int, dict[str, Any]]]:
         """Earlier versions of an event the user may read: (version, the row as it was), oldest first."""

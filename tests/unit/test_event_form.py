@@ -1,0 +1,131 @@
+"""The editor's rules without a window: every field checked at once, metadata round trips."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from viewer.domain import EventDraft, EventType, Importance
+from viewer.event_form import (
+    PRIVATE_EXPLANATION,
+    SHARED_EXPLANATION,
+    SUBTYPE_SUGGESTIONS,
+    FormValues,
+    changed_fields,
+    metadata_cell,
+    parse_metadata_cell,
+    privacy_explanation,
+    read_form,
+)
+
+PATIENT = uuid.UUID(int=7)
+WHEN = datetime(2025, 5, 6, 14, 30, tzinfo=UTC)
+
+
+def _values(**changes: Any) -> FormValues:
+    base = FormValues(
+        patient_id=PATIENT, event_type=EventType.SESSION, event_date=WHEN, title="Weekly session"
+    )
+    return FormValues(**{**base.__dict__, **changes})
+
+
+def test_a_valid_form_gives_a_draft_with_blank_fields_as_none() -> None:
+    check = read_form(_values(title="  Weekly session  ", metadata_rows=(("room", "2"), ("", ""))))
+    assert check.ok and not check.errors
+    assert check.draft == EventDraft(
+        patient_id=PATIENT,
+        event_type=EventType.SESSION,
+        event_date=WHEN,
+        title="Weekly session",
+        metadata={"room": 2},
+    )
+
+
+def test_every_bad_field_is_reported_at_once_and_no_draft_is_given() -> None:
+    check = read_form(
+        _values(
+            title=" ",
+            event_subtype="x" * 51,
+            description="a\x00b",
+            metadata_rows=(("", "orphan value"),),
+            related_entity_type="plan",
+            related_entity_id="not-an-id",
+            event_date=datetime(2025, 1, 1),  # naive: ambiguous
+        )
+    )
+    assert check.draft is None
+    assert set(check.errors) == {
+        "title",
+        "event_subtype",
+        "description",
+        "metadata",
+        "related_entity_id",
+        "event_date",
+    }
+    assert "51 characters" in check.errors["event_subtype"]
+    assert "row 1" in check.errors["metadata"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ((("dose", "5"), ("dose", "10")), "appears twice"),
+        ((("k" * 51, "v"),), "longer than 50"),
+    ],
+)
+def test_metadata_rows_are_checked(rows: tuple[tuple[str, str], ...], message: str) -> None:
+    assert message in read_form(_values(metadata_rows=rows)).errors["metadata"]
+
+
+def test_related_entity_needs_both_parts() -> None:
+    assert "related_entity_id" in read_form(_values(related_entity_type="plan")).errors
+    assert "related_entity_type" in read_form(_values(related_entity_id=str(uuid.uuid4()))).errors
+    related = uuid.uuid4()
+    draft = read_form(_values(related_entity_type="plan", related_entity_id=str(related))).draft
+    assert draft is not None and draft.related_entity_id == related
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(json_values)
+def test_every_metadata_value_survives_an_open_and_save(value: Any) -> None:
+    assert parse_metadata_cell(metadata_cell(value)) == value
+
+
+def test_form_values_round_trip_through_a_draft_and_json() -> None:
+    draft = EventDraft(
+        patient_id=PATIENT,
+        therapist_id=uuid.UUID(int=9),
+        event_type=EventType.ASSESSMENT,
+        event_date=WHEN,
+        title="PHQ-9: 14",
+        importance=Importance.HIGH,
+        event_subtype="phq-9",
+        description="Moderate",
+        metadata={"score": 14, "instrument": "PHQ-9", "note": "14"},
+        related_entity_type="plan",
+        related_entity_id=uuid.UUID(int=3),
+        is_private=True,
+    )
+    values = FormValues.from_draft(draft)
+    assert read_form(values).draft == draft
+    assert FormValues.from_json(values.to_json()) == values
+    assert changed_fields(draft, draft) == []
+    edited = read_form(FormValues(**{**values.__dict__, "title": "PHQ-9: 15", "is_private": False})).draft
+    assert edited is not None and changed_fields(draft, edited) == ["title", "is_private"]
+
+
+def test_suggestions_cover_every_type_and_the_privacy_text_says_who_sees() -> None:
+    assert set(SUBTYPE_SUGGESTIONS) == set(EventType)
+    assert privacy_explanation(True) == PRIVATE_EXPLANATION and "supervisor" in PRIVATE_EXPLANATION
+    assert privacy_explanation(False) == SHARED_EXPLANATION and "care team" in SHARED_EXPLANATION
