@@ -140,7 +140,31 @@ def run_app(args: argparse.Namespace) -> int:
             except UserError as exc:
                 fail(str(exc))
                 return
+            if args.select or args.editor:
+                view = window.timeline
+                row = view.index.previous_row(None, view.plot.view_range().end_ms)
+                if row is None:
+                    fail("no event in view to select")
+                    return
+                view.detailShown.connect(lambda _d: QTimer.singleShot(50, editor if args.editor else save))
+                view.select_row(row)
+                return
             QTimer.singleShot(50, save)
+
+        def editor() -> None:
+            detail = window.timeline.detail.detail
+            assert detail is not None
+            if "edit" in window.edits.allowed_on(detail):
+                dialog = window.edits.edit_detail(detail)
+            else:
+                dialog = window.edits.new_event(detail.patient_id, None, detail.event_type)
+            if dialog is None:
+                fail("this user may not edit or add events here")
+                return
+            app.processEvents()
+            nonlocal exit_code
+            print(target if dialog.grab().save(target) else f"error: could not write {target}")
+            app.quit()
 
         window.timelineShown.connect(lambda _p: arrange())
         window.failed.connect(fail)

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from viewer.domain import EventDetail
 from viewer.event_text import detail_fields
 
 
 class EventDetailPane(QWidget):
-    """Read-only view of the selected event; empty until something is selected."""
+    """Read-only view of the selected event; empty until something is selected.
+
+    Signals (each carries nothing; the window knows the selected event):
+        editRequested(), deleteRequested(), historyRequested(), annotateRequested(),
+        readPrivateRequested(): the buttons under the event.
+    """
+
+    editRequested = Signal()
+    deleteRequested = Signal()
+    historyRequested = Signal()
+    annotateRequested = Signal()
+    readPrivateRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,21 +58,79 @@ class EventDetailPane(QWidget):
         self.description.setReadOnly(True)
         self.description.setPlaceholderText("No description")
         self.description.hide()
+        self.buttons: dict[str, QPushButton] = {}
+        actions = QHBoxLayout()
+        actions.setContentsMargins(0, 0, 0, 0)
+        for key, text, name, accessible, signal in (
+            ("edit", "&Edit…", "detailEdit", "Edit this event", self.editRequested),
+            ("delete", "Delete…", "detailDelete", "Delete this event", self.deleteRequested),
+            ("history", "History…", "detailHistory", "Show this event's versions", self.historyRequested),
+            ("annotate", "Review note…", "detailAnnotate", "Add a review note", self.annotateRequested),
+            ("read", "Read it…", "detailReadPrivate", "Read this private event", self.readPrivateRequested),
+        ):
+            button = QPushButton(text, self)
+            button.setObjectName(name)
+            button.setAccessibleName(accessible)
+            button.clicked.connect(signal.emit)
+            button.hide()
+            actions.addWidget(button)
+            self.buttons[key] = button
+        actions.addStretch(1)
+        self.notes = QLabel("", self)
+        self.notes.setObjectName("eventDetailNotes")
+        self.notes.setAccessibleName("Review notes")
+        self.notes.setWordWrap(True)
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.title)
         layout.addWidget(self.hint)
+        layout.addLayout(actions)
         layout.addLayout(self.form)
         layout.addWidget(self.description, 1)
+        layout.addWidget(self.notes)
         layout.addStretch(0)
         self.detail: EventDetail | None = None
+        self.allowed: frozenset[str] = frozenset()
 
     def clear(self) -> None:
         self.detail = None
         self.title.setText("No event selected")
+        self.hint.setText("Click a marker, or use ← and → to step through events.")
         self.hint.show()
         self._clear_form()
         self.description.hide()
+        self.notes.hide()
+        self._show_buttons(set())
+
+    def set_allowed(self, allowed: frozenset[str]) -> None:
+        """Which buttons the signed-in user may use on the shown event (asked of access.py)."""
+        self.allowed = allowed
+        if self.detail is not None:
+            self._show_buttons(set(allowed))
+
+    def _show_buttons(self, keys: set[str]) -> None:
+        for key, button in self.buttons.items():
+            button.setVisible(key in keys)
+
+    def show_private_notice(self) -> None:
+        """Another author's private event: say whose rule applies and how to read it."""
+        self.detail = None
+        self.title.setText("Private event")
+        self.hint.setText(
+            "Only its author and their supervisor may read it. As their supervisor you may: "
+            "press Enter or “Read it…” and state why; the read is recorded in the audit log."
+        )
+        self.hint.show()
+        self._clear_form()
+        self.description.hide()
+        self.notes.hide()
+        self._show_buttons({"read"})
+
+    def show_notes(self, notes: list[str]) -> None:
+        self.notes.setText("Review notes:\n" + "\n".join(f"• {n}" for n in notes) if notes else "")
+        self.notes.setVisible(bool(notes))
 
     def show_loading(self) -> None:
         self.title.setText("Loading…")
@@ -72,6 +149,9 @@ class EventDetailPane(QWidget):
             self.form.addRow(f"{field.label}:", value)
         self.description.setPlainText(detail.description or "")
         self.description.show()
+        self.notes.hide()
+        self.allowed = frozenset()
+        self._show_buttons(set())
 
     def field_text(self, label: str) -> str | None:
         widget = self.findChild(QLabel, f"eventDetail{label}")

@@ -8,7 +8,9 @@ reacts to results.  Switching patient supersedes the previous timeline load
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.edit_controller import EditController
 from ui.export import ExportFailed, caption_for, export_work, paint_on_page
 from ui.idle_lock import IdleWatcher, LockScreen
 from ui.operations import CancelToken, OperationRunner
@@ -34,7 +37,10 @@ from ui.sign_in_dialog import SignInDialog
 from ui.style import BANNER_STYLE
 from ui.timeline_view import TimelineView
 from viewer.db.settings import Settings
+from viewer.domain import EventDetail
+from viewer.services.access import Actor, load_actor
 from viewer.services.audit import AuditKey, AuditKeyError, append
+from viewer.services.drafts import DraftStore
 from viewer.services.errors import ServiceError
 from viewer.services.patients import PatientSummary, list_patients
 from viewer.services.sign_in import Identity, SignInFailed, check_password, remember_username, sign_in
@@ -48,6 +54,16 @@ DEMO_BANNER = (
     "Demo practice: every patient and clinician here is synthetic, made up by Caseline's demo generator. "
     "No real person is described."
 )
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What signing in yields: the clinician's own pool, who they are, their links, their drafts."""
+
+    engine: sa.Engine
+    identity: Identity
+    actor: Actor
+    drafts: DraftStore
 
 
 def load_timeline_work(
@@ -165,7 +181,26 @@ class MainWindow(QMainWindow):
         self.who.setAccessibleName("Signed-in user")
         self.statusBar().addPermanentWidget(self.who)
 
+        self.edits = EditController(self, self.runner, settings.home)
+        self.edits.on_failure = self._on_failure
+        self.edits.remember = self.timeline.remember_detail
+        self.edits.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self.edits.changed.connect(self._after_change)
+        self.edits.annotated.connect(lambda _id: self._show_notes(self.timeline.detail.detail))
+        self.timeline.eventOpened.connect(self.edits.open_event)
+        self.timeline.newEventRequested.connect(
+            lambda at, lane: self.edits.new_event(self._patient_id(), at, lane)
+        )
+        self.timeline.detailShown.connect(self._on_detail_shown)
+        pane = self.timeline.detail
+        pane.editRequested.connect(lambda: self._with_shown(self.edits.edit_detail))
+        pane.deleteRequested.connect(lambda: self._with_shown(self.edits.delete))
+        pane.historyRequested.connect(self._history_of_selected)
+        pane.annotateRequested.connect(lambda: self._with_shown(self.edits.annotate))
+        pane.readPrivateRequested.connect(self._read_selected_private)
+
         self._build_file_menu()
+        self._build_edit_menu()
 
         find = QAction("Find patient", self)
         find.setObjectName("findPatientAction")
@@ -210,6 +245,100 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         self._set_export_enabled(False)
 
+    def _build_edit_menu(self) -> None:
+        menu = self.menuBar().addMenu("&Edit")
+        menu.setObjectName("editMenu")
+        menu.setAccessibleName("Edit")
+        self.new_event_action = menu.addAction("&New event…")
+        self.new_event_action.setObjectName("newEventAction")
+        self.new_event_action.setShortcut(QKeySequence.StandardKey.New)
+        self.new_event_action.triggered.connect(lambda: self.edits.new_event(self._patient_id()))
+        self.undo_action = menu.addAction("&Undo last saved change")
+        self.undo_action.setObjectName("undoAction")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.triggered.connect(self.edits.undo)
+        menu.addSeparator()
+        self.delete_action = menu.addAction("&Delete event…")
+        self.delete_action.setObjectName("deleteEventAction")
+        self.delete_action.setShortcut(QKeySequence.StandardKey.Delete)
+        self.delete_action.triggered.connect(self._delete_selected)
+        self.history_action = menu.addAction("Version &history…")
+        self.history_action.setObjectName("historyAction")
+        self.history_action.setShortcut(QKeySequence("Ctrl+H"))
+        self.history_action.triggered.connect(self._history_of_selected)
+        for action in (self.new_event_action, self.undo_action, self.delete_action, self.history_action):
+            action.setEnabled(False)
+
+    def _set_edit_enabled(self, enabled: bool) -> None:
+        for action in (self.new_event_action, self.undo_action, self.delete_action, self.history_action):
+            action.setEnabled(enabled)
+
+    def _patient_id(self) -> uuid.UUID | None:
+        patient = self.timeline.patient
+        return patient.id if patient is not None else None
+
+    def _with_shown(self, then: Callable[[EventDetail], object]) -> None:
+        detail = self.timeline.detail.detail
+        if detail is not None:
+            then(detail)
+
+    def _delete_selected(self) -> None:
+        detail = self.timeline.detail.detail
+        if detail is None:
+            self.statusBar().showMessage("Select an event first.", 5_000)
+        elif "delete" not in self.edits.allowed_on(detail):
+            self.statusBar().showMessage("Only the event's author can delete it.", 5_000)
+        else:
+            self.edits.delete(detail)
+
+    def _history_of_selected(self) -> None:
+        event_id = self.timeline.selected_event_id()
+        if event_id is not None:
+            self.edits.show_history(event_id)
+
+    def _read_selected_private(self) -> None:
+        event_id = self.timeline.selected_event_id()
+        if event_id is not None:
+            self.edits.read_private(event_id)
+
+    def _on_detail_shown(self, detail: EventDetail) -> None:
+        allowed = self.edits.allowed_on(detail)
+        self.timeline.detail.set_allowed(allowed)
+        self._show_notes(detail)
+
+    def _show_notes(self, detail: EventDetail | None) -> None:
+        if detail is None or self.edits.engine is None:
+            return
+
+        def show(notes: list[str]) -> None:
+            if self.timeline.detail.detail is detail:
+                self.timeline.detail.show_notes(notes)
+
+        self.edits.load_notes(detail, show)
+
+    def _after_change(self, patient_id: uuid.UUID, event_id: uuid.UUID | None) -> None:
+        """A saved change: reload the patient's timeline quietly, keep the zoom, select the event."""
+        patient = self.timeline.patient
+        if self.engine is None or patient is None or patient.id != patient_id:
+            return
+        engine = self.engine
+        self.runner.run(
+            load_timeline_work(engine, patient),
+            success=lambda columns: self._on_reloaded(patient, columns, event_id),
+            failure=self._on_failure,
+            key="timeline",
+        )
+
+    def _on_reloaded(
+        self, patient: PatientSummary, columns: TimelineColumns | None, event_id: uuid.UUID | None
+    ) -> None:
+        if columns is None or self.engine is None:
+            return
+        self.columns = columns
+        self.timeline.set_timeline(self.engine, patient, columns, keep_view=True, select=event_id)
+        self._set_export_enabled(bool(len(columns)))
+        self.timelineShown.emit(patient)
+
     def _set_export_enabled(self, enabled: bool) -> None:
         for action in self.export_actions:
             action.setEnabled(enabled)
@@ -234,7 +363,18 @@ class MainWindow(QMainWindow):
             self._show_error(str(exc), keep_view=True)
             return
         self.statusBar().showMessage(f"Exporting to {path.name}…")
-        self.runner.run(work, success=self._on_exported, failure=self._on_failure, key="export")
+        engine, home, patient = self.engine, self.settings.home, self.timeline.patient
+        signed_in = self.identity is not None
+
+        def audited(token: CancelToken, report: Callable[[object], None]) -> Path:
+            written: Path = work(token, report)
+            if signed_in and engine is not None and patient is not None:  # every export is audited
+                with engine.begin() as conn:
+                    append(conn, AuditKey.load(home), "export", patient_id=patient.id,
+                           detail={"format": written.suffix.lstrip(".")})  # fmt: skip
+            return written
+
+        self.runner.run(audited, success=self._on_exported, failure=self._on_failure, key="export")
 
     def _on_exported(self, path: Path) -> None:
         self.statusBar().showMessage(f"Exported the view to {path}", 10_000)
@@ -303,13 +443,15 @@ class MainWindow(QMainWindow):
         base, home = self._base_url, self.settings.home
         assert base is not None
 
-        def work(_token: CancelToken, _report: Callable[[object], None]) -> tuple[sa.Engine, Identity]:
+        def work(_token: CancelToken, _report: Callable[[object], None]) -> SignedIn:
             engine, identity = sign_in(base, username, password)
             with engine.begin() as conn:
                 append(conn, AuditKey.load(home), "sign_in")
+                actor = load_actor(conn)
             if remember:
                 remember_username(home, username)
-            return engine, identity
+            drafts = DraftStore.open(home, identity.username, password)  # key from the password, in memory
+            return SignedIn(engine, identity, actor, drafts)
 
         self.runner.run(work, success=self._on_signed_in, failure=self._on_sign_in_failed, key="sign-in")
 
@@ -322,8 +464,10 @@ class MainWindow(QMainWindow):
             return
         self._on_failure(error)
 
-    def _on_signed_in(self, result: tuple[sa.Engine, Identity]) -> None:
-        self.engine, self.identity = result
+    def _on_signed_in(self, result: SignedIn) -> None:
+        self.engine, self.identity = result.engine, result.identity
+        self.edits.start_session(result.engine, result.actor, result.drafts)
+        self._set_edit_enabled(True)
         if self.sign_in_dialog is not None:
             self.sign_in_dialog.rejected.disconnect(self.close)
             self.sign_in_dialog.accept()
@@ -346,6 +490,8 @@ class MainWindow(QMainWindow):
                 append(conn, AuditKey.load(home), "sign_out")
             engine.dispose()
 
+        self.edits.end_session()
+        self._set_edit_enabled(False)
         self.engine = None
         self.identity = None
         self.current_patient = None
@@ -364,6 +510,7 @@ class MainWindow(QMainWindow):
         if self.identity is None or self.pages.currentWidget() is self.lock_screen:
             return
         self.idle.stop()
+        self.edits.hide_editors()
         self.pages.setCurrentWidget(self.lock_screen)
         self.lock_screen.prepare(self.identity.display_name)
         self.locked.emit()
@@ -381,6 +528,7 @@ class MainWindow(QMainWindow):
 
     def _unlock(self) -> None:
         self.pages.setCurrentWidget(self.content)
+        self.edits.show_editors()
         self.idle.start()
         self.unlocked.emit()
 

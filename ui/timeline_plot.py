@@ -70,16 +70,22 @@ class TimelineViewBox(pg.ViewBox):
     Signals:
         clicked(object): a single left click at a view ``QPointF`` (x seconds, y lane position).
         doubleClicked(object): a double left click at a view ``QPointF``.
+        contextRequested(object, object): a right click: view ``QPointF`` and global ``QPoint``.
     """
 
     clicked = Signal(object)
     doubleClicked = Signal(object)
+    contextRequested = Signal(object, object)
 
     def __init__(self) -> None:
         super().__init__(enableMenu=False)
         self.setMouseEnabled(x=True, y=False)
 
     def mouseClickEvent(self, ev: Any) -> None:
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            self.contextRequested.emit(self.mapSceneToView(ev.scenePos()), ev.screenPos().toPoint())
+            return
         if ev.button() != Qt.MouseButton.LeftButton:
             ev.ignore()
             return

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import numpy as np
 import sqlalchemy as sa
@@ -49,6 +50,7 @@ from viewer.event_text import tooltip_head, tooltip_text
 from viewer.export_caption import describe_range
 from viewer.lane_layout import LaneLayout
 from viewer.lod import LodPyramid
+from viewer.services.errors import PurposeRequired
 from viewer.services.patients import PatientSummary
 from viewer.services.timeline_query import (
     TimelineColumns,
@@ -97,12 +99,17 @@ class TimelineView(QWidget):
     Signals:
         eventSelected(object): the selected event's ``uuid.UUID`` (None when cleared).
         eventOpened(object): Enter or double-click on an event: its ``uuid.UUID``.
+        detailShown(object): the detail pane now shows this ``EventDetail``.
+        newEventRequested(object, object): "New event here" from the right-click menu:
+            the clicked moment (aware ``datetime``) and the lane's ``EventType``.
         rendered(int): new data or a new filter was drawn; the number of visible events.
         levelOfDetailReady(): a big history's pyramid finished building in the background.
     """
 
     eventSelected = Signal(object)
     eventOpened = Signal(object)
+    newEventRequested = Signal(object, object)
+    detailShown = Signal(object)
     rendered = Signal(int)
     levelOfDetailReady = Signal()
 
@@ -197,6 +204,7 @@ class TimelineView(QWidget):
         self.plot.keyAction.connect(self._on_key_action)
         self.plot.view_box.clicked.connect(self._on_click)
         self.plot.view_box.doubleClicked.connect(self._on_double_click)
+        self.plot.view_box.contextRequested.connect(self._show_context_menu)
         self.plot.view_box.sigXRangeChanged.connect(self._on_range_changed)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot.lane_axis.laneMenuRequested.connect(self._show_lane_menu)
@@ -288,8 +296,22 @@ class TimelineView(QWidget):
         self.show_message(f"Loading {patient.event_count} events…")
 
     # -- data --------------------------------------------------------------------------
-    def set_timeline(self, engine: sa.Engine, patient: PatientSummary, columns: TimelineColumns) -> None:
-        """Show a freshly loaded patient; keeps the current filter, resets selection and zoom."""
+    def set_timeline(
+        self,
+        engine: sa.Engine,
+        patient: PatientSummary,
+        columns: TimelineColumns,
+        *,
+        keep_view: bool = False,
+        select: uuid.UUID | None = None,
+    ) -> None:
+        """Show a freshly loaded patient; keeps the current filter, resets selection and zoom.
+
+        After an edit (``keep_view``) the zoom stays where it was and ``select`` is selected.
+        """
+        view = self.plot.view_range() if keep_view and self.history is not None else None
+        self.selected_row = None
+        self.plot.layer.selected_row = None
         self.engine = engine
         self.patient = patient
         self.columns = columns
@@ -301,9 +323,19 @@ class TimelineView(QWidget):
         else:
             self.history = None
         self._apply_filter(self.filter, refresh_search=True)
-        if self.history is not None:
+        if view is not None:
+            self.plot.set_view_range(view)
+        elif self.history is not None:
             self.plot.set_view_range(self.history)
         self._set_controls_enabled(bool(len(columns)))
+        if select is not None:
+            rows = np.flatnonzero(columns.ids == np.bytes_(select.bytes))
+            if len(rows) and self.mask[rows[0]]:
+                self.select_row(int(rows[0]), reveal=True)
+            else:
+                self.detail.clear()
+        else:
+            self.detail.clear()
 
     def set_filter(self, flt: TimelineFilter) -> None:
         text_changed = flt.text.strip() != self.filter.text.strip()
@@ -440,7 +472,12 @@ class TimelineView(QWidget):
         event_id = self.columns.event_id(row)
         self.eventSelected.emit(event_id)
         self.detail.show_loading()
-        self._with_detail(event_id, lambda detail: self._show_selected(row, detail), "detail-selected")
+        self._with_detail(
+            event_id,
+            lambda detail: self._show_selected(row, detail),
+            "detail-selected",
+            on_private=lambda: self.detail.show_private_notice() if self.selected_row == row else None,
+        )
 
     def open_selected(self) -> None:
         """Enter or double-click: bring the selected event's details into view and say so."""
@@ -454,11 +491,30 @@ class TimelineView(QWidget):
     def _show_selected(self, row: int, detail: EventDetail) -> None:
         if self.selected_row == row:
             self.detail.show_detail(detail)
+            self.detailShown.emit(detail)
 
-    def _with_detail(self, event_id: uuid.UUID, then: Callable[[EventDetail], None], key: str) -> None:
+    def remember_detail(self, detail: EventDetail) -> None:
+        """A detail read elsewhere (after a stated purpose): cache it and show it if selected."""
+        self._details[detail.id] = detail
+        if self.selected_row is not None and self.columns.event_id(self.selected_row) == detail.id:
+            self.detail.show_detail(detail)
+            self.detailShown.emit(detail)
+
+    def selected_event_id(self) -> uuid.UUID | None:
+        return None if self.selected_row is None else self.columns.event_id(self.selected_row)
+
+    def _with_detail(
+        self,
+        event_id: uuid.UUID,
+        then: Callable[[EventDetail], None],
+        key: str,
+        on_private: Callable[[], object] | None = None,
+    ) -> None:
         """Call ``then`` with the event's text: at once if cached, else after a background fetch.
 
         ``key`` separates hover fetches from selection fetches so one never cancels the other.
+        Another author's private event is not read here (that needs a stated purpose):
+        ``on_private`` is called instead.
         """
         cached = self._details.get(event_id)
         if cached is not None:
@@ -479,7 +535,34 @@ class TimelineView(QWidget):
                 self._details.popitem(last=False)
             then(detail)
 
-        self.runner.run(work, success=done, failure=self._on_failure, key=key)
+        def failed(error: BaseException) -> None:
+            if isinstance(error, PurposeRequired):
+                if on_private is not None:
+                    on_private()
+                return
+            self._on_failure(error)
+
+        self.runner.run(work, success=done, failure=failed, key=key)
+
+    def _show_context_menu(self, point: QPointF, global_pos: QPoint) -> None:
+        lane = self.plot.lane_layout.lane_at(point.y())
+        menu = self.context_menu(point.x() * 1000.0, lane)
+        menu.popup(global_pos)
+
+    def context_menu(self, time_ms: float, lane: EventType | None) -> QMenu:
+        """The right-click menu of the plot: a new event at the clicked moment and lane."""
+        menu = QMenu(self)
+        menu.setObjectName("timelineContextMenu")
+        menu.setAccessibleName("Timeline actions")
+        moment = datetime.fromtimestamp(time_ms / 1000.0, tz=UTC).replace(second=0, microsecond=0)
+        label = f"New {lane.label.lower()} here…" if lane is not None else "New event here…"
+        action = menu.addAction(label)
+        action.setObjectName("newEventHereAction")
+        action.setEnabled(self.patient is not None)
+        action.triggered.connect(
+            lambda: self.newEventRequested.emit(moment, lane if lane is not None else EventType.SESSION)
+        )
+        return menu
 
     def _on_failure(self, error: BaseException) -> None:
         window = self.window()

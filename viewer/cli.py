@@ -77,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TYPE,...",
         help="with --screenshot: show only these event types (e.g. session,note)",
     )
+    parser.add_argument(
+        "--select",
+        action="store_true",
+        help="with --screenshot: select the latest event in view, so the detail pane shows it",
+    )
+    parser.add_argument(
+        "--editor",
+        action="store_true",
+        help="with --screenshot and --user: open that event in the editor and render the editor",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -1,0 +1,368 @@
+"""The editor driven through the UI by objectName, under real logins, with the GUI-thread guard armed.
+
+Create, validate, edit, conflict, delete, undo, draft recovery after a crash,
+the idle lock with an open editor, and a supervisor reading a private event
+with a stated purpose and adding a review note.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from tests.ui.conftest import _guard_active
+from ui.conflict_dialog import ConflictDialog
+from ui.event_editor import EventEditor
+from ui.history_dialog import HistoryDialog
+from ui.main_window import MainWindow
+from viewer.db.engine import make_engine
+from viewer.db.settings import Settings, UrlSource
+from viewer.services.drafts import DRAFTS_DIR
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture(scope="module")
+def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
+    built = build_practice(module_scratch_database)
+    yield built
+    drop_logins(built)
+
+
+def _owner(practice: Practice, statement: str, **params: Any) -> list[Any]:
+    """The test's own look at the database, as the owner (never on behalf of the window)."""
+    was_armed = _guard_active.is_set()
+    _guard_active.clear()
+    try:
+        owner = make_engine(practice.url, poolclass=sa.pool.NullPool)
+        with owner.begin() as conn:
+            result = conn.execute(sa.text(statement), params)
+            rows = list(result) if result.returns_rows else []
+        owner.dispose()
+    finally:
+        if was_armed:
+            _guard_active.set()
+    return rows
+
+
+def _window(qtbot: QtBot, practice: Practice, home: Path, actor: str) -> MainWindow:
+    settings = Settings(home, practice.url.render_as_string(hide_password=False), UrlSource.FLAG)
+    win = MainWindow(settings, require_sign_in=True)
+    qtbot.addWidget(win)
+    win.resize(1200, 700)
+    win.show()
+    _guard_active.set()
+    win.start()
+    qtbot.waitUntil(lambda: win.sign_in_dialog is not None and win.sign_in_dialog.isVisible(), timeout=30_000)
+    dialog = win.sign_in_dialog
+    assert dialog is not None
+    dialog.findChild(QLineEdit, "signInUsername").setText(practice.login(actor))
+    dialog.findChild(QLineEdit, "signInPassword").setText(practice.passwords[actor])
+    with qtbot.waitSignal(win.databaseReady, timeout=30_000):
+        qtbot.mouseClick(dialog.findChild(QPushButton, "signInButton"), Qt.MouseButton.LeftButton)
+    return win
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+@pytest.fixture
+def author(qtbot: QtBot, practice: Practice, home: Path) -> Iterator[MainWindow]:
+    yield _window(qtbot, practice, home, "author")
+    _guard_active.clear()
+
+
+def _open_patient(qtbot: QtBot, window: MainWindow, name: str) -> None:
+    listing = window.findChild(QListView, "patientList")
+    model = listing.model()
+    index = next(model.index(r, 0) for r in range(model.rowCount()) if model.index(r, 0).data() == name)
+    with qtbot.waitSignal(window.timelineShown, timeout=30_000):
+        listing.setCurrentIndex(index)
+
+
+def _select_event(qtbot: QtBot, window: MainWindow, event_id: uuid.UUID) -> None:
+    columns = window.timeline.columns
+    row = next(r for r in range(len(columns)) if columns.event_id(r) == event_id)
+    with qtbot.waitSignal(window.timeline.detailShown, timeout=30_000):
+        window.timeline.select_row(row, reveal=True)
+
+
+def _editor(qtbot: QtBot, window: MainWindow) -> EventEditor:
+    qtbot.waitUntil(
+        lambda: bool(window.edits.editors) and window.edits.editors[-1].isVisible(), timeout=30_000
+    )
+    return window.edits.editors[-1]
+
+
+def _save(qtbot: QtBot, window: MainWindow, editor: EventEditor) -> None:
+    with qtbot.waitSignal(window.timelineShown, timeout=30_000):
+        qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
+
+
+def _message_box(qtbot: QtBot, name: str) -> QMessageBox:
+    found: list[QMessageBox] = []
+
+    def visible() -> bool:
+        found[:] = [w for w in QApplication.topLevelWidgets() if w.objectName() == name and w.isVisible()]
+        return bool(found)
+
+    qtbot.waitUntil(visible, timeout=30_000)
+    box = found[0]
+    assert isinstance(box, QMessageBox)
+    return box
+
+
+def test_create_validates_beside_the_field_then_saves_in_the_background(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    _open_patient(qtbot, author, "Patient P2")
+    before = len(author.timeline.columns)
+    author.new_event_action.trigger()
+    editor = _editor(qtbot, author)
+    assert editor.findChild(QLabel, "editorPrivacyExplanation").text().startswith("Shared with the care team")
+    # Nothing half-valid is sent: an empty title is named next to the field and nothing is written.
+    qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
+    assert editor.error_text("title") == "Title must not be empty"
+    assert editor.isVisible()
+    editor.findChild(QLineEdit, "editorTitle").setText("x" * 201)
+    assert "201 characters" in editor.error_text("title")
+    editor.findChild(QLineEdit, "editorTitle").setText("First family session")
+    assert editor.error_text("title") == ""
+    editor.findChild(QComboBox, "editorSubtype").setCurrentText("family")
+    editor.findChild(QComboBox, "editorImportance").setCurrentIndex(2)
+    editor.findChild(QPlainTextEdit, "editorDescription").setPlainText("Mother and brother attended.")
+    private = editor.private
+    private.setChecked(True)
+    assert "only you" in editor.findChild(QLabel, "editorPrivacyExplanation").text().lower()
+    qtbot.mouseClick(editor.findChild(QPushButton, "editorAddMetadata"), Qt.MouseButton.LeftButton)
+    table = editor.findChild(QTableWidget, "editorMetadata")
+    table.item(0, 0).setText("attendees")
+    table.item(0, 1).setText("3")
+    _save(qtbot, author, editor)
+    assert not editor.isVisible()
+    assert len(author.timeline.columns) == before + 1
+    selected = author.timeline.selected_event_id()
+    rows = _owner(
+        practice,
+        "SELECT title, event_subtype, importance, is_private, metadata, therapist_id, row_version "
+        "FROM timeline_events WHERE id = :i",
+        i=selected,
+    )
+    assert rows == [
+        ("First family session", "family", "high", True, {"attendees": 3}, practice.users["author"], 1)
+    ]
+    audited = _owner(practice, "SELECT actor, action FROM audit_log WHERE event_id = :i", i=selected)
+    assert audited == [(practice.login("author"), "event.create")]
+
+
+def test_edit_from_enter_conflict_shows_both_versions_and_keep_mine_saves_knowingly(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    event_id = practice.events["e3"]
+    _open_patient(qtbot, author, "Patient P2")
+    _select_event(qtbot, author, event_id)
+    author.timeline.plot.setFocus()
+    qtbot.keyClick(author.timeline.plot, Qt.Key.Key_Return)
+    editor = _editor(qtbot, author)
+    assert editor.event_id == event_id and editor.title_edit.text().startswith("Event e3")
+    opened = editor.version
+    # Meanwhile the same event is saved elsewhere (another workstation of the author).
+    _owner(practice, "UPDATE timeline_events SET title = 'Saved elsewhere' WHERE id = :i", i=event_id)
+    editor.title_edit.setText("My careful wording")
+    qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: getattr(author.edits, "conflict_dialog", None) is not None, timeout=30_000)
+    dialog: ConflictDialog = author.edits.conflict_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=30_000)
+    table = dialog.findChild(QTableWidget, "conflictTable")
+    title_row = next(r for r in range(table.rowCount()) if table.item(r, 0).text().startswith("Title"))
+    assert table.item(title_row, 0).text() == "Title (differs)"
+    assert (table.item(title_row, 1).text(), table.item(title_row, 2).text()) == (
+        "My careful wording",
+        "Saved elsewhere",
+    )
+    assert _owner(practice, "SELECT title FROM timeline_events WHERE id = :i", i=event_id) == [
+        ("Saved elsewhere",)
+    ]  # nothing overwritten silently
+    with qtbot.waitSignal(author.timelineShown, timeout=30_000):
+        qtbot.mouseClick(dialog.findChild(QPushButton, "conflictKeepMine"), Qt.MouseButton.LeftButton)
+    assert _owner(practice, "SELECT title, row_version FROM timeline_events WHERE id = :i", i=event_id) == [
+        ("My careful wording", (opened or 0) + 2)
+    ]
+    # Ctrl+Z takes the saved edit back to what was stored before it ("Saved elsewhere").
+    with qtbot.waitSignal(author.timelineShown, timeout=30_000):
+        author.undo_action.trigger()
+    assert _owner(practice, "SELECT title FROM timeline_events WHERE id = :i", i=event_id) == [
+        ("Saved elsewhere",)
+    ]
+
+
+def test_use_theirs_loads_the_saved_version_into_the_editor(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    event_id = practice.events["e5"]
+    _open_patient(qtbot, author, "Patient PD")
+    _select_event(qtbot, author, event_id)
+    qtbot.mouseClick(author.timeline.detail.findChild(QPushButton, "detailEdit"), Qt.MouseButton.LeftButton)
+    editor = _editor(qtbot, author)
+    _owner(practice, "UPDATE timeline_events SET title = 'Their newer title' WHERE id = :i", i=event_id)
+    editor.title_edit.setText("Mine")
+    qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: getattr(author.edits, "conflict_dialog", None) is not None, timeout=30_000)
+    dialog = author.edits.conflict_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=30_000)
+    qtbot.mouseClick(dialog.findChild(QPushButton, "conflictUseTheirs"), Qt.MouseButton.LeftButton)
+    assert editor.title_edit.text() == "Their newer title"
+    assert _owner(practice, "SELECT title FROM timeline_events WHERE id = :i", i=event_id) == [
+        ("Their newer title",)
+    ]
+
+
+def test_delete_asks_first_and_ctrl_z_brings_the_event_back(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    event_id = practice.events["e1"]
+    _open_patient(qtbot, author, "Patient P1")
+    count = len(author.timeline.columns)
+    _select_event(qtbot, author, event_id)
+    author.delete_action.trigger()
+    box = _message_box(qtbot, "deleteConfirm")
+    qtbot.mouseClick(box.findChild(QPushButton, "deleteCancelButton"), Qt.MouseButton.LeftButton)
+    assert _owner(practice, "SELECT deleted_at IS NULL FROM timeline_events WHERE id = :i", i=event_id) == [
+        (True,)
+    ]
+    author.delete_action.trigger()
+    box = _message_box(qtbot, "deleteConfirm")
+    with qtbot.waitSignal(author.timelineShown, timeout=30_000):
+        qtbot.mouseClick(box.findChild(QPushButton, "deleteConfirmButton"), Qt.MouseButton.LeftButton)
+    assert len(author.timeline.columns) == count - 1
+    assert _owner(
+        practice, "SELECT deleted_at IS NOT NULL FROM timeline_events WHERE id = :i", i=event_id
+    ) == [(True,)]
+    with qtbot.waitSignal(author.timelineShown, timeout=30_000):
+        author.undo_action.trigger()
+    assert len(author.timeline.columns) == count
+    assert author.timeline.selected_event_id() == event_id
+    actions = _owner(practice, "SELECT action FROM audit_log WHERE event_id = :i ORDER BY seq", i=event_id)
+    assert [a for (a,) in actions][-2:] == ["event.delete", "event.update"]
+
+
+def test_history_lists_every_version(qtbot: QtBot, author: MainWindow, practice: Practice) -> None:
+    event_id = practice.events["e4"]
+    _owner(practice, "UPDATE timeline_events SET title = 'Second wording' WHERE id = :i", i=event_id)
+    _open_patient(qtbot, author, "Patient P2")
+    _select_event(qtbot, author, event_id)
+    with qtbot.waitSignal(author.edits.historyShown, timeout=30_000) as shown:
+        author.history_action.trigger()
+    dialog: HistoryDialog = shown.args[0]
+    table = dialog.findChild(QTableWidget, "historyTable")
+    titles = [table.item(r, 3).text() for r in range(table.rowCount())]
+    assert titles[:2] == ["Second wording", "Event e4"]
+    assert table.item(0, 0).text().endswith("(current)")
+    assert "Private: True" in dialog.findChild(QPlainTextEdit, "historyDetail").toPlainText()
+
+
+def test_a_crash_leaves_an_encrypted_draft_that_is_offered_after_signing_in_again(
+    qtbot: QtBot, practice: Practice, home: Path
+) -> None:
+    first = _window(qtbot, practice, home, "author")
+    _open_patient(qtbot, first, "Patient P1")
+    first.new_event_action.trigger()
+    editor = _editor(qtbot, first)
+    editor.title_edit.setText("Half-written risk note")
+    folder = home / DRAFTS_DIR / practice.login("author")
+    qtbot.waitUntil(lambda: any(folder.glob("*.draft")), timeout=30_000)
+    assert b"risk note" not in next(folder.glob("*.draft")).read_bytes()
+    # "Crash": the window goes away without the editor being saved or cancelled.
+    first.edits.editors.clear()
+    _guard_active.clear()
+    second = _window(qtbot, practice, home, "author")
+    box = _message_box(qtbot, "draftRecovery")
+    assert "1 unsaved event drafts" in box.text()
+    qtbot.mouseClick(box.findChild(QPushButton, "draftRestore"), Qt.MouseButton.LeftButton)
+    restored = _editor(qtbot, second)
+    assert restored.title_edit.text() == "Half-written risk note"
+    assert restored.draft_id == editor.draft_id
+    qtbot.mouseClick(restored.findChild(QPushButton, "editorCancel"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not any(folder.glob("*.draft")), timeout=30_000)  # discarded on purpose
+    _guard_active.clear()
+
+
+def test_the_idle_lock_hides_an_open_editor_and_keeps_its_text(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    _open_patient(qtbot, author, "Patient P1")
+    author.new_event_action.trigger()
+    editor = _editor(qtbot, author)
+    editor.title_edit.setText("Unsaved words")
+    with qtbot.waitSignal(author.locked, timeout=10_000):
+        author.lock_action.trigger()
+    assert not editor.isVisible()
+    author.lock_screen.findChild(QLineEdit, "unlockPassword").setText(practice.passwords["author"])
+    with qtbot.waitSignal(author.unlocked, timeout=30_000):
+        qtbot.mouseClick(author.lock_screen.findChild(QPushButton, "unlockButton"), Qt.MouseButton.LeftButton)
+    assert editor.isVisible() and editor.title_edit.text() == "Unsaved words"
+
+
+def test_a_supervisor_states_a_purpose_to_read_a_private_event_and_adds_a_review_note(
+    qtbot: QtBot, practice: Practice, home: Path
+) -> None:
+    window = _window(qtbot, practice, home, "supervisor")
+    event_id = practice.events["e2"]  # the author's private event on P1
+    _open_patient(qtbot, window, "Patient P1")
+    columns = window.timeline.columns
+    row = next(r for r in range(len(columns)) if columns.event_id(r) == event_id)
+    window.timeline.select_row(row)
+    pane = window.timeline.detail
+    read = pane.findChild(QPushButton, "detailReadPrivate")
+    qtbot.waitUntil(read.isVisible, timeout=30_000)
+    assert pane.title.text() == "Private event"
+    qtbot.mouseClick(read, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: getattr(window.edits, "purpose_dialog", None) is not None, timeout=30_000)
+    dialog = window.edits.purpose_dialog
+    ok = dialog.findChild(QPushButton, "purposeOk")
+    assert not ok.isEnabled()  # no reason, no reading
+    dialog.findChild(QComboBox, "purposeText").setCurrentText("Weekly supervision")
+    with qtbot.waitSignal(window.timeline.detailShown, timeout=30_000):
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert pane.title.text() == "Event e2"
+    assert not pane.findChild(QPushButton, "detailEdit").isVisible()  # supervisors never edit
+    annotate = pane.findChild(QPushButton, "detailAnnotate")
+    assert annotate.isVisible()
+    qtbot.mouseClick(annotate, Qt.MouseButton.LeftButton)
+    note = window.edits.annotation_dialog
+    note.findChild(QPlainTextEdit, "annotationText").setPlainText("Consider a safety plan review.")
+    with qtbot.waitSignal(window.edits.annotated, timeout=30_000):
+        qtbot.mouseClick(note.findChild(QPushButton, "annotationSave"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "safety plan" in pane.notes.text(), timeout=30_000)
+    audited = _owner(
+        practice,
+        "SELECT action, detail FROM audit_log WHERE event_id = :i AND actor = :a ORDER BY seq",
+        i=event_id,
+        a=practice.login("supervisor"),
+    )
+    assert audited == [
+        ("event.read_private", {"purpose": "Weekly supervision"}),
+        ("annotation.create", None),
+    ]
+    _guard_active.clear()

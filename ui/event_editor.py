@@ -1,0 +1,370 @@
+"""The event editor: fields, validation beside each field, and nothing else.
+
+The dialog never touches the database: Save emits ``saveRequested`` with a
+checked :class:`EventDraft` and the edit controller runs it off the GUI thread.
+Every change emits ``edited`` so the controller can autosave an encrypted draft.
+What the fields mean and whether they are valid is decided in
+``viewer/event_form.py``; this module only shows the answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from PySide6.QtCore import QDateTime, QTimeZone, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from viewer.domain import EventDraft, EventType, Importance
+from viewer.event_form import SUBTYPE_SUGGESTIONS, FormValues, privacy_explanation, read_form
+
+ERROR_STYLE = "color:#A12B00;"
+
+
+def to_qdatetime(moment: datetime) -> QDateTime:
+    """An aware datetime as a QDateTime in the machine's local zone (what the user edits)."""
+    return QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), QTimeZone.systemTimeZone())
+
+
+def from_qdatetime(value: QDateTime) -> datetime:
+    """The aware datetime a QDateTimeEdit shows (local time, minute precision)."""
+    return datetime.fromtimestamp(value.toSecsSinceEpoch()).astimezone()
+
+
+class EventEditor(QDialog):
+    """Create or edit one event.
+
+    Signals:
+        saveRequested(object): Save with every field valid: the ``EventDraft``.
+        edited(): any field changed (for the encrypted draft autosave).
+        historyRequested(object): the event's id, to show its versions.
+    """
+
+    saveRequested = Signal(object)
+    edited = Signal()
+    historyRequested = Signal(object)
+
+    def __init__(
+        self,
+        values: FormValues,
+        parent: QWidget | None = None,
+        *,
+        event_id: uuid.UUID | None = None,
+        version: int | None = None,
+        draft_id: uuid.UUID | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.event_id = event_id
+        self.version = version
+        self.draft_id = draft_id or uuid.uuid4()
+        self._patient_id = values.patient_id
+        self._therapist_id = values.therapist_id
+        self._touched: set[str] = set()
+        self._loading = False
+        self.setObjectName("eventEditor")
+        self.setAccessibleName("Event editor")
+        self.setWindowTitle("Edit event" if event_id else "New event")
+        self.setMinimumWidth(560)
+
+        self.type_box = QComboBox(self)
+        for event_type in EventType:
+            self.type_box.addItem(event_type.label)
+        self.subtype = QComboBox(self)
+        self.subtype.setEditable(True)
+        self.date = QDateTimeEdit(self)
+        self.date.setCalendarPopup(True)
+        self.date.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.title_edit = QLineEdit(self)
+        self.title_edit.setPlaceholderText("What happened, in a few words")
+        self.importance = QComboBox(self)
+        for importance in Importance:
+            self.importance.addItem(importance.label)
+        self.private = QCheckBox("Private (only I and my supervisor)", self)
+        self.privacy_text = QLabel("", self)
+        self.privacy_text.setWordWrap(True)
+        self.privacy_text.setStyleSheet("color:#444;")
+        self.description = QPlainTextEdit(self)
+        self.description.setPlaceholderText("Optional details")
+        self.description.setTabChangesFocus(True)
+        self.metadata = QTableWidget(0, 2, self)
+        self.metadata.setHorizontalHeaderLabels(["Key", "Value"])
+        self.metadata.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.metadata.verticalHeader().hide()
+        self.metadata.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.metadata.setMaximumHeight(130)
+        self.add_row = QPushButton("Add key", self)
+        self.remove_row = QPushButton("Remove key", self)
+        self.related_type = QLineEdit(self)
+        self.related_type.setPlaceholderText("e.g. treatment_plan")
+        self.related_id = QLineEdit(self)
+        self.related_id.setPlaceholderText("its id")
+
+        named = {
+            "event_type": (self.type_box, "editorType", "Event type"),
+            "event_subtype": (self.subtype, "editorSubtype", "Subtype"),
+            "event_date": (self.date, "editorDate", "Date and time"),
+            "title": (self.title_edit, "editorTitle", "Title"),
+            "importance": (self.importance, "editorImportance", "Importance"),
+            "is_private": (self.private, "editorPrivate", "Private"),
+            "description": (self.description, "editorDescription", "Description"),
+            "metadata": (self.metadata, "editorMetadata", "Metadata"),
+            "related_entity_type": (self.related_type, "editorRelatedType", "Related entity type"),
+            "related_entity_id": (self.related_id, "editorRelatedId", "Related entity id"),
+        }
+        self.error_labels: dict[str, QLabel] = {}
+        for name, (widget, object_name, accessible) in named.items():
+            widget.setObjectName(object_name)
+            widget.setAccessibleName(accessible)
+            label = QLabel("", self)
+            label.setObjectName(f"editorError_{name}")
+            label.setAccessibleName(f"Problem with {accessible.lower()}")
+            label.setStyleSheet(ERROR_STYLE)
+            label.setWordWrap(True)
+            label.hide()
+            self.error_labels[name] = label
+        for widget, object_name, accessible in (
+            (self.privacy_text, "editorPrivacyExplanation", "Who will see this event"),
+            (self.add_row, "editorAddMetadata", "Add a metadata key"),
+            (self.remove_row, "editorRemoveMetadata", "Remove the selected metadata key"),
+        ):
+            widget.setObjectName(object_name)
+            widget.setAccessibleName(accessible)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+        def add(text: str, name: str, widget: QWidget | None = None) -> None:
+            box = QVBoxLayout()
+            box.setSpacing(1)
+            box.addWidget(widget or named[name][0])
+            box.addWidget(self.error_labels[name])
+            label = QLabel(text, self)
+            label.setObjectName(f"editorLabel_{name}")
+            label.setAccessibleName(text.replace("&", "").rstrip(":"))
+            label.setBuddy(named[name][0])  # Alt+letter jumps to the field
+            form.addRow(label, box)
+
+        add("&Type:", "event_type")
+        add("S&ubtype:", "event_subtype")
+        add("&When:", "event_date")
+        add("T&itle:", "title")
+        add("I&mportance:", "importance")
+        privacy = QWidget(self)
+        privacy_layout = QVBoxLayout(privacy)
+        privacy_layout.setContentsMargins(0, 0, 0, 0)
+        privacy_layout.addWidget(self.private)
+        privacy_layout.addWidget(self.privacy_text)
+        add("Privacy:", "is_private", privacy)
+        add("&Description:", "description")
+        metadata = QWidget(self)
+        metadata_layout = QVBoxLayout(metadata)
+        metadata_layout.setContentsMargins(0, 0, 0, 0)
+        metadata_layout.addWidget(self.metadata)
+        row_buttons = QHBoxLayout()
+        row_buttons.addWidget(self.add_row)
+        row_buttons.addWidget(self.remove_row)
+        row_buttons.addStretch(1)
+        metadata_layout.addLayout(row_buttons)
+        add("Metadata:", "metadata", metadata)
+        related = QWidget(self)
+        related_layout = QHBoxLayout(related)
+        related_layout.setContentsMargins(0, 0, 0, 0)
+        related_layout.addWidget(self.related_type, 1)
+        related_layout.addWidget(self.related_id, 2)
+        form.addRow("Related to:", related)
+        form.addRow("", self.error_labels["related_entity_type"])
+        form.addRow("", self.error_labels["related_entity_id"])
+
+        self.status = QLabel("", self)
+        self.status.setObjectName("editorStatus")
+        self.status.setAccessibleName("Editor status")
+        self.status.setWordWrap(True)
+        self.history_button = QPushButton("&History…", self)
+        self.history_button.setObjectName("editorHistory")
+        self.history_button.setAccessibleName("Show this event's versions")
+        self.history_button.setVisible(event_id is not None)
+        self.history_button.clicked.connect(lambda: self.historyRequested.emit(self.event_id))
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setObjectName("editorCancel")
+        self.cancel_button.setAccessibleName("Close without saving")
+        self.cancel_button.clicked.connect(self.reject)
+        self.save_button = QPushButton("&Save", self)
+        self.save_button.setObjectName("editorSave")
+        self.save_button.setAccessibleName("Save the event")
+        self.save_button.setDefault(True)
+        self.save_button.setToolTip("Save (Ctrl+S)")
+        self.save_button.clicked.connect(self.request_save)
+        save_shortcut = QShortcut(QKeySequence.StandardKey.Save, self)
+        save_shortcut.activated.connect(self.request_save)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.history_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.save_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+
+        self.set_values(values)
+        self.type_box.currentIndexChanged.connect(self._on_type_changed)
+        self.private.toggled.connect(self._show_privacy)
+        for signal, name in (
+            (self.type_box.currentIndexChanged, "event_type"),
+            (self.subtype.currentTextChanged, "event_subtype"),
+            (self.date.dateTimeChanged, "event_date"),
+            (self.title_edit.textChanged, "title"),
+            (self.importance.currentIndexChanged, "importance"),
+            (self.private.toggled, "is_private"),
+            (self.description.textChanged, "description"),
+            (self.metadata.itemChanged, "metadata"),
+            (self.related_type.textChanged, "related_entity_type"),
+            (self.related_id.textChanged, "related_entity_id"),
+        ):
+            signal.connect(lambda *_args, n=name: self._on_changed(n))
+        self.add_row.clicked.connect(self._add_metadata_row)
+        self.remove_row.clicked.connect(self._remove_metadata_row)
+        self.title_edit.setFocus()
+
+    # -- values ------------------------------------------------------------------------
+    def set_values(self, values: FormValues) -> None:
+        self._loading = True
+        try:
+            self._patient_id = values.patient_id
+            self._therapist_id = values.therapist_id
+            self.type_box.setCurrentIndex(list(EventType).index(values.event_type))
+            self._fill_subtypes(values.event_type)
+            self.subtype.setCurrentText(values.event_subtype)
+            self.date.setDateTime(to_qdatetime(values.event_date))
+            self.title_edit.setText(values.title)
+            self.importance.setCurrentIndex(int(values.importance))
+            self.private.setChecked(values.is_private)
+            self.description.setPlainText(values.description)
+            self.metadata.setRowCount(0)
+            for key, value in values.metadata_rows:
+                self._add_metadata_row(key, value)
+            self.related_type.setText(values.related_entity_type)
+            self.related_id.setText(values.related_entity_id)
+        finally:
+            self._loading = False
+        self._show_privacy(values.is_private)
+        self._validate()
+
+    def values(self) -> FormValues:
+        rows: list[tuple[str, str]] = []
+        for row in range(self.metadata.rowCount()):
+            key, value = self.metadata.item(row, 0), self.metadata.item(row, 1)
+            rows.append((key.text() if key else "", value.text() if value else ""))
+        return FormValues(
+            patient_id=self._patient_id,
+            therapist_id=self._therapist_id,
+            event_type=list(EventType)[self.type_box.currentIndex()],
+            event_date=from_qdatetime(self.date.dateTime()),
+            title=self.title_edit.text(),
+            importance=Importance(self.importance.currentIndex()),
+            event_subtype=self.subtype.currentText(),
+            description=self.description.toPlainText(),
+            is_private=self.private.isChecked(),
+            metadata_rows=tuple(rows),
+            related_entity_type=self.related_type.text(),
+            related_entity_id=self.related_id.text(),
+        )
+
+    # -- validation and saving ---------------------------------------------------------
+    def _validate(self) -> EventDraft | None:
+        check = read_form(self.values())
+        for name, label in self.error_labels.items():
+            message = check.errors.get(name)
+            show = message is not None and name in self._touched
+            label.setText(
+                f"{name.replace('_', ' ').replace('event ', '').capitalize()} {message}" if show else ""
+            )
+            label.setVisible(show)
+        return check.draft
+
+    def request_save(self) -> None:
+        """Save pressed: show every problem, or hand the draft over (nothing half-valid leaves)."""
+        self._touched.update(self.error_labels)
+        draft = self._validate()
+        if draft is None:
+            self.status.setText("Please correct the marked fields; nothing was saved.")
+            self.status.setStyleSheet(ERROR_STYLE)
+            return
+        self.saveRequested.emit(draft)
+
+    def set_busy(self, message: str) -> None:
+        self.status.setStyleSheet("color:#444;")
+        self.status.setText(message)
+        self.save_button.setEnabled(False)
+
+    def show_failure(self, message: str, field_name: str | None = None) -> None:
+        self.save_button.setEnabled(True)
+        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setText(message)
+        if field_name in self.error_labels:
+            label = self.error_labels[field_name]
+            label.setText(message)
+            label.show()
+
+    def error_text(self, field_name: str) -> str:
+        label = self.error_labels[field_name]
+        return label.text() if label.isVisible() else ""
+
+    # -- reactions ---------------------------------------------------------------------
+    def _on_changed(self, name: str) -> None:
+        if self._loading:
+            return
+        self._touched.add(name)
+        self.status.setText("")
+        self._validate()
+        self.edited.emit()
+
+    def _on_type_changed(self, _index: int) -> None:
+        if not self._loading:
+            text = self.subtype.currentText()
+            self._fill_subtypes(list(EventType)[self.type_box.currentIndex()])
+            self.subtype.setCurrentText(text)
+
+    def _fill_subtypes(self, event_type: EventType) -> None:
+        self.subtype.blockSignals(True)
+        self.subtype.clear()
+        self.subtype.addItems(list(SUBTYPE_SUGGESTIONS[event_type]))
+        self.subtype.setCurrentText("")
+        self.subtype.blockSignals(False)
+
+    def _show_privacy(self, is_private: bool) -> None:
+        self.privacy_text.setText(privacy_explanation(is_private))
+
+    def _add_metadata_row(self, key: str = "", value: str = "") -> None:
+        row = self.metadata.rowCount()
+        self.metadata.insertRow(row)
+        self.metadata.setItem(row, 0, QTableWidgetItem(key))
+        self.metadata.setItem(row, 1, QTableWidgetItem(value))
+        if not self._loading:
+            self.metadata.setCurrentCell(row, 0)
+            self.metadata.editItem(self.metadata.item(row, 0))
+
+    def _remove_metadata_row(self) -> None:
+        row = self.metadata.currentRow()
+        if row >= 0:
+            self.metadata.removeRow(row)
+            self._on_changed("metadata")

@@ -1,0 +1,103 @@
+"""An event's versions for the history view: who saved each one, when, and what it said.
+
+The current row and its earlier snapshots (``timeline_event_versions``, kept by
+a trigger) are read under the signed-in user's own row-level security; another
+author's private event needs the same audited purpose as opening it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from viewer.domain import from_storage
+from viewer.services.audit import AuditKey
+from viewer.services.timeline_query import fetch_event
+
+_SHOWN = (
+    ("event_type", "Type"),
+    ("event_subtype", "Subtype"),
+    ("event_date", "When (UTC)"),
+    ("title", "Title"),
+    ("importance", "Importance"),
+    ("is_private", "Private"),
+    ("description", "Description"),
+    ("metadata", "Metadata"),
+    ("related_entity_type", "Related type"),
+    ("related_entity_id", "Related id"),
+)
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: int
+    current: bool
+    deleted: bool
+    saved_at: str  # local time, minutes
+    saved_by: str
+    title: str
+    full_text: str
+
+    @property
+    def label(self) -> str:
+        suffix = " (current)" if self.current else ""
+        return f"{self.version}{' deleted' if self.deleted else ''}{suffix}"
+
+
+def _when(value: Any) -> str:
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return from_storage(moment).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _row(version: int, snapshot: dict[str, Any], names: dict[str, str], *, current: bool) -> VersionRow:
+    by = snapshot.get("updated_by") or snapshot.get("therapist_id")
+    lines = []
+    for key, label in _SHOWN:
+        value = snapshot.get(key)
+        if isinstance(value, dict | list):
+            value = json.dumps(value, ensure_ascii=False)
+        lines.append(f"{label}: {'' if value is None else value}")
+    return VersionRow(
+        version=version,
+        current=current,
+        deleted=snapshot.get("deleted_at") is not None,
+        saved_at=_when(snapshot.get("updated_at") or snapshot.get("created_at")),
+        saved_by=names.get(str(by), f"user {str(by)[:8]}") if by else "(imported)",
+        title=str(snapshot.get("title") or ""),
+        full_text="\n".join(lines),
+    )
+
+
+def load_versions(
+    conn: sa.Connection, event_id: uuid.UUID, *, purpose: str | None = None, audit: AuditKey | None = None
+) -> list[VersionRow]:
+    """Every version the user may read, newest first (raises like :func:`fetch_event`)."""
+    fetch_event(conn, event_id, purpose=purpose, audit=audit)  # visibility and purpose, audited
+    current = conn.execute(
+        sa.text(
+            "SELECT row_version, to_jsonb(e) - 'row_version' AS snapshot FROM timeline_events e WHERE id = :e"
+        ),
+        {"e": event_id},
+    ).one()
+    earlier = conn.execute(
+        sa.text(
+            "SELECT row_version, snapshot FROM timeline_event_versions WHERE event_id = :e ORDER BY row_version DESC"
+        ),
+        {"e": event_id},
+    ).all()
+    snapshots = [(current.row_version, current.snapshot), *((r.row_version, r.snapshot) for r in earlier)]
+    ids = {str(s.get("updated_by") or s.get("therapist_id")) for _, s in snapshots}
+    names = {
+        str(row.id): row.display_name
+        for row in conn.execute(
+            sa.text("SELECT id, display_name FROM users WHERE id::text = ANY(:ids)"), {"ids": sorted(ids)}
+        )
+    }
+    return [_row(v, s, names, current=(i == 0)) for i, (v, s) in enumerate(snapshots)]
