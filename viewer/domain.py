@@ -102,7 +102,10 @@ def to_storage(moment: datetime) -> datetime:
     """Convert an aware datetime to the naive-UTC form the database stores."""
     if moment.tzinfo is None:
         raise ValidationError("event_date", "needs a time zone (naive datetimes are ambiguous)")
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # e.g. 0001-01-01 00:00+05:00 is before year 1 in UTC
+        raise ValidationError("event_date", "is outside the years 1 to 9999 in UTC") from None
 
 
 def from_storage(stored: datetime) -> datetime:
@@ -126,8 +129,44 @@ def _check_text(field_name: str, value: str | None, maximum: int, *, required: b
         raise ValidationError(field_name, "must not be empty")
     if "\x00" in value:
         raise ValidationError(field_name, "must not contain NUL characters")
+    if not _encodable(value):
+        raise ValidationError(field_name, "contains characters that are not valid Unicode text")
     if len(value) > maximum:
         raise ValidationError(field_name, f"is {len(value)} characters long; the limit is {maximum}")
+
+
+def _encodable(value: str) -> bool:
+    """False for lone surrogates (broken UTF-16 pasted from elsewhere): no database can store them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# JSONB stores numbers as exact decimals: a float beyond 2**53 comes back as a different number.
+FLOAT_EXACT_LIMIT = 2.0**53
+
+
+def _bad_value(value: Any) -> str | None:
+    """Why a metadata value cannot be stored and read back unchanged, or None."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "must not contain NUL characters"
+        return None if _encodable(value) else "contains characters that are not valid Unicode text"
+    if isinstance(value, float) and abs(value) >= FLOAT_EXACT_LIMIT:
+        return "has a decimal number too large to keep exactly (write it as text or a whole number)"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = _bad_value(key) or _bad_value(item)
+            if problem:
+                return problem
+    if isinstance(value, list):
+        for item in value:
+            problem = _bad_value(item)
+            if problem:
+                return problem
+    return None
 
 
 def _json_depth(value: Any, depth: int = 0) -> int:
@@ -140,32 +179,23 @@ def _json_depth(value: Any, depth: int = 0) -> int:
     return depth
 
 
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
-
-
 def validate_metadata(metadata: dict[str, Any] | None) -> None:
     """Metadata must be a JSON object, bounded in size and depth, without NUL (JSONB refuses it)."""
     if metadata is None:
         return
     if not isinstance(metadata, dict):
         raise ValidationError("metadata", "must be a JSON object of key/value pairs")
+    if _json_depth(metadata) > METADATA_MAX_DEPTH:  # first: the checks below recurse
+        raise ValidationError("metadata", f"is nested deeper than {METADATA_MAX_DEPTH} levels")
     try:
         encoded = json.dumps(metadata, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise ValidationError("metadata", f"is not valid JSON ({type(exc).__name__})") from None
+    problem = _bad_value(metadata)
+    if problem:
+        raise ValidationError("metadata", problem)
     if len(encoded.encode("utf-8")) > METADATA_MAX_BYTES:
         raise ValidationError("metadata", f"is larger than {METADATA_MAX_BYTES // 1024} KiB")
-    if _json_depth(metadata) > METADATA_MAX_DEPTH:
-        raise ValidationError("metadata", f"is nested deeper than {METADATA_MAX_DEPTH} levels")
-    if _contains_nul(metadata):
-        raise ValidationError("metadata", "must not contain NUL characters")
 
 
 @dataclass(frozen=True)
