@@ -119,6 +119,21 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands.add_parser(
         "verify", help="recompute the HMAC chain; exit 1 naming every edited, deleted or reordered row"
     )
+    staff = commands.add_parser("staff", help="manage clinicians who leave (never deleted)")
+    staff_commands = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
+    leave = staff_commands.add_parser(
+        "deactivate",
+        help="close a clinician's login and links; their private events need --hand-over-to or --keep-private",
+    )
+    leave.add_argument("username")
+    leave.add_argument(
+        "--hand-over-to", metavar="USERNAME", help="the colleague who becomes author of their private events"
+    )
+    leave.add_argument(
+        "--keep-private",
+        action="store_true",
+        help="leave their private events with them (only a supervisor may read them)",
+    )
     demo = commands.add_parser("demo", help="load the deterministic demo practice")
     demo.add_argument("--seed", type=int, default=20261124, help="random seed (default: %(default)s)")
     demo.add_argument("--patients", type=int, default=14, help="number of patients (default: %(default)s)")
@@ -233,10 +248,39 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
+def cmd_staff(args: argparse.Namespace) -> int:
+    from viewer.services.audit import AuditKey, AuditKeyError
+    from viewer.services.errors import ServiceError
+    from viewer.services.staff import deactivate
+
+    settings = _settings(args)
+    try:
+        key = AuditKey.load(settings.home)
+    except AuditKeyError as exc:
+        raise UserError(str(exc)) from exc
+    engine = _engine(settings)
+    try:
+        with engine.begin() as conn:
+            done = deactivate(
+                conn, key, args.username, hand_over_to=args.hand_over_to, keep_private=args.keep_private
+            )
+    except ServiceError as exc:
+        raise UserError(str(exc)) from exc
+    finally:
+        engine.dispose()
+    print(
+        f"Deactivated {done.username}: login closed, care and supervision links ended. "
+        + (f"{done.handed_over} private events handed over to {done.successor}. " if done.successor else "")
+        + (f"{done.kept_private} private events stay with them." if done.kept_private else "")
+    )
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "db": cmd_db,
     "demo": cmd_demo,
     "audit": cmd_audit,
+    "staff": cmd_staff,
 }
 
 
