@@ -95,7 +95,7 @@ class EditController(QObject):
         """Sign-out: editors close, their encrypted drafts stay on disk for next time."""
         for editor in list(self.editors):
             editor.rejected.disconnect()
-            editor.close()
+            editor.close_keeping_draft()
         self.editors.clear()
         self.engine, self.actor, self.drafts = None, None, None
         self.undo_stack.clear()
@@ -279,7 +279,9 @@ class EditController(QObject):
         except (KeyError, ValueError, TypeError):
             self.message.emit("A draft could not be read back; it was kept on disk.")
             return None
-        return self._open_editor(values, event_id, int(version) if version else None, draft.id)
+        editor = self._open_editor(values, event_id, int(version) if version else None, draft.id)
+        editor.unsaved_draft = True
+        return editor
 
     # -- saving ------------------------------------------------------------------------
     def _save(self, editor: EventEditor, draft: EventDraft, *, over_version: int | None = None) -> None:

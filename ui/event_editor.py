@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTableWidget,
@@ -78,6 +79,8 @@ class EventEditor(QDialog):
         self._patient_id = values.patient_id
         self._therapist_id = values.therapist_id
         self._touched: set[str] = set()
+        self._discard_confirmed = False
+        self.unsaved_draft = False  # opened from a recovered draft: unsaved work from the start
         self._loading = False
         self.setObjectName("eventEditor")
         self.setAccessibleName("Event editor")
@@ -324,6 +327,42 @@ class EventEditor(QDialog):
             label = self.error_labels[field_name]
             label.setText(message)
             label.show()
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the user changed anything since the editor opened (or last loaded values)."""
+        return bool(self._touched) or self.unsaved_draft
+
+    def close_keeping_draft(self) -> None:
+        """Sign-out: close without asking; the encrypted draft stays for next time."""
+        self._discard_confirmed = True
+        self.close()
+
+    def reject(self) -> None:
+        """Cancel or Esc: with changes, ask before throwing them away (their draft goes too)."""
+        if not self.dirty or self._discard_confirmed:
+            super().reject()
+            return
+        box = QMessageBox(self)
+        box.setObjectName("discardConfirm")
+        box.setAccessibleName("Discard changes?")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Discard changes?")
+        box.setText("Close the editor and discard your changes?")
+        discard = box.addButton("Discard changes", QMessageBox.ButtonRole.DestructiveRole)
+        discard.setObjectName("discardConfirmButton")
+        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+        keep.setObjectName("discardKeepEditing")
+        box.setDefaultButton(keep)
+
+        def chosen(_result: int) -> None:
+            if box.clickedButton() is discard:
+                self._discard_confirmed = True
+                self.reject()
+
+        box.finished.connect(chosen)
+        self.discard_box = box
+        box.open()
 
     def error_text(self, field_name: str) -> str:
         label = self.error_labels[field_name]

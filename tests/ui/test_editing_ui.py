@@ -303,8 +303,16 @@ def test_a_crash_leaves_an_encrypted_draft_that_is_offered_after_signing_in_agai
     restored = _editor(qtbot, second)
     assert restored.title_edit.text() == "Half-written risk note"
     assert restored.draft_id == editor.draft_id
+    # Cancelling recovered work asks first; "Keep editing" keeps it, "Discard" lets it go.
     qtbot.mouseClick(restored.findChild(QPushButton, "editorCancel"), Qt.MouseButton.LeftButton)
+    box = _message_box(qtbot, "discardConfirm")
+    qtbot.mouseClick(box.findChild(QPushButton, "discardKeepEditing"), Qt.MouseButton.LeftButton)
+    assert restored.isVisible() and any(folder.glob("*.draft"))
+    qtbot.mouseClick(restored.findChild(QPushButton, "editorCancel"), Qt.MouseButton.LeftButton)
+    box = _message_box(qtbot, "discardConfirm")
+    qtbot.mouseClick(box.findChild(QPushButton, "discardConfirmButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not any(folder.glob("*.draft")), timeout=30_000)  # discarded on purpose
+    assert not restored.isVisible()
     _guard_active.clear()
 
 
