@@ -397,6 +397,16 @@ class MainWindow(QMainWindow):
         )
         painter.end()
         self.statusBar().showMessage("Sent the view to the printer", 5_000)
+        engine, home, patient = self.engine, self.settings.home, self.timeline.patient
+        if self.identity is not None and engine is not None and patient is not None:
+
+            def audit_print(_token: CancelToken, _report: Callable[[object], None]) -> None:
+                with engine.begin() as conn:
+                    append(
+                        conn, AuditKey.load(home), "export", patient_id=patient.id, detail={"format": "print"}
+                    )
+
+            self.runner.run(audit_print, success=lambda _r: None, failure=self._on_failure)
 
     # -- start-up ----------------------------------------------------------------------
     def start(self) -> None:

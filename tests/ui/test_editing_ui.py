@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from ui.history_dialog import HistoryDialog
 from ui.main_window import MainWindow
 from viewer.db.engine import make_engine
 from viewer.db.settings import Settings, UrlSource
+from viewer.domain import EventType
 from viewer.services.drafts import DRAFTS_DIR
 
 pytestmark = pytest.mark.ui
@@ -374,3 +376,35 @@ def test_a_supervisor_states_a_purpose_to_read_a_private_event_and_adds_a_review
         ("annotation.create", None),
     ]
     _guard_active.clear()
+
+
+def test_new_event_here_from_the_timeline_opens_the_editor_at_that_time_and_lane(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    _open_patient(qtbot, author, "Patient P2")
+    moment_ms = 1_736_330_400_000.0  # 2025-01-08 10:00 UTC
+    menu = author.timeline.context_menu(moment_ms, EventType.MEDICATION)
+    action = next(a for a in menu.actions() if a.objectName() == "newEventHereAction")
+    assert action.text() == "New medication here…"
+    action.trigger()
+    editor = _editor(qtbot, author)
+    values = editor.values()
+    assert values.event_type is EventType.MEDICATION
+    assert values.event_date == datetime(2025, 1, 8, 10, tzinfo=UTC)
+    assert values.patient_id == practice.patients["P2"] and values.therapist_id == practice.users["author"]
+
+
+def test_an_export_is_audited_with_the_patient(
+    qtbot: QtBot, author: MainWindow, practice: Practice, tmp_path: Path
+) -> None:
+    _open_patient(qtbot, author, "Patient P1")
+    target = tmp_path / "p1.png"
+    with qtbot.waitSignal(author.exported, timeout=30_000):
+        author.export_view(target)
+    assert target.exists()
+    rows = _owner(
+        practice,
+        "SELECT actor, detail FROM audit_log WHERE action = 'export' AND patient_id = :p",
+        p=practice.patients["P1"],
+    )
+    assert (practice.login("author"), {"format": "png"}) in [tuple(r) for r in rows]
