@@ -54,6 +54,18 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(), server_default=sa.func.now())
 
 
+class UserIdentifier(Base):
+    """An identifier a user is known by elsewhere (e.g. an NPI), for matching FHIR practitioners."""
+
+    __tablename__ = "user_identifiers"
+
+    system: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE")
+    )
+
+
 class CareAssignment(Base):
     """A therapist treats a patient; inactive links are kept for history."""
 
@@ -164,6 +176,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "annotation.create",
     "export",
     "sync",
+    "import",
 )
 
 
