@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -118,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     audit_commands.add_parser(
         "verify", help="recompute the HMAC chain; exit 1 naming every edited, deleted or reordered row"
+    )
+    fhir_in = commands.add_parser(
+        "import-fhir",
+        help="import FHIR R4 Bundles (.json) or NDJSON bulk exports (.ndjson); folders are searched",
+    )
+    fhir_in.add_argument("paths", nargs="+", metavar="PATH", type=Path)
+    fhir_in.add_argument(
+        "--assign-to", metavar="USERNAME", help="assign the imported patients to this therapist's care"
     )
     staff = commands.add_parser("staff", help="manage clinicians who leave (never deleted)")
     staff_commands = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
@@ -276,7 +285,50 @@ def cmd_staff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_import_fhir(args: argparse.Namespace) -> int:
+    from viewer.services.audit import AuditKey, AuditKeyError
+    from viewer.services.fhir_import import expand_paths, import_paths
+
+    settings = _settings(args)
+    try:
+        key = AuditKey.load(settings.home)
+    except AuditKeyError as exc:
+        raise UserError(str(exc)) from exc
+    files = expand_paths(args.paths)
+    if not files:
+        raise UserError("no .json or .ndjson files found in the paths given")
+    engine = engine_for(args)
+    try:
+        assign_to = None
+        if args.assign_to:
+            with engine.connect() as conn:
+                assign_to = conn.execute(
+                    sa.text(
+                        "SELECT id FROM users WHERE username = :u AND role IN ('therapist', 'supervisor')"
+                    ),
+                    {"u": args.assign_to},
+                ).scalar()
+            if assign_to is None:
+                raise UserError(f"--assign-to: no therapist named {args.assign_to!r}")
+
+        def progress(done: int, total: int, path: Path) -> None:
+            if done < total:
+                print(f"[{done + 1}/{total}] {path.name}…", file=sys.stderr)
+
+        done, failed = import_paths(engine, key, files, assign_to=assign_to, progress=progress)
+    finally:
+        engine.dispose()
+    for summary in done:
+        print(summary.render())
+    for error in failed:
+        print(f"error: {error} (nothing from this file was imported)", file=sys.stderr)
+    total = sum(s.created for s in done)
+    print(f"{len(done)} of {len(files)} files imported, {total} new events.")
+    return EXIT_USAGE if failed else EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "import-fhir": cmd_import_fhir,
     "db": cmd_db,
     "demo": cmd_demo,
     "audit": cmd_audit,

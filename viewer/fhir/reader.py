@@ -1,0 +1,129 @@
+"""Read FHIR files without trusting them: size, nesting and shape are checked before any use.
+
+Accepted: a JSON Bundle of type transaction, collection, batch or searchset,
+or an NDJSON bulk-export file (one resource per line).  Every problem raises
+:class:`FhirInputError` naming the file and, where there is one, the entry
+index (the line number for NDJSON) and what is wrong, never the content.
+JSON files are read whole up to :data:`MAX_JSON_BYTES` (and refused above
+it); NDJSON files are streamed line by line, so their size is bounded only by
+:data:`MAX_NDJSON_BYTES`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from viewer.services.errors import ServiceError
+
+MAX_JSON_BYTES = 256 * 1024 * 1024
+MAX_NDJSON_BYTES = 16 * 1024 * 1024 * 1024
+MAX_LINE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64
+BUNDLE_TYPES = frozenset({"transaction", "collection", "batch", "searchset"})
+
+
+class FhirInputError(ServiceError):
+    """A FHIR file cannot be imported; nothing from it was written."""
+
+    def __init__(self, path: Path, message: str, entry: int | None = None) -> None:
+        where = f"{path.name}" + (f", entry {entry}" if entry is not None else "")
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.entry = entry
+        self.reason = message
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One resource of a file: its index (0-based entry, or 1-based NDJSON line) and fullUrl."""
+
+    index: int
+    full_url: str | None
+    resource: dict[str, Any]
+
+
+def _depth_ok(value: Any) -> bool:
+    """Iterative depth check (no recursion on hostile input)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return True
+
+
+def _parse(path: Path, text: str | bytes, entry: int | None) -> Any:
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise FhirInputError(path, f"nested deeper than {MAX_DEPTH} levels", entry) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        position = (
+            f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        )
+        raise FhirInputError(path, f"not JSON{position}", entry) from None
+    if not _depth_ok(value):
+        raise FhirInputError(path, f"nested deeper than {MAX_DEPTH} levels", entry)
+    return value
+
+
+def _resource(path: Path, value: Any, entry: int | None) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise FhirInputError(path, "a resource must be a JSON object", entry)
+    kind = value.get("resourceType")
+    if not isinstance(kind, str) or not kind:
+        raise FhirInputError(path, "missing required field resourceType", entry)
+    return value
+
+
+def read_entries(path: Path) -> Iterator[Entry]:
+    """The resources of one file, in order; raises FhirInputError at the first problem."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise FhirInputError(path, f"cannot be read ({exc.strerror})") from None
+    if path.suffix.lower() == ".ndjson":
+        if size > MAX_NDJSON_BYTES:
+            raise FhirInputError(path, "is larger than this importer accepts")
+        yield from _read_ndjson(path)
+        return
+    if size > MAX_JSON_BYTES:
+        raise FhirInputError(
+            path, f"is larger than {MAX_JSON_BYTES // 2**20} MiB; export it as NDJSON to stream it instead"
+        )
+    bundle = _resource(path, _parse(path, path.read_bytes(), None), None)
+    if bundle["resourceType"] != "Bundle":
+        raise FhirInputError(path, f"wrong resourceType {bundle['resourceType'][:40]!r}: expected a Bundle")
+    kind = bundle.get("type")
+    if kind not in BUNDLE_TYPES:
+        raise FhirInputError(path, f"Bundle type must be one of {', '.join(sorted(BUNDLE_TYPES))}")
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        raise FhirInputError(path, "Bundle.entry must be a list")
+    for index, item in enumerate(entries):
+        if not isinstance(item, dict):
+            raise FhirInputError(path, "an entry must be a JSON object", index)
+        if "resource" not in item:
+            raise FhirInputError(path, "missing required field resource", index)
+        full_url = item.get("fullUrl")
+        yield Entry(
+            index, full_url if isinstance(full_url, str) else None, _resource(path, item["resource"], index)
+        )
+
+
+def _read_ndjson(path: Path) -> Iterator[Entry]:
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if len(line) > MAX_LINE_BYTES:
+                raise FhirInputError(path, "line is longer than this importer accepts", number)
+            if not line.strip():
+                continue
+            yield Entry(number, None, _resource(path, _parse(path, line, number), number))

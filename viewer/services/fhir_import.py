@@ -1,0 +1,380 @@
+"""Import FHIR files into the timeline: each file all or nothing, the same file twice changes nothing.
+
+A file is read and mapped completely before anything is written, so a bad
+entry anywhere (not JSON, wrong resourceType, a missing field, a dangling
+reference, an unparseable date, hostile nesting) raises
+:class:`~viewer.fhir.reader.FhirInputError` naming the file and entry, and the
+database never sees the file.  Writing then happens in one transaction: new
+events stream in through ``COPY``, events whose source resource changed are
+updated (their version history keeps the old text), unchanged ones are left
+alone.  Patients become users with role ``patient`` whose username is derived
+from the FHIR id, so a re-import finds them again; practitioners become the
+events' author only when their identifier is one a Caseline user is known by
+(``user_identifiers``).  The import runs as the database owner (it writes
+events no clinician authored) and leaves one audit row per file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from viewer.domain import EventDraft, ValidationError, to_storage
+from viewer.fhir.mapping import MappedEvent, MappingError, Skip, map_resource
+from viewer.fhir.reader import Entry, FhirInputError, read_entries
+from viewer.services.audit import AuditKey, append
+
+FHIR_SUFFIXES = (".json", ".ndjson")
+_COLUMNS = (
+    "patient_id",
+    "therapist_id",
+    "event_type",
+    "event_subtype",
+    "event_date",
+    "title",
+    "description",
+    "metadata",
+    "related_entity_type",
+    "related_entity_id",
+    "importance",
+    "is_private",
+)
+
+
+@dataclass
+class FileSummary:
+    path: Path
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    patients_created: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    by_type: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def events(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def render(self) -> str:
+        skipped = ", ".join(f"{n} {kind}" for kind, n in sorted(self.skipped.items()))
+        return (
+            f"{self.path.name}: {self.created} events added, {self.updated} updated, {self.unchanged} unchanged; "
+            f"{self.patients_created} new patients" + (f"; skipped {skipped}" if skipped else "")
+        )
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, folders as their .json and .ndjson files (sorted, not recursive)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.iterdir() if p.suffix.lower() in FHIR_SUFFIXES and p.is_file())
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def patient_username(fhir_id: str) -> str:
+    """A stable username for an imported patient (never their name: usernames appear in logs)."""
+    return "fhir_" + hashlib.sha256(fhir_id.encode("utf-8")).hexdigest()[:24]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+_DIGITS = re.compile(r"\d+$")
+
+
+def _display_name(resource: dict[str, Any]) -> str:
+    names = resource.get("name")
+    if isinstance(names, list) and names and isinstance(names[0], dict):
+        chosen = next((n for n in names if isinstance(n, dict) and n.get("use") == "official"), names[0])
+        given = [g for g in _as_list(chosen.get("given")) if isinstance(g, str)]
+        family = chosen.get("family") if isinstance(chosen.get("family"), str) else ""
+        # Synthea numbers its made-up names ("Blair400"); real names have no trailing digits.
+        parts = [_DIGITS.sub("", p) for p in [*given, family] if p]
+        text = " ".join(p for p in parts if p).strip()
+        if text:
+            return text[:200]
+    return f"FHIR patient {str(resource.get('id', ''))[:36]}"
+
+
+def _keys_of(entry: Entry) -> list[str]:
+    """The references that may point at this resource: its fullUrl and Type/id."""
+    keys = []
+    if entry.full_url:
+        keys.append(entry.full_url)
+    rid = entry.resource.get("id")
+    if isinstance(rid, str):
+        keys.append(f"{entry.resource['resourceType']}/{rid}")
+        keys.append(f"urn:uuid:{rid}")
+    return keys
+
+
+@dataclass(frozen=True)
+class _Planned:
+    entry: int
+    event: MappedEvent
+    patient_key: str  # the patient's FHIR id
+
+
+def _plan(
+    path: Path, entries: list[Entry], summary: FileSummary
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[tuple[str, str]]], list[_Planned]]:
+    """Map every entry; raises FhirInputError at the first problem, before any write."""
+    patients: dict[str, dict[str, Any]] = {}  # FHIR id -> resource
+    patient_refs: dict[str, str] = {}  # reference -> FHIR id
+    practitioners: dict[str, list[tuple[str, str]]] = {}  # reference -> identifiers
+    for entry in entries:
+        kind = entry.resource["resourceType"]
+        if kind == "Patient":
+            rid = entry.resource.get("id")
+            if not isinstance(rid, str) or not rid.strip():
+                raise FhirInputError(path, "missing required field id", entry.index)
+            patients[rid] = entry.resource
+            for key in _keys_of(entry):
+                patient_refs[key] = rid
+        elif kind == "Practitioner":
+            identifiers = [
+                (str(i["system"]), str(i["value"]))
+                for i in _as_list(entry.resource.get("identifier"))
+                if isinstance(i, dict)
+                and isinstance(i.get("system"), str)
+                and isinstance(i.get("value"), str)
+            ]
+            for key in _keys_of(entry):
+                practitioners[key] = identifiers
+    planned: list[_Planned] = []
+    for entry in entries:
+        try:
+            mapped = map_resource(entry.resource)
+        except MappingError as exc:
+            raise FhirInputError(path, str(exc), entry.index) from None
+        if isinstance(mapped, Skip):
+            if entry.resource["resourceType"] not in ("Patient", "Practitioner"):
+                summary.skipped[entry.resource["resourceType"]] += 1
+            continue
+        patient = patient_refs.get(mapped.patient_ref)
+        if patient is None and mapped.patient_ref.startswith("Patient/"):
+            patient = mapped.patient_ref.removeprefix("Patient/")  # NDJSON: the patient may already be here
+        if patient is None:
+            raise FhirInputError(
+                path, "dangling reference in subject: no such Patient in the file", entry.index
+            )
+        planned.append(_Planned(entry.index, mapped, patient))
+    return patients, practitioners, planned
+
+
+def _row(event: MappedEvent, patient_id: uuid.UUID, therapist_id: uuid.UUID | None) -> dict[str, Any]:
+    return {
+        "patient_id": patient_id,
+        "therapist_id": therapist_id,
+        "event_type": event.event_type.value,
+        "event_subtype": event.subtype,
+        "event_date": to_storage(event.when),
+        "title": event.title,
+        "description": event.description,
+        "metadata": event.metadata,
+        "related_entity_type": event.source_type,
+        "related_entity_id": event.related_id,
+        "importance": event.importance.db_value,
+        "is_private": False,
+    }
+
+
+def _comparable(row: dict[str, Any]) -> tuple[Any, ...]:
+    values = [row[c] for c in _COLUMNS if c != "metadata"]
+    return (*values, json.dumps(row["metadata"], sort_keys=True))
+
+
+def import_file(
+    conn: sa.Connection, key: AuditKey | None, path: Path, *, assign_to: uuid.UUID | None = None
+) -> FileSummary:
+    """Import one file in the caller's transaction (the caller commits; any error leaves nothing)."""
+    summary = FileSummary(path)
+    entries = list(read_entries(path))
+    patients, practitioners, planned = _plan(path, entries, summary)
+    for item in planned:  # the schema's own rules, checked before the first write
+        draft = EventDraft(
+            patient_id=uuid.UUID(int=0),
+            event_type=item.event.event_type,
+            event_date=item.event.when,
+            title=item.event.title,
+            importance=item.event.importance,
+            event_subtype=item.event.subtype,
+            description=item.event.description,
+            metadata=item.event.metadata,
+        )
+        try:
+            draft.validate()
+        except ValidationError as exc:
+            raise FhirInputError(path, f"{exc.field} {exc.message}", item.entry) from None
+
+    # Patients: found again by their derived username, else created.
+    wanted = {fhir_id for fhir_id in patients} | {item.patient_key for item in planned}
+    usernames = {fhir_id: patient_username(fhir_id) for fhir_id in wanted}
+    existing = {
+        row.username: row.id
+        for row in conn.execute(
+            sa.text("SELECT id, username FROM users WHERE username = ANY(:u) AND role = 'patient'"),
+            {"u": list(usernames.values())},
+        )
+    }
+    patient_ids: dict[str, uuid.UUID] = {}
+    for fhir_id, username in usernames.items():
+        if username in existing:
+            patient_ids[fhir_id] = existing[username]
+            if fhir_id in patients:
+                conn.execute(
+                    sa.text("UPDATE users SET display_name = :d WHERE id = :i AND display_name <> :d"),
+                    {"d": _display_name(patients[fhir_id]), "i": existing[username]},
+                )
+        elif fhir_id in patients:
+            patient_ids[fhir_id] = conn.execute(
+                sa.text(
+                    "INSERT INTO users (username, display_name, role) VALUES (:u, :d, 'patient') RETURNING id"
+                ),
+                {"u": username, "d": _display_name(patients[fhir_id])},
+            ).scalar_one()
+            summary.patients_created += 1
+        else:
+            index = next(item.entry for item in planned if item.patient_key == fhir_id)
+            raise FhirInputError(
+                path, "dangling reference in subject: no such Patient here or in Caseline", index
+            )
+    if assign_to is not None:
+        for patient_id in patient_ids.values():
+            conn.execute(
+                sa.text(
+                    "INSERT INTO care_assignments (therapist_id, patient_id) VALUES (:t, :p) "
+                    "ON CONFLICT (therapist_id, patient_id) DO UPDATE SET active = true"
+                ),
+                {"t": assign_to, "p": patient_id},
+            )
+
+    # Practitioners: an author only when a user is known by one of their identifiers.
+    pairs = sorted({pair for identifiers in practitioners.values() for pair in identifiers})
+    known: dict[tuple[str, str], uuid.UUID] = {}
+    if pairs:
+        for match in conn.execute(
+            sa.text(
+                "SELECT i.system, i.value, i.user_id FROM user_identifiers i JOIN users u ON u.id = i.user_id "
+                "WHERE u.role IN ('therapist', 'supervisor') AND (i.system, i.value) IN "
+                "(SELECT * FROM unnest(CAST(:s AS text[]), CAST(:v AS text[])))"
+            ),
+            {"s": [p[0] for p in pairs], "v": [p[1] for p in pairs]},
+        ):
+            known[(match.system, match.value)] = match.user_id
+
+    def author(event: MappedEvent) -> uuid.UUID | None:
+        for ref in event.practitioner_refs:
+            for pair in practitioners.get(ref, []):
+                if pair in known:
+                    return known[pair]
+        return None
+
+    # Events: compare with what earlier imports left, by source.
+    rows: dict[tuple[uuid.UUID, str, uuid.UUID], dict[str, Any]] = {}
+    for item in planned:
+        row = _row(item.event, patient_ids[item.patient_key], author(item.event))
+        rows[(row["patient_id"], row["related_entity_type"], row["related_entity_id"])] = row  # last one wins
+        summary.by_type[item.event.event_type.value] += 1
+    stored: dict[tuple[uuid.UUID, str, uuid.UUID], dict[str, Any]] = {}
+    for record in conn.execute(
+        sa.text(
+            f"SELECT id, {', '.join(_COLUMNS)} FROM timeline_events "
+            "WHERE patient_id = ANY(:p) AND related_entity_id IS NOT NULL AND metadata ? 'fhir' AND deleted_at IS NULL"
+        ),
+        {"p": list(set(patient_ids.values()))},
+    ).mappings():
+        stored[(record["patient_id"], record["related_entity_type"], record["related_entity_id"])] = dict(
+            record
+        )
+    fresh: list[dict[str, Any]] = []
+    for source, row in rows.items():
+        before = stored.get(source)
+        if before is None:
+            fresh.append(row)
+        elif _comparable(before) == _comparable(row):
+            summary.unchanged += 1
+        else:
+            conn.execute(
+                sa.text(
+                    "UPDATE timeline_events SET therapist_id = :therapist_id, event_type = :event_type, "
+                    "event_subtype = :event_subtype, event_date = :event_date, title = :title, "
+                    "description = :description, metadata = CAST(:metadata AS jsonb), importance = :importance "
+                    "WHERE id = :id"
+                ),
+                {**row, "metadata": json.dumps(row["metadata"]), "id": before["id"]},
+            )
+            summary.updated += 1
+    copy_events(conn, fresh)
+    summary.created = len(fresh)
+    if key is not None:
+        append(
+            conn,
+            key,
+            "import",
+            detail={
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest()
+                if path.suffix.lower() == ".json"
+                else None,
+                "created": summary.created,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+            },
+        )
+    return summary
+
+
+def copy_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Stream new events into ``timeline_events`` with COPY (the fast path for bulk loads)."""
+    if not rows:
+        return
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY timeline_events ({', '.join(_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [json.dumps(row[c], ensure_ascii=False) if c == "metadata" else row[c] for c in _COLUMNS]
+            )
+
+
+def import_paths(
+    engine: sa.Engine,
+    key: AuditKey | None,
+    paths: Iterable[Path],
+    *,
+    assign_to: uuid.UUID | None = None,
+    progress: Callable[[int, int, Path], None] | None = None,
+) -> tuple[list[FileSummary], list[FhirInputError]]:
+    """Import each file in its own transaction; a bad file is reported and the others still land."""
+    files = expand_paths(paths)
+    done: list[FileSummary] = []
+    failed: list[FhirInputError] = []
+    for number, path in enumerate(files, start=1):
+        if progress is not None:
+            progress(number - 1, len(files), path)
+        try:
+            with engine.begin() as conn:
+                done.append(import_file(conn, key, path, assign_to=assign_to))
+        except FhirInputError as exc:
+            failed.append(exc)
+    if progress is not None and files:
+        progress(len(files), len(files), files[-1])
+    return done, failed
