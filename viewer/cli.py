@@ -128,6 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
     fhir_in.add_argument(
         "--assign-to", metavar="USERNAME", help="assign the imported patients to this therapist's care"
     )
+    fhir_out = commands.add_parser(
+        "export-fhir", help="write one patient's timeline as a FHIR R4 Bundle (collection)"
+    )
+    fhir_out.add_argument("--patient", required=True, metavar="ID", help="patient id or username")
+    fhir_out.add_argument("--out", required=True, metavar="FILE", type=Path)
+    fhir_out.add_argument(
+        "--user",
+        metavar="USERNAME",
+        help="export as this clinician (password from CASELINE_PASSWORD, the demo credentials, or a prompt); "
+        "without it the owner exports, without any private event",
+    )
     staff = commands.add_parser("staff", help="manage clinicians who leave (never deleted)")
     staff_commands = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
     leave = staff_commands.add_parser(
@@ -327,7 +338,48 @@ def cmd_import_fhir(args: argparse.Namespace) -> int:
     return EXIT_USAGE if failed else EXIT_OK
 
 
+def cmd_export_fhir(args: argparse.Namespace) -> int:
+    import getpass
+
+    from viewer.services.audit import AuditKey, AuditKeyError
+    from viewer.services.demo import read_credentials
+    from viewer.services.errors import ServiceError
+    from viewer.services.fhir_export import export_patient, write_bundle
+    from viewer.services.patients import find_patient
+    from viewer.services.sign_in import sign_in
+
+    settings = _settings(args)
+    try:
+        key = AuditKey.load(settings.home)
+    except AuditKeyError as exc:
+        raise UserError(str(exc)) from exc
+    if not args.out.parent.is_dir():
+        raise UserError(f"--out: the folder {args.out.parent} does not exist")
+    engine = engine_for(args)
+    try:
+        if args.user:
+            password = os.environ.get("CASELINE_PASSWORD") or read_credentials(settings.home).get(args.user)
+            if not password:
+                password = getpass.getpass(f"Password for {args.user}: ")
+            base = engine.url.set(username=None, password=None)
+            engine.dispose()
+            engine, _identity = sign_in(base, args.user, password)
+        with engine.begin() as conn:
+            patient = find_patient(conn, args.patient)
+            if patient is None:
+                raise UserError(f"--patient: no patient {args.patient!r} that you may see")
+            bundle = export_patient(conn, key, patient)
+            write_bundle(bundle, args.out)
+    except ServiceError as exc:
+        raise UserError(str(exc)) from exc
+    finally:
+        engine.dispose()
+    print(f"Wrote {len(bundle['entry']) - 1} events to {args.out}")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "export-fhir": cmd_export_fhir,
     "import-fhir": cmd_import_fhir,
     "db": cmd_db,
     "demo": cmd_demo,

@@ -16,6 +16,7 @@ displays.  That key makes importing the same file twice change nothing.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -46,10 +47,23 @@ class MappedEvent:
     subtype: str | None = None
     description: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    is_private: bool = False
+    # The related entity stored with the event; by default the source resource itself.
+    related: tuple[str, uuid.UUID] | bool | None = True
 
     @property
-    def related_id(self) -> uuid.UUID:
-        return source_uuid(self.source_type, self.source_id)
+    def related_entity(self) -> tuple[str | None, uuid.UUID | None]:
+        if self.related is True:
+            return self.source_type, source_uuid(self.source_type, self.source_id)
+        if isinstance(self.related, tuple):
+            return self.related
+        return None, None
+
+    @property
+    def source_key(self) -> tuple[str, str]:
+        """What identifies the source resource across imports: metadata.fhir's type and id."""
+        fhir = self.metadata.get("fhir", {})
+        return str(fhir.get("resourceType", self.source_type)), str(fhir.get("id", self.source_id))
 
 
 @dataclass(frozen=True)
@@ -427,8 +441,70 @@ PEOPLE: dict[str, str] = {
 OTHER_SKIP = "not a timeline event (Organization, CareTeam, SupplyDelivery, Device, …)"
 
 
+EVENT_EXTENSION = "https://caseline.example/fhir/StructureDefinition/timeline-event"
+EXTENSION_ROW = (
+    "any resource with Caseline's timeline-event extension (a Caseline export)",
+    "exactly the event it describes (lane, date, title, description, metadata, private flag)",
+    "as exported",
+)
+
+
+def _caseline_event(resource: dict[str, Any], fields: Any) -> MappedEvent:
+    """A resource from a Caseline export: the extension holds the event itself."""
+    if not isinstance(fields, dict):
+        raise MappingError("the Caseline extension does not hold an event")
+    try:
+        event_type = EventType(fields["event_type"])
+        importance = Importance.from_db(str(fields["importance"]))
+        when = parse_datetime(fields["event_date"], "extension event_date")
+        title = fields["title"]
+    except (KeyError, ValueError):
+        raise MappingError(
+            "the Caseline extension lacks a valid event_type, importance, event_date or title"
+        ) from None
+    source_id = resource.get("id")
+    if not isinstance(source_id, str) or not source_id.strip():
+        raise MappingError("missing required field id")
+    kind = str(resource["resourceType"])
+    raw = fields.get("metadata")
+    metadata: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    if "fhir" not in metadata:
+        metadata = {**metadata, "fhir": {"resourceType": kind, "id": source_id, "codes": []}}
+    related: tuple[str, uuid.UUID] | None = None
+    if fields.get("related_entity_type") and fields.get("related_entity_id"):
+        try:
+            related = (str(fields["related_entity_type"]), uuid.UUID(str(fields["related_entity_id"])))
+        except ValueError:
+            raise MappingError("the Caseline extension holds a related_entity_id that is not an id") from None
+    text = [fields.get(k) for k in ("description", "event_subtype")]
+    if not isinstance(title, str) or any(t is not None and not isinstance(t, str) for t in text):
+        raise MappingError("the Caseline extension holds a title or description that is not text")
+    return MappedEvent(
+        source_type=kind,
+        source_id=source_id,
+        patient_ref=_subject(resource),
+        practitioner_refs=(),
+        event_type=event_type,
+        when=when,
+        title=title,
+        importance=importance,
+        subtype=text[1],
+        description=text[0],
+        metadata=metadata,
+        is_private=bool(fields.get("is_private", False)),
+        related=related,
+    )
+
+
 def map_resource(resource: dict[str, Any]) -> MappedEvent | Skip:
     """The event a resource becomes, or why it is skipped; raises MappingError if it is malformed."""
+    for extension in _list(resource.get("extension")):
+        if isinstance(extension, dict) and extension.get("url") == EVENT_EXTENSION:
+            try:
+                fields = json.loads(str(extension.get("valueString")))
+            except ValueError:
+                raise MappingError("the Caseline extension is not JSON") from None
+            return _caseline_event(resource, fields)
     kind = str(resource["resourceType"])
     rule = RULES.get(kind)
     if rule is None:
@@ -440,6 +516,7 @@ def mapping_table() -> str:
     """The README's mapping table, generated from :data:`RULES` and :data:`SKIPPED`."""
     lines = ["| FHIR resource | becomes | importance |", "|---|---|---|"]
     lines += [f"| {r.resource} | {r.becomes} | {r.importance} |" for r in RULES.values()]
+    lines.append("| " + " | ".join(EXTENSION_ROW) + " |")
     lines += [f"| {kind} | {what} | |" for kind, what in PEOPLE.items()]
     lines += [f"| {kind} | skipped and counted | {why} |" for kind, why in SKIPPED.items()]
     lines.append(f"| anything else | skipped and counted | {OTHER_SKIP} |")

@@ -101,6 +101,8 @@ def _display_name(resource: dict[str, Any]) -> str:
     names = resource.get("name")
     if isinstance(names, list) and names and isinstance(names[0], dict):
         chosen = next((n for n in names if isinstance(n, dict) and n.get("use") == "official"), names[0])
+        if isinstance(chosen.get("text"), str) and chosen["text"].strip():
+            return str(chosen["text"]).strip()[:200]
         given = [g for g in _as_list(chosen.get("given")) if isinstance(g, str)]
         family = chosen.get("family") if isinstance(chosen.get("family"), str) else ""
         # Synthea numbers its made-up names ("Blair400"); real names have no trailing digits.
@@ -187,10 +189,10 @@ def _row(event: MappedEvent, patient_id: uuid.UUID, therapist_id: uuid.UUID | No
         "title": event.title,
         "description": event.description,
         "metadata": event.metadata,
-        "related_entity_type": event.source_type,
-        "related_entity_id": event.related_id,
+        "related_entity_type": event.related_entity[0],
+        "related_entity_id": event.related_entity[1],
         "importance": event.importance.db_value,
-        "is_private": False,
+        "is_private": event.is_private,
     }
 
 
@@ -286,22 +288,21 @@ def import_file(
         return None
 
     # Events: compare with what earlier imports left, by source.
-    rows: dict[tuple[uuid.UUID, str, uuid.UUID], dict[str, Any]] = {}
+    rows: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
     for item in planned:
         row = _row(item.event, patient_ids[item.patient_key], author(item.event))
-        rows[(row["patient_id"], row["related_entity_type"], row["related_entity_id"])] = row  # last one wins
+        rows[(row["patient_id"], *item.event.source_key)] = row  # a resource listed twice: the last wins
         summary.by_type[item.event.event_type.value] += 1
-    stored: dict[tuple[uuid.UUID, str, uuid.UUID], dict[str, Any]] = {}
+    stored: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
     for record in conn.execute(
         sa.text(
-            f"SELECT id, {', '.join(_COLUMNS)} FROM timeline_events "
-            "WHERE patient_id = ANY(:p) AND related_entity_id IS NOT NULL AND metadata ? 'fhir' AND deleted_at IS NULL"
+            f"SELECT id, {', '.join(_COLUMNS)}, metadata->'fhir'->>'resourceType' AS source_type, "
+            "metadata->'fhir'->>'id' AS source_id FROM timeline_events "
+            "WHERE patient_id = ANY(:p) AND metadata ? 'fhir' AND deleted_at IS NULL"
         ),
         {"p": list(set(patient_ids.values()))},
     ).mappings():
-        stored[(record["patient_id"], record["related_entity_type"], record["related_entity_id"])] = dict(
-            record
-        )
+        stored[(record["patient_id"], record["source_type"], record["source_id"])] = dict(record)
     fresh: list[dict[str, Any]] = []
     for source, row in rows.items():
         before = stored.get(source)
@@ -314,8 +315,9 @@ def import_file(
                 sa.text(
                     "UPDATE timeline_events SET therapist_id = :therapist_id, event_type = :event_type, "
                     "event_subtype = :event_subtype, event_date = :event_date, title = :title, "
-                    "description = :description, metadata = CAST(:metadata AS jsonb), importance = :importance "
-                    "WHERE id = :id"
+                    "description = :description, metadata = CAST(:metadata AS jsonb), importance = :importance, "
+                    "is_private = :is_private, related_entity_type = :related_entity_type, "
+                    "related_entity_id = :related_entity_id WHERE id = :id"
                 ),
                 {**row, "metadata": json.dumps(row["metadata"]), "id": before["id"]},
             )

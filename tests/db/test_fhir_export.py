@@ -1,0 +1,131 @@
+"""FHIR export under each login: what the user may see, never another author's private event,
+audited; and the round trip: importing an export into an empty database gives the same timeline."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from tests.db.test_fhir_import import TINY
+from viewer.db import migrate
+from viewer.db.engine import make_engine
+from viewer.services.audit import AuditKey
+from viewer.services.errors import NotPermitted
+from viewer.services.fhir_export import export_patient, write_bundle
+from viewer.services.fhir_import import import_file
+
+KEY = AuditKey(bytes(range(32)))
+_TIMELINE = (
+    "SELECT event_date, event_type, event_subtype, importance, title, description, is_private, "
+    "related_entity_type, related_entity_id, metadata - 'fhir' AS metadata FROM timeline_events "
+    "WHERE deleted_at IS NULL ORDER BY event_date, title"
+)
+
+
+@pytest.fixture(scope="module")
+def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
+    built = build_practice(module_scratch_database)
+    yield built
+    drop_logins(built)
+
+
+def _titles(bundle: dict[str, Any]) -> list[str]:
+    return sorted(
+        json.loads(e["resource"]["extension"][0]["valueString"])["title"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] != "Patient"
+    )
+
+
+def _export(practice: Practice, actor: str, patient: str) -> dict[str, Any]:
+    engine = practice.engine_for(actor)
+    try:
+        with engine.begin() as conn:
+            return export_patient(conn, KEY, practice.patients[patient])
+    finally:
+        engine.dispose()
+
+
+def test_an_export_holds_what_the_user_may_see_and_never_another_authors_private_event(
+    practice: Practice,
+) -> None:
+    assert _titles(_export(practice, "author", "P1")) == ["Event e1", "Event e10", "Event e2", "Event e7"]
+    assert _titles(_export(practice, "colleague", "P1")) == ["Event e1", "Event e10", "Event e7", "Event e8"]
+    # The supervisor may read e2 with a stated purpose, but an export states none: e2 stays out.
+    assert _titles(_export(practice, "supervisor", "P1")) == ["Event e1", "Event e10", "Event e7"]
+    with pytest.raises(NotPermitted):
+        _export(practice, "admin", "P1")  # admins never get clinical text
+    owner = make_engine(practice.url, poolclass=sa.pool.NullPool)
+    with owner.connect() as conn:
+        audited = conn.execute(
+            sa.text(
+                "SELECT actor, detail FROM audit_log WHERE action = 'export' AND patient_id = :p ORDER BY seq"
+            ),
+            {"p": practice.patients["P1"]},
+        ).all()
+    owner.dispose()
+    assert [(a, d["events"]) for a, d in audited] == [
+        (practice.login("author"), 4),
+        (practice.login("colleague"), 4),
+        (practice.login("supervisor"), 3),
+    ]
+
+
+def test_the_file_is_written_privately_and_whole(practice: Practice, tmp_path: Path) -> None:
+    target = write_bundle(_export(practice, "author", "P2"), tmp_path / "p2.json")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert json.loads(target.read_text(encoding="utf-8"))["type"] == "collection"
+    assert [p.name for p in tmp_path.iterdir()] == ["p2.json"]
+
+
+def _timeline(url: sa.URL) -> list[Any]:
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(sa.text(_TIMELINE))]
+    engine.dispose()
+    return rows
+
+
+def test_importing_an_export_into_an_empty_database_gives_the_same_timeline(
+    practice: Practice, scratch_database: sa.URL, tmp_path: Path
+) -> None:
+    # Start from a real bundle plus the practice's own hand-written events, all in one patient.
+    owner = make_engine(practice.url, poolclass=sa.pool.NullPool)
+    with owner.begin() as conn:
+        import_file(conn, KEY, TINY)
+        patient = conn.execute(
+            sa.text("SELECT patient_id FROM timeline_events WHERE related_entity_type = 'Encounter'")
+        ).scalar_one()
+        conn.execute(
+            sa.text(
+                "INSERT INTO timeline_events (patient_id, event_type, event_date, title, description, importance, "
+                "metadata, event_subtype) VALUES (:p, 'note', '2024-02-29 23:59:59', 'Leap-day note ✓', "
+                "'line one\nline two', 'critical', '{\"k\": [1, 2.5, \"x\"]}', 'process_note')"
+            ),
+            {"p": patient},
+        )
+        bundle = export_patient(conn, None, patient)
+        before = [
+            tuple(r)
+            for r in conn.execute(
+                sa.text(_TIMELINE.replace("WHERE deleted_at", "WHERE patient_id = :p AND deleted_at")),
+                {"p": patient},
+            )
+        ]
+    owner.dispose()
+    path = write_bundle(bundle, tmp_path / "export.json")
+    empty = make_engine(scratch_database, poolclass=sa.pool.NullPool)
+    with empty.begin() as conn:
+        migrate.upgrade(conn)
+        summary = import_file(conn, KEY, path)
+        again = import_file(conn, KEY, path)
+    empty.dispose()
+    assert summary.created == len(before) and (again.created, again.updated) == (0, 0)
+    assert _timeline(scratch_database) == before

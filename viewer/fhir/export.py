@@ -1,0 +1,105 @@
+"""Timeline events as a FHIR R4 Bundle (type collection) that imports back into the same timeline.
+
+Each event becomes the resource a FHIR reader expects for its lane (a session
+an Encounter, a diagnosis a Condition, a plan a CarePlan, a medication a
+MedicationStatement, an assessment a survey Observation, the rest ``Basic``)
+and carries Caseline's exact fields in one extension
+(:data:`EVENT_EXTENSION`), so importing the export reproduces every date,
+lane, importance, title, description and metadata value.  Other FHIR readers
+see ordinary resources and may ignore the extension.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from viewer.domain import EventDetail, EventType
+from viewer.fhir.mapping import EVENT_EXTENSION
+
+SYSTEM = "https://caseline.example/fhir/CodeSystem/event-type"
+
+_RESOURCE_FOR = {
+    EventType.SESSION: "Encounter",
+    EventType.DIAGNOSIS: "Condition",
+    EventType.TREATMENT_PLAN: "CarePlan",
+    EventType.MEDICATION: "MedicationStatement",
+    EventType.ASSESSMENT: "Observation",
+    EventType.MILESTONE: "Basic",
+    EventType.NOTE: "Basic",
+    EventType.EXTERNAL_EVENT: "Basic",
+}
+
+
+def _instant(stored: datetime) -> str:
+    return stored.replace(tzinfo=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def event_fields(detail: EventDetail) -> dict[str, Any]:
+    """What the extension carries: everything the timeline shows, nothing about who may see it."""
+    return {
+        "event_type": detail.event_type.value,
+        "event_subtype": detail.event_subtype,
+        "event_date": _instant(detail.event_date),
+        "title": detail.title,
+        "description": detail.description,
+        "importance": detail.importance.db_value,
+        "is_private": detail.is_private,
+        "metadata": detail.metadata,
+        "related_entity_type": detail.related_entity_type,
+        "related_entity_id": str(detail.related_entity_id) if detail.related_entity_id else None,
+    }
+
+
+def event_resource(detail: EventDetail, patient_ref: str) -> dict[str, Any]:
+    kind = _RESOURCE_FOR[detail.event_type]
+    when = _instant(detail.event_date)
+    concept = {"coding": [{"system": SYSTEM, "code": detail.event_type.value}], "text": detail.title}
+    resource: dict[str, Any] = {
+        "resourceType": kind,
+        "id": str(detail.id),
+        "extension": [
+            {"url": EVENT_EXTENSION, "valueString": json.dumps(event_fields(detail), ensure_ascii=False)}
+        ],
+    }
+    subject = {"reference": patient_ref}
+    if kind == "Encounter":
+        resource.update(status="finished", **{"class": {"code": "AMB"}}, type=[concept], subject=subject,
+                        period={"start": when})  # fmt: skip
+    elif kind == "Condition":
+        resource.update(code=concept, subject=subject, onsetDateTime=when)
+    elif kind == "CarePlan":
+        resource.update(status="active", intent="plan", title=detail.title, category=[concept], subject=subject,
+                        period={"start": when})  # fmt: skip
+    elif kind == "MedicationStatement":
+        resource.update(
+            status="recorded", medicationCodeableConcept=concept, subject=subject, effectiveDateTime=when
+        )
+    elif kind == "Observation":
+        resource.update(status="final", category=[{"coding": [{"code": "survey"}]}], code=concept, subject=subject,
+                        effectiveDateTime=when)  # fmt: skip
+    else:
+        resource.update(code=concept, subject=subject, created=when[:10])
+    return resource
+
+
+def build_bundle(patient_id: uuid.UUID, patient_name: str, events: list[EventDetail]) -> dict[str, Any]:
+    """A collection Bundle: the patient first, then one resource per event (oldest first)."""
+    patient_ref = f"urn:uuid:{patient_id}"
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": patient_ref,
+            "resource": {"resourceType": "Patient", "id": str(patient_id), "name": [{"text": patient_name}]},
+        }
+    ]
+    for detail in sorted(events, key=lambda d: (d.event_date, str(d.id))):
+        entries.append({"fullUrl": f"urn:uuid:{detail.id}", "resource": event_resource(detail, patient_ref)})
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "collection",
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "entry": entries,
+    }
