@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ui.edit_controller import EditController
 from ui.export import ExportFailed, caption_for, export_work, paint_on_page
+from ui.fhir_actions import FhirActions
 from ui.idle_lock import IdleWatcher, LockScreen
 from ui.operations import CancelToken, OperationRunner
 from ui.patient_list import PatientListPanel
@@ -199,6 +200,13 @@ class MainWindow(QMainWindow):
         pane.annotateRequested.connect(lambda: self._with_shown(self.edits.annotate))
         pane.readPrivateRequested.connect(self._read_selected_private)
 
+        self.fhir = FhirActions(self, self.runner, settings.home)
+        self.fhir.imported.connect(lambda _r: self._after_import())
+        self.fhir.fhirExported.connect(
+            lambda path: self.statusBar().showMessage(f"Wrote the FHIR bundle to {path}", 10_000)
+        )
+        self._owner_url: sa.URL | None = None
+
         self._build_file_menu()
         self._build_edit_menu()
 
@@ -224,11 +232,20 @@ class MainWindow(QMainWindow):
             action.setObjectName(f"export{fmt.capitalize()}Action")
             action.triggered.connect(lambda _=False, f=fmt: self._ask_export(f))
             self.export_actions.append(action)
+        self.export_fhir_action = menu.addAction("Export patient as &FHIR…")
+        self.export_fhir_action.setObjectName("exportFhirAction")
+        self.export_fhir_action.triggered.connect(self._ask_export_fhir)
+        self.export_actions.append(self.export_fhir_action)
         self.print_action = menu.addAction("&Print view…")
         self.print_action.setObjectName("printAction")
         self.print_action.setShortcut(QKeySequence.StandardKey.Print)
         self.print_action.triggered.connect(self._print)
         self.export_actions.append(self.print_action)
+        menu.addSeparator()
+        self.import_action = menu.addAction("&Import FHIR…")
+        self.import_action.setObjectName("importFhirAction")
+        self.import_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.import_action.triggered.connect(self._ask_import)
         menu.addSeparator()
         self.sign_out_action = menu.addAction("Sign &out")
         self.sign_out_action.setObjectName("signOutAction")
@@ -244,6 +261,60 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         self._set_export_enabled(False)
+
+    def may_import(self) -> bool:
+        """Importing creates patients: administrators only (or the owner's tool mode)."""
+        if self._owner_url is None:
+            return False
+        return not self.require_sign_in or (self.identity is not None and self.identity.role == "admin")
+
+    def _ask_import(self) -> None:
+        if not self.may_import():
+            self.statusBar().showMessage(
+                "Importing FHIR creates patients, so it is an administrator's task: sign in as an admin.",
+                10_000,
+            )
+            return
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Import FHIR", str(Path.home()), "FHIR (*.json *.ndjson);;All files (*)"
+        )
+        if files:
+            self.import_fhir([Path(f) for f in files])
+
+    def import_fhir(self, paths: list[Path]) -> None:
+        """Import FHIR files in the background with a progress bar; a summary follows."""
+        assert self._owner_url is not None
+        self.progress.setRange(0, max(len(paths), 1))
+        self.progress.setValue(0)
+        self.progress.show()
+        self.statusBar().showMessage(f"Importing {len(paths)} FHIR files…")
+
+        def progress(done: int, total: int) -> None:
+            self.progress.setRange(0, max(total, 1))
+            self.progress.setValue(done)
+
+        self.fhir.import_files(self._owner_url, paths, progress, self._on_failure)
+
+    def _after_import(self) -> None:
+        self.progress.hide()
+        if self.engine is not None:
+            self.refresh_patients()
+
+    def _ask_export_fhir(self) -> None:
+        patient = self.timeline.patient
+        if patient is None:
+            return
+        suggested = str(Path.home() / f"{patient.username}-fhir.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Export as FHIR", suggested, "FHIR JSON (*.json)")
+        if path:
+            self.export_fhir(Path(path))
+
+    def export_fhir(self, path: Path) -> None:
+        patient = self.timeline.patient
+        if patient is None or self.engine is None:
+            return
+        self.statusBar().showMessage(f"Writing {path.name}…")
+        self.fhir.export_patient(self.engine, patient.id, path, self._on_failure)
 
     def _build_edit_menu(self) -> None:
         menu = self.menuBar().addMenu("&Edit")
@@ -427,6 +498,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 "Loaded the synthetic demo practice into a new embedded database.", 10_000
             )
+        self._owner_url = result.engine.url  # for administrators' imports only
         if not self.require_sign_in:  # tools and tests: the owner's view
             self.engine = result.engine
             self.refresh_patients()

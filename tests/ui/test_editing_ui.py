@@ -7,6 +7,7 @@ with a stated purpose and adding a review note.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from tests.db.test_fhir_import import TINY
 from tests.ui.conftest import _guard_active
 from ui.conflict_dialog import ConflictDialog
 from ui.event_editor import EventEditor
@@ -408,3 +410,37 @@ def test_an_export_is_audited_with_the_patient(
         p=practice.patients["P1"],
     )
     assert (practice.login("author"), {"format": "png"}) in [tuple(r) for r in rows]
+
+
+def test_an_administrator_imports_fhir_with_progress_and_a_summary(
+    qtbot: QtBot, practice: Practice, home: Path, tmp_path: Path
+) -> None:
+    window = _window(qtbot, practice, home, "admin")
+    assert window.may_import()
+    bad = tmp_path / "broken.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with qtbot.waitSignal(window.fhir.imported, timeout=60_000) as imported:
+        window.import_fhir([TINY, bad])
+    done, failed = imported.args[0]
+    assert [s.path for s in done] == [TINY] and [e.path for e in failed] == [bad]
+    box = window.fhir.summary_box
+    assert box is not None and box.isVisible()
+    assert box.text() == f"1 of 2 files imported, {done[0].created} new events."
+    assert "broken.json: not JSON" in box.detailedText()
+    qtbot.waitUntil(lambda: len(window.patients.model.patients) == 5, timeout=30_000)  # 4 + the imported one
+    _guard_active.clear()
+
+
+def test_a_therapist_may_not_import_but_exports_fhir_as_they_see_it(
+    qtbot: QtBot, author: MainWindow, practice: Practice, tmp_path: Path
+) -> None:
+    assert not author.may_import()
+    author.import_action.trigger()
+    assert "administrator's task" in author.statusBar().currentMessage()
+    _open_patient(qtbot, author, "Patient P1")
+    target = tmp_path / "p1.json"
+    with qtbot.waitSignal(author.fhir.fhirExported, timeout=30_000):
+        author.export_fhir(target)
+    bundle = json.loads(target.read_text(encoding="utf-8"))
+    titles = [json.loads(e["resource"]["extension"][0]["valueString"])["title"] for e in bundle["entry"][1:]]
+    assert "Event e8" not in titles and "Event e2" in titles  # the colleague's private note never leaves
