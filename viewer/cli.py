@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="measure timeline load, paint and hover speed on a throwaway synthetic patient"
     )
     bench.add_argument("--events", type=int, default=1_000_000, help="events to seed (default: %(default)s)")
+    bench.add_argument(
+        "--import-events",
+        type=int,
+        default=100_000,
+        help="events in the synthetic FHIR bundle for import_events_per_s (default: %(default)s)",
+    )
     bench.add_argument("--frames", type=int, default=200, help="frames in the gesture (default: %(default)s)")
     bench.add_argument("--dpr", type=float, default=1.0, help="device pixel ratio (default: %(default)s)")
     bench.add_argument("--seed", type=int, default=20261124, help="random seed (default: %(default)s)")

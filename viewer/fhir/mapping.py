@@ -22,9 +22,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
-from viewer.domain import SHORT_TEXT_MAX, TITLE_MAX, EventType, Importance
+from viewer.domain import FLOAT_EXACT_LIMIT, SHORT_TEXT_MAX, TITLE_MAX, EventType, Importance
 
 NAMESPACE = uuid.UUID("6f1c2b0e-57c4-4b8a-9a55-0c6d2a1f3e11")  # UUIDv5 namespace for non-UUID FHIR ids
 MAX_CODES = 10
@@ -51,13 +52,18 @@ class MappedEvent:
     # The related entity stored with the event; by default the source resource itself.
     related: tuple[str, uuid.UUID] | bool | None = True
 
-    @property
+    @cached_property
     def related_entity(self) -> tuple[str | None, uuid.UUID | None]:
         if self.related is True:
             return self.source_type, source_uuid(self.source_type, self.source_id)
         if isinstance(self.related, tuple):
             return self.related
         return None, None
+
+    @property
+    def shape_trusted(self) -> bool:
+        """Metadata built by this module (fixed depth, checked numbers), not copied from an extension."""
+        return self.related is True
 
     @property
     def source_key(self) -> tuple[str, str]:
@@ -350,6 +356,8 @@ def _observation(r: dict[str, Any]) -> MappedEvent | Skip:
     when = _first_date(r, "effectiveDateTime", "effectivePeriod.start", "issued")
     instrument = next((INSTRUMENTS[c["code"]] for c in codings if c.get("code") in INSTRUMENTS), None)
     score = _score(r)
+    if score is not None and abs(score) >= FLOAT_EXACT_LIMIT:
+        raise MappingError("a score too large to keep exactly in valueQuantity.value")
     metadata: dict[str, Any] = {}
     if score is not None:
         metadata["score"] = int(score) if score.is_integer() else score

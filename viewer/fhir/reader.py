@@ -47,16 +47,17 @@ class Entry:
 
 
 def _depth_ok(value: Any) -> bool:
-    """Iterative depth check (no recursion on hostile input)."""
+    """Iterative depth check (no recursion on hostile input); only containers are walked."""
+    if not isinstance(value, dict | list):
+        return True
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if depth > MAX_DEPTH:
             return False
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
+        children = item.values() if isinstance(item, dict) else item
+        deeper = depth + 1
+        stack.extend((child, deeper) for child in children if isinstance(child, dict | list))
     return True
 
 

@@ -28,7 +28,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from viewer.domain import EventDraft, ValidationError, to_storage
+from viewer.domain import (
+    DESCRIPTION_MAX,
+    SHORT_TEXT_MAX,
+    TITLE_MAX,
+    ValidationError,
+    check_text,
+    encode_metadata,
+    to_storage,
+)
 from viewer.fhir.mapping import MappedEvent, MappingError, Skip, map_resource
 from viewer.fhir.reader import Entry, FhirInputError, read_entries
 from viewer.services.audit import AuditKey, append
@@ -208,19 +216,15 @@ def import_file(
     summary = FileSummary(path)
     entries = list(read_entries(path))
     patients, practitioners, planned = _plan(path, entries, summary)
+    encoded: dict[int, str] = {}
     for item in planned:  # the schema's own rules, checked before the first write
-        draft = EventDraft(
-            patient_id=uuid.UUID(int=0),
-            event_type=item.event.event_type,
-            event_date=item.event.when,
-            title=item.event.title,
-            importance=item.event.importance,
-            event_subtype=item.event.subtype,
-            description=item.event.description,
-            metadata=item.event.metadata,
-        )
+        event = item.event
         try:
-            draft.validate()
+            check_text("title", event.title, TITLE_MAX, required=True)
+            check_text("event_subtype", event.subtype, SHORT_TEXT_MAX, required=False)
+            check_text("description", event.description, DESCRIPTION_MAX, required=False)
+            to_storage(event.when)
+            encoded[id(event)] = encode_metadata(event.metadata, shape_trusted=event.shape_trusted)
         except ValidationError as exc:
             raise FhirInputError(path, f"{exc.field} {exc.message}", item.entry) from None
 
@@ -291,6 +295,7 @@ def import_file(
     rows: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
     for item in planned:
         row = _row(item.event, patient_ids[item.patient_key], author(item.event))
+        row["metadata_json"] = encoded[id(item.event)]
         rows[(row["patient_id"], *item.event.source_key)] = row  # a resource listed twice: the last wins
         summary.by_type[item.event.event_type.value] += 1
     stored: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
@@ -319,7 +324,7 @@ def import_file(
                     "is_private = :is_private, related_entity_type = :related_entity_type, "
                     "related_entity_id = :related_entity_id WHERE id = :id"
                 ),
-                {**row, "metadata": json.dumps(row["metadata"]), "id": before["id"]},
+                {**row, "metadata": row["metadata_json"], "id": before["id"]},
             )
             summary.updated += 1
     copy_events(conn, fresh)
@@ -352,9 +357,7 @@ def copy_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
         cursor.copy(f"COPY timeline_events ({', '.join(_COLUMNS)}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row(
-                [json.dumps(row[c], ensure_ascii=False) if c == "metadata" else row[c] for c in _COLUMNS]
-            )
+            copy.write_row([row["metadata_json"] if c == "metadata" else row[c] for c in _COLUMNS])
 
 
 def import_paths(
