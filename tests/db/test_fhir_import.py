@@ -327,3 +327,35 @@ def test_mutated_bundles_never_crash_and_never_half_write(
     except FhirInputError as refused:
         assert refused.path == path
         assert _state(db) == before
+
+
+def test_a_big_ndjson_file_goes_in_batches_and_stays_all_or_nothing(
+    db: sa.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import viewer.services.fhir_import as importer
+
+    monkeypatch.setattr(importer, "BATCH_ENTRIES", 2)
+    bundle = _load(TINY)
+    resources = [e["resource"] for e in bundle["entry"]]
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    events = [r for r in resources if r["resourceType"] in ("Encounter", "Immunization", "DiagnosticReport")]
+    for resource in events:
+        field = "patient" if "patient" in resource else "subject"
+        resource[field] = {"reference": f"Patient/{patient['id']}"}
+    lines = [json.dumps(r) for r in [patient, *events]]
+    good = _write(tmp_path, "mixed.ndjson", "\n".join(lines) + "\n")
+    before = _state(db)
+    broken = _write(
+        tmp_path, "late-error.ndjson", "\n".join([*lines, '{"resourceType": "Encounter"}']) + "\n"
+    )
+    with (
+        pytest.raises(FhirInputError, match=rf"late-error\.ndjson, entry {len(lines) + 1}: "),
+        db.begin_nested(),
+    ):
+        import_file(db, KEY, broken)  # the earlier batches were written, then rolled back with the file
+    assert _state(db) == before
+    summary = import_file(db, KEY, good)
+    assert (summary.patients_created, summary.created) == (1, len(events))
+    monkeypatch.setattr(reader, "MAX_LINE_BYTES", 64)
+    with pytest.raises(FhirInputError, match=r"mixed\.ndjson, entry 1: line is longer"), db.begin_nested():
+        import_file(db, KEY, good)

@@ -122,7 +122,12 @@ def read_entries(path: Path) -> Iterator[Entry]:
 
 def _read_ndjson(path: Path) -> Iterator[Entry]:
     with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
+        number = 0
+        while True:
+            line = handle.readline(MAX_LINE_BYTES + 1)  # never more than the limit in memory
+            if not line:
+                return
+            number += 1
             if len(line) > MAX_LINE_BYTES:
                 raise FhirInputError(path, "line is longer than this importer accepts", number)
             if not line.strip():

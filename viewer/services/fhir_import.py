@@ -21,7 +21,7 @@ import json
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,12 +141,17 @@ class _Planned:
 
 
 def _plan(
-    path: Path, entries: list[Entry], summary: FileSummary
-) -> tuple[dict[str, dict[str, Any]], dict[str, list[tuple[str, str]]], list[_Planned]]:
-    """Map every entry; raises FhirInputError at the first problem, before any write."""
+    path: Path,
+    entries: list[Entry],
+    summary: FileSummary,
+    practitioners: dict[str, list[tuple[str, str]]],
+) -> tuple[dict[str, dict[str, Any]], list[_Planned]]:
+    """Map every entry of a batch; raises FhirInputError at the first problem, before any write.
+
+    ``practitioners`` (reference -> identifiers) is filled in and carried from batch to batch.
+    """
     patients: dict[str, dict[str, Any]] = {}  # FHIR id -> resource
     patient_refs: dict[str, str] = {}  # reference -> FHIR id
-    practitioners: dict[str, list[tuple[str, str]]] = {}  # reference -> identifiers
     for entry in entries:
         kind = entry.resource["resourceType"]
         if kind == "Patient":
@@ -184,7 +189,7 @@ def _plan(
                 path, "dangling reference in subject: no such Patient in the file", entry.index
             )
         planned.append(_Planned(entry.index, mapped, patient))
-    return patients, practitioners, planned
+    return patients, planned
 
 
 def _row(event: MappedEvent, patient_id: uuid.UUID, therapist_id: uuid.UUID | None) -> dict[str, Any]:
@@ -209,13 +214,64 @@ def _comparable(row: dict[str, Any]) -> tuple[Any, ...]:
     return (*values, json.dumps(row["metadata"], sort_keys=True))
 
 
+BATCH_ENTRIES = 50_000  # an NDJSON file is read, mapped and written this many lines at a time
+
+
+def _batches(entries: Iterator[Entry], size: int) -> Iterator[list[Entry]]:
+    batch: list[Entry] = []
+    for entry in entries:
+        batch.append(entry)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def import_file(
     conn: sa.Connection, key: AuditKey | None, path: Path, *, assign_to: uuid.UUID | None = None
 ) -> FileSummary:
-    """Import one file in the caller's transaction (the caller commits; any error leaves nothing)."""
+    """Import one file in the caller's transaction (the caller commits; any error leaves nothing).
+
+    Big NDJSON files go in batches, so memory stays bounded whatever their size; the
+    transaction still makes the whole file one unit.
+    """
     summary = FileSummary(path)
-    entries = list(read_entries(path))
-    patients, practitioners, planned = _plan(path, entries, summary)
+    practitioners: dict[str, list[tuple[str, str]]] = {}
+    for batch in _batches(read_entries(path), BATCH_ENTRIES):
+        _import_batch(conn, path, batch, summary, practitioners, assign_to)
+    if key is not None:
+        append(
+            conn,
+            key,
+            "import",
+            detail={
+                "sha256": _digest(path) if path.suffix.lower() == ".json" else None,
+                "created": summary.created,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+            },
+        )
+    return summary
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _import_batch(
+    conn: sa.Connection,
+    path: Path,
+    entries: list[Entry],
+    summary: FileSummary,
+    practitioners: dict[str, list[tuple[str, str]]],
+    assign_to: uuid.UUID | None,
+) -> None:
+    patients, planned = _plan(path, entries, summary, practitioners)
     encoded: dict[int, str] = {}
     for item in planned:  # the schema's own rules, checked before the first write
         event = item.event
@@ -328,22 +384,7 @@ def import_file(
             )
             summary.updated += 1
     copy_events(conn, fresh)
-    summary.created = len(fresh)
-    if key is not None:
-        append(
-            conn,
-            key,
-            "import",
-            detail={
-                "sha256": hashlib.sha256(path.read_bytes()).hexdigest()
-                if path.suffix.lower() == ".json"
-                else None,
-                "created": summary.created,
-                "updated": summary.updated,
-                "unchanged": summary.unchanged,
-            },
-        )
-    return summary
+    summary.created += len(fresh)
 
 
 def copy_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
