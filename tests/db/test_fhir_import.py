@@ -356,6 +356,11 @@ def test_a_big_ndjson_file_goes_in_batches_and_stays_all_or_nothing(
     assert _state(db) == before
     summary = import_file(db, KEY, good)
     assert (summary.patients_created, summary.created) == (1, len(events))
+    # A bundle split into batches still resolves references to entries of earlier batches.
+    whole = import_file(db, KEY, TINY)
+    expected = _expected_counts(_load(TINY))
+    assert whole.events == sum(expected.values()) - expected["billing skipped"]
+    assert whole.unchanged == len(events)  # the NDJSON import above brought the same resources
     monkeypatch.setattr(reader, "MAX_LINE_BYTES", 64)
     with pytest.raises(FhirInputError, match=r"mixed\.ndjson, entry 1: line is longer"), db.begin_nested():
         import_file(db, KEY, good)

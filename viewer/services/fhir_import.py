@@ -145,13 +145,14 @@ def _plan(
     entries: list[Entry],
     summary: FileSummary,
     practitioners: dict[str, list[tuple[str, str]]],
+    patient_refs: dict[str, str],
 ) -> tuple[dict[str, dict[str, Any]], list[_Planned]]:
     """Map every entry of a batch; raises FhirInputError at the first problem, before any write.
 
-    ``practitioners`` (reference -> identifiers) is filled in and carried from batch to batch.
+    ``practitioners`` (reference -> identifiers) and ``patient_refs`` (reference -> the
+    patient's FHIR id) are filled in and carried from batch to batch.
     """
     patients: dict[str, dict[str, Any]] = {}  # FHIR id -> resource
-    patient_refs: dict[str, str] = {}  # reference -> FHIR id
     for entry in entries:
         kind = entry.resource["resourceType"]
         if kind == "Patient":
@@ -238,8 +239,9 @@ def import_file(
     """
     summary = FileSummary(path)
     practitioners: dict[str, list[tuple[str, str]]] = {}
+    patient_refs: dict[str, str] = {}
     for batch in _batches(read_entries(path), BATCH_ENTRIES):
-        _import_batch(conn, path, batch, summary, practitioners, assign_to)
+        _import_batch(conn, path, batch, summary, practitioners, patient_refs, assign_to)
     if key is not None:
         append(
             conn,
@@ -269,9 +271,10 @@ def _import_batch(
     entries: list[Entry],
     summary: FileSummary,
     practitioners: dict[str, list[tuple[str, str]]],
+    patient_refs: dict[str, str],
     assign_to: uuid.UUID | None,
 ) -> None:
-    patients, planned = _plan(path, entries, summary, practitioners)
+    patients, planned = _plan(path, entries, summary, practitioners, patient_refs)
     encoded: dict[int, str] = {}
     for item in planned:  # the schema's own rules, checked before the first write
         event = item.event
