@@ -17,12 +17,12 @@ events no clinician authored) and leaves one audit row per file.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ from viewer.domain import (
     DESCRIPTION_MAX,
     SHORT_TEXT_MAX,
     TITLE_MAX,
+    EventType,
+    Importance,
     ValidationError,
     check_text,
     encode_metadata,
@@ -193,26 +195,32 @@ def _plan(
     return patients, planned
 
 
-def _row(event: MappedEvent, patient_id: uuid.UUID, therapist_id: uuid.UUID | None) -> dict[str, Any]:
+_TYPE_TEXT = {t: t.value for t in EventType}
+_IMPORTANCE_TEXT = {i: i.db_value for i in Importance}
+
+
+def _row(
+    event: MappedEvent, patient_id: uuid.UUID, therapist_id: uuid.UUID | None, stored_date: datetime
+) -> dict[str, Any]:
+    related_type, related_id = event.related_entity
     return {
         "patient_id": patient_id,
         "therapist_id": therapist_id,
-        "event_type": event.event_type.value,
+        "event_type": _TYPE_TEXT[event.event_type],
         "event_subtype": event.subtype,
-        "event_date": to_storage(event.when),
+        "event_date": stored_date,
         "title": event.title,
         "description": event.description,
         "metadata": event.metadata,
-        "related_entity_type": event.related_entity[0],
-        "related_entity_id": event.related_entity[1],
-        "importance": event.importance.db_value,
+        "related_entity_type": related_type,
+        "related_entity_id": related_id,
+        "importance": _IMPORTANCE_TEXT[event.importance],
         "is_private": event.is_private,
     }
 
 
 def _comparable(row: dict[str, Any]) -> tuple[Any, ...]:
-    values = [row[c] for c in _COLUMNS if c != "metadata"]
-    return (*values, json.dumps(row["metadata"], sort_keys=True))
+    return tuple(row[c] for c in _COLUMNS)  # metadata compares as dicts: key order does not matter
 
 
 BATCH_ENTRIES = 50_000  # an NDJSON file is read, mapped and written this many lines at a time
@@ -276,13 +284,14 @@ def _import_batch(
 ) -> None:
     patients, planned = _plan(path, entries, summary, practitioners, patient_refs)
     encoded: dict[int, str] = {}
+    dates: dict[int, datetime] = {}
     for item in planned:  # the schema's own rules, checked before the first write
         event = item.event
         try:
             check_text("title", event.title, TITLE_MAX, required=True)
             check_text("event_subtype", event.subtype, SHORT_TEXT_MAX, required=False)
             check_text("description", event.description, DESCRIPTION_MAX, required=False)
-            to_storage(event.when)
+            dates[id(event)] = to_storage(event.when)
             encoded[id(event)] = encode_metadata(event.metadata, shape_trusted=event.shape_trusted)
         except ValidationError as exc:
             raise FhirInputError(path, f"{exc.field} {exc.message}", item.entry) from None
@@ -353,7 +362,7 @@ def _import_batch(
     # Events: compare with what earlier imports left, by source.
     rows: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
     for item in planned:
-        row = _row(item.event, patient_ids[item.patient_key], author(item.event))
+        row = _row(item.event, patient_ids[item.patient_key], author(item.event), dates[id(item.event)])
         row["metadata_json"] = encoded[id(item.event)]
         rows[(row["patient_id"], *item.event.source_key)] = row  # a resource listed twice: the last wins
         summary.by_type[item.event.event_type.value] += 1
@@ -362,9 +371,9 @@ def _import_batch(
         sa.text(
             f"SELECT id, {', '.join(_COLUMNS)}, metadata->'fhir'->>'resourceType' AS source_type, "
             "metadata->'fhir'->>'id' AS source_id FROM timeline_events "
-            "WHERE patient_id = ANY(:p) AND metadata ? 'fhir' AND deleted_at IS NULL"
+            "WHERE patient_id = ANY(:p) AND metadata->'fhir'->>'id' = ANY(:ids) AND deleted_at IS NULL"
         ),
-        {"p": list(set(patient_ids.values()))},
+        {"p": list(set(patient_ids.values())), "ids": sorted({key[2] for key in rows})},
     ).mappings():
         stored[(record["patient_id"], record["source_type"], record["source_id"])] = dict(record)
     fresh: list[dict[str, Any]] = []
