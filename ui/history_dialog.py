@@ -46,6 +46,8 @@ class HistoryDialog(QDialog):
         for row, version in enumerate(versions):
             for column, text in enumerate((version.label, version.saved_at, version.saved_by, version.title)):
                 self.table.setItem(row, column, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.detail = QPlainTextEdit(self)
         self.detail.setObjectName("historyDetail")
         self.detail.setAccessibleName("The selected version in full")

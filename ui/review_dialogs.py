@@ -59,6 +59,9 @@ class PurposeDialog(QDialog):
         self.purpose.setEditable(True)
         self.purpose.addItems(list(PURPOSES))
         self.purpose.setCurrentText("")
+        line = self.purpose.lineEdit()
+        if line is not None:
+            line.setPlaceholderText("Why do you need to read it? (pick or type)")
         row, self.ok = _buttons(self, "Read it", "purposeOk", "purposeCancel")
         self.ok.setEnabled(False)
         self.purpose.currentTextChanged.connect(lambda t: self.ok.setEnabled(bool(t.strip())))
