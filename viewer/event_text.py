@@ -54,9 +54,35 @@ def detail_fields(detail: EventDetail) -> list[DetailField]:
     if detail.related_entity_type:
         fields.append(DetailField("Related", f"{detail.related_entity_type} {detail.related_entity_id}"))
     if detail.metadata:
-        fields.append(DetailField("Metadata", format_metadata(detail.metadata)))
+        source = detail.metadata.get("fhir")
+        rest = {k: v for k, v in detail.metadata.items() if k != "fhir" or not isinstance(source, dict)}
+        if isinstance(source, dict):
+            fields.append(DetailField("Source", format_fhir_source(source)))
+        if rest:
+            fields.append(DetailField("Metadata", format_metadata(rest)))
     fields.append(DetailField("Created", format_when(detail.created_at)))
     return fields
+
+
+_SYSTEMS = {
+    "http://snomed.info/sct": "SNOMED CT",
+    "http://loinc.org": "LOINC",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+    "http://hl7.org/fhir/sid/cvx": "CVX",
+    "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
+}
+
+
+def format_fhir_source(source: dict[str, object]) -> str:
+    """Where an imported event came from, readable: the resource, then one line per code."""
+    lines = [f"FHIR {source.get('resourceType', 'resource')} {source.get('id', '')}".rstrip()]
+    codes = source.get("codes")
+    for code in codes if isinstance(codes, list) else []:
+        if isinstance(code, dict):
+            system = str(code.get("system", ""))
+            label = _SYSTEMS.get(system, system.rsplit("/", 1)[-1] or "code")
+            lines.append(f"{label} {code.get('code', '')}: {code.get('display', '')}".rstrip(": "))
+    return "\n".join(lines)
 
 
 def format_metadata(metadata: dict[str, object]) -> str:

@@ -80,3 +80,18 @@ def test_metadata_lines() -> None:
         format_metadata({"score": 21, "band": "severe", "items": [3, 3]})
         == "score: 21\nband: severe\nitems: [3, 3]"
     )
+
+
+def test_an_imported_events_source_reads_as_codes_not_json() -> None:
+    from viewer.event_text import format_fhir_source
+
+    text = format_fhir_source(
+        {
+            "resourceType": "Encounter",
+            "id": "a12b",
+            "codes": [
+                {"system": "http://snomed.info/sct", "code": "702927004", "display": "Urgent care clinic"}
+            ],
+        }
+    )
+    assert text == "FHIR Encounter a12b\nSNOMED CT 702927004: Urgent care clinic"
