@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from viewer.domain import FLOAT_EXACT_LIMIT, SHORT_TEXT_MAX, TITLE_MAX, EventType, Importance
@@ -50,10 +50,11 @@ class MappedEvent:
     metadata: dict[str, Any] = field(default_factory=dict)
     is_private: bool = False
     # The related entity stored with the event; by default the source resource itself.
-    related: tuple[str, uuid.UUID] | bool | None = True
+    related: tuple[str, str] | bool | None = True
 
     @cached_property
-    def related_entity(self) -> tuple[str | None, uuid.UUID | None]:
+    def related_entity(self) -> tuple[str | None, str | None]:
+        """(type, id as UUID text) stored with the event."""
         if self.related is True:
             return self.source_type, source_uuid(self.source_type, self.source_id)
         if isinstance(self.related, tuple):
@@ -79,11 +80,17 @@ class Skip:
     reason: str
 
 
-def source_uuid(resource_type: str, resource_id: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(resource_id)
-    except ValueError:
-        return uuid.uuid5(NAMESPACE, f"{resource_type}/{resource_id}")
+_UUID_TEXT = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def source_uuid(resource_type: str, resource_id: str) -> str:
+    """The resource id as the text of a UUID (ids that are not UUIDs become UUIDv5 of type/id).
+
+    Text, not ``uuid.UUID``: building a UUID object costs more than the rest of a row's COPY.
+    """
+    if _UUID_TEXT.match(resource_id):
+        return resource_id.lower()
+    return str(uuid.uuid5(NAMESPACE, f"{resource_type}/{resource_id}"))
 
 
 # -- reading fields ------------------------------------------------------------------------
@@ -137,11 +144,13 @@ def _codings(concept: Any) -> list[dict[str, str]]:
 def _text(concept: Any) -> str | None:
     if not isinstance(concept, dict):
         return None
-    if isinstance(concept.get("text"), str) and concept["text"].strip():
-        return str(concept["text"]).strip()
-    for coding in _codings(concept):
-        if coding.get("display"):
-            return coding["display"].strip()
+    text = concept.get("text")
+    if isinstance(text, str) and text.strip():
+        return text.strip()
+    codings = concept.get("coding")
+    for coding in codings if isinstance(codings, list) else ():
+        if isinstance(coding, dict) and coding.get("display"):
+            return str(coding["display"]).strip()
     return None
 
 
@@ -195,8 +204,14 @@ def _icd10_mental(codings: list[dict[str, str]]) -> bool:
     )
 
 
+@lru_cache(maxsize=4096)
+def _mentions_mental_health(text: str) -> bool:
+    """Displays repeat across a record (every "Encounter for check up"): classify each once."""
+    return _MENTAL_HEALTH.search(text) is not None
+
+
 def _about_mental_health(texts: list[str | None], codings: list[dict[str, str]]) -> bool:
-    return _icd10_mental(codings) or any(t and _MENTAL_HEALTH.search(t) for t in texts)
+    return _icd10_mental(codings) or any(t and _mentions_mental_health(t) for t in texts)
 
 
 def _base(
@@ -478,10 +493,10 @@ def _caseline_event(resource: dict[str, Any], fields: Any) -> MappedEvent:
     metadata: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
     if "fhir" not in metadata:
         metadata = {**metadata, "fhir": {"resourceType": kind, "id": source_id, "codes": []}}
-    related: tuple[str, uuid.UUID] | None = None
+    related: tuple[str, str] | None = None
     if fields.get("related_entity_type") and fields.get("related_entity_id"):
         try:
-            related = (str(fields["related_entity_type"]), uuid.UUID(str(fields["related_entity_id"])))
+            related = (str(fields["related_entity_type"]), str(uuid.UUID(str(fields["related_entity_id"]))))
         except ValueError:
             raise MappingError("the Caseline extension holds a related_entity_id that is not an id") from None
     text = [fields.get(k) for k in ("description", "event_subtype")]

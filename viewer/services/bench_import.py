@@ -96,7 +96,8 @@ def _orm_baseline(conn: sa.Connection, bundle: dict[str, Any], limit: int) -> fl
             TimelineEvent(
                 patient_id=patient_id, event_type=event.event_type.value, event_subtype=event.subtype,
                 event_date=to_storage(event.when), title=event.title, description=event.description,
-                event_metadata=event.metadata, related_entity_type=kind, related_entity_id=related,
+                event_metadata=event.metadata, related_entity_type=kind,
+                related_entity_id=uuid.UUID(related) if related else None,
                 importance=event.importance.db_value, is_private=False,
             )
         )  # fmt: skip

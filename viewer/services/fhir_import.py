@@ -375,7 +375,10 @@ def _import_batch(
         ),
         {"p": list(set(patient_ids.values())), "ids": sorted({key[2] for key in rows})},
     ).mappings():
-        stored[(record["patient_id"], record["source_type"], record["source_id"])] = dict(record)
+        earlier = dict(record)
+        if earlier["related_entity_id"] is not None:  # compared with the text the mapping produces
+            earlier["related_entity_id"] = str(earlier["related_entity_id"])
+        stored[(record["patient_id"], record["source_type"], record["source_id"])] = earlier
     fresh: list[dict[str, Any]] = []
     for source, row in rows.items():
         before = stored.get(source)
