@@ -33,6 +33,12 @@ class UserError(Exception):
     """A problem the user can fix; shown as a message, exit code 2."""
 
 
+def unreachable(exc: sa.exc.OperationalError) -> UserError:
+    """The one-line reason a database could not be reached (libpq adds hints on later lines)."""
+    reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+    return UserError(f"cannot reach the database: {reason}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py",
@@ -235,7 +241,7 @@ def cmd_db(args: argparse.Namespace) -> int:
             print(report.render())
             return EXIT_OK if report.ok else EXIT_CHECK_FAILED
     except sa.exc.OperationalError as exc:
-        raise UserError(f"cannot reach the database: {exc.orig}") from exc
+        raise unreachable(exc) from exc
     finally:
         engine.dispose()
     return EXIT_OK
@@ -404,7 +410,10 @@ def configure_logging(verbose: bool) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Run one parsed subcommand; user errors become a message and exit code 2."""
     try:
-        return COMMANDS[args.command](args)
+        try:
+            return COMMANDS[args.command](args)
+        except sa.exc.OperationalError as exc:  # any command: the server went away or never answered
+            raise unreachable(exc) from exc
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -88,6 +88,35 @@ def test_unreachable_server_is_exit_2(fresh_home: Path) -> None:
     assert "cannot reach the database" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [("db", "current"), ("demo",), ("--screenshot", "shot.png")])
+def test_a_bad_url_is_exit_2_with_one_line(fresh_home: Path, command: tuple[str, ...]) -> None:
+    result = run(fresh_home, "--database-url", "nonsense", *command)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error:") and "not a URL" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_demo_against_an_unreachable_server_is_exit_2(fresh_home: Path) -> None:
+    result = run(fresh_home, "--database-url", f"postgresql://nobody@/nowhere?host={fresh_home}/nosocket", "demo")
+    assert result.returncode == 2, result.stderr
+    assert "cannot reach the database" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1  # libpq's hint lines are not repeated
+
+
+@pytest.mark.slow
+def test_db_start_keeps_the_server_up_for_psql_until_db_stop(fresh_home: Path) -> None:
+    """A psql session opened from ``db url`` must survive the next command's exit."""
+    import psycopg
+
+    url = run(fresh_home, "db", "url")
+    assert url.returncode == 0, url.stderr
+    with psycopg.connect(url.stdout.strip(), password=_owner_password(fresh_home), autocommit=True) as conn:
+        assert run(fresh_home, "db", "current").returncode == 0  # registers, releases, exits
+        assert conn.execute("SELECT 1").fetchone() == (1,)  # still connected
+    stopped = run(fresh_home, "db", "stop")
+    assert stopped.returncode == 0 and stopped.stdout.strip() == "embedded server stopped"
+
+
 def test_help_lists_the_commands(fresh_home: Path) -> None:
     result = run(fresh_home, "--help")
     assert result.returncode == 0

@@ -49,3 +49,23 @@ def test_bad_config_is_a_clear_error(home: Path, content: str) -> None:
     with pytest.raises(ConfigError) as info:
         resolve_settings()
     assert "config.toml" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("nonsense", "is not a URL"),
+        ("mysql://clinic@db/caseline", "needs PostgreSQL"),
+        ("sqlite:///caseline.db", "needs PostgreSQL"),
+        ("postgresql+psycopg2://clinic@db/caseline", "names the driver"),
+    ],
+)
+def test_a_url_that_is_not_postgresql_is_a_config_error(home: Path, url: str, complaint: str) -> None:
+    with pytest.raises(ConfigError, match=complaint) as caught:
+        resolve_settings(url.replace("clinic@", "clinic:s3cret@"))
+    assert "s3cret" not in str(caught.value)  # the message never repeats a password
+
+
+@pytest.mark.parametrize("url", ["postgresql://a@db/c", "postgres://a@db/c", "postgresql+psycopg://a@/c?host=/tmp"])
+def test_postgresql_urls_are_accepted(home: Path, url: str) -> None:
+    assert resolve_settings(url).database_url == url

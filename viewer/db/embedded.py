@@ -117,6 +117,11 @@ class EmbeddedPaths:
         return self.home / "pgserver.clients"
 
     @property
+    def pin_file(self) -> Path:
+        """Present while ``main.py db start`` / ``db url`` asked the server to stay up."""
+        return self.home / "pgserver.pinned"
+
+    @property
     def log_file(self) -> Path:
         return self.pgdata / "server.log"
 
@@ -150,15 +155,18 @@ class EmbeddedServer:
             self._write_clients(clients)
 
     def start(self) -> None:
-        """Start the server without registering a client (``main.py db url``, ``db start``).
+        """Start the server and pin it (``main.py db url``, ``db start``).
 
-        It runs until ``main.py db stop``, or until the last registered client exits.
+        A pinned server keeps running when the last registered client exits, so a
+        ``psql`` session opened from ``db url`` is not cut off by the next command;
+        only ``main.py db stop`` stops it.
         """
         with self._locked():
             self._ensure_initialised()
             if not self.is_running():
                 self._start()
             self._ensure_database()
+            self.paths.pin_file.touch(mode=0o600)
 
     def release(self) -> None:
         """Unregister this process; stop the server if no other live client remains."""
@@ -166,13 +174,14 @@ class EmbeddedServer:
             clients = self._live_clients()
             clients.discard(os.getpid())
             self._write_clients(clients)
-            if not clients and self.is_running():
+            if not clients and not self.paths.pin_file.exists() and self.is_running():
                 self._stop()
 
     def stop(self) -> bool:
         """Stop the server whatever its clients; return whether it was running."""
         with self._locked():
             self._write_clients(set())
+            self.paths.pin_file.unlink(missing_ok=True)
             if not self.paths.pgdata.joinpath("PG_VERSION").exists() or not self.is_running():
                 return False
             self._stop()

@@ -17,6 +17,7 @@ from enum import Enum
 from pathlib import Path
 
 import platformdirs
+import sqlalchemy as sa
 
 ENV_HOME = "CASELINE_HOME"
 ENV_DATABASE_URL = "CASELINE_DATABASE_URL"
@@ -73,6 +74,31 @@ class Settings:
         return self.database_url is None
 
 
+def _checked_url(url: str, source: UrlSource) -> str:
+    """Refuse a URL that is not PostgreSQL before anything tries to connect with it.
+
+    The message names where the URL came from but never repeats it: it may hold a password.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigError(
+            f"the database URL from the {source.value} is not a URL "
+            "(expected postgresql://user@host/database)"
+        ) from None
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise ConfigError(
+            f"the database URL from the {source.value} is for {parsed.get_backend_name()!r}; "
+            "Caseline needs PostgreSQL (postgresql://user@host/database)"
+        )
+    if "+" in parsed.drivername and parsed.get_driver_name() != "psycopg":
+        raise ConfigError(
+            f"the database URL from the {source.value} names the driver {parsed.get_driver_name()!r}; "
+            "use postgresql:// or postgresql+psycopg://"
+        )
+    return url
+
+
 def resolve_settings(flag_url: str | None = None) -> Settings:
     """Resolve the settings in the documented order of precedence."""
     home = caseline_home()
@@ -81,13 +107,13 @@ def resolve_settings(flag_url: str | None = None) -> Settings:
     if not isinstance(idle, int) or idle < 1:
         raise ConfigError(f"idle_lock_minutes in {home / CONFIG_FILE_NAME} must be a whole number >= 1")
     if flag_url:
-        return Settings(home, flag_url, UrlSource.FLAG, idle)
+        return Settings(home, _checked_url(flag_url, UrlSource.FLAG), UrlSource.FLAG, idle)
     env_url = os.environ.get(ENV_DATABASE_URL)
     if env_url:
-        return Settings(home, env_url, UrlSource.ENVIRONMENT, idle)
+        return Settings(home, _checked_url(env_url, UrlSource.ENVIRONMENT), UrlSource.ENVIRONMENT, idle)
     file_url = config.get("database_url")
     if file_url is not None:
         if not isinstance(file_url, str) or not file_url:
             raise ConfigError(f"database_url in {home / CONFIG_FILE_NAME} must be a non-empty string")
-        return Settings(home, file_url, UrlSource.CONFIG_FILE, idle)
+        return Settings(home, _checked_url(file_url, UrlSource.CONFIG_FILE), UrlSource.CONFIG_FILE, idle)
     return Settings(home, None, UrlSource.EMBEDDED, idle)

@@ -62,7 +62,7 @@ _THERAPISTS = (
     ("demo_ada_morrow", "Ada Morrow"),
     ("demo_ben_okonkwo", "Ben Okonkwo"),
     ("demo_cleo_varga", "Cleo Varga"),
-    ("demo_dev_anand", "Dev Anand-Reyes"),
+    ("demo_dara_vance", "Dara Vance"),
 )
 _SUPERVISOR = ("demo_mara_quill", "Dr. Mara Quill")
 _ADMIN = ("demo_admin_noor", "Noor Castell (admin)")
