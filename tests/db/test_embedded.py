@@ -13,7 +13,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from viewer.db.embedded import OWNER_ROLE, EmbeddedServer, _split_pgpass, pgpass_line
+from viewer.db.embedded import OWNER_ROLE, EmbeddedServer, EmbeddedServerError, _split_pgpass, pgpass_line
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,3 +145,15 @@ def test_crashed_client_does_not_keep_the_server_alive() -> None:
         assert not server.is_running()
     finally:
         server.stop()
+
+
+def test_a_planted_socket_directory_is_refused(tmp_path: Path) -> None:
+    """A symlink where the server's directory should be is never followed or chmod-ed."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    server = EmbeddedServer(tmp_path / "home")
+    server.paths.home.mkdir()
+    server.paths.socket_dir.symlink_to(elsewhere)
+    with pytest.raises(EmbeddedServerError, match="not a directory of Caseline's own"):
+        server._prepare_dir(server.paths.socket_dir)
+    assert elsewhere.stat().st_mode & 0o777 == 0o755

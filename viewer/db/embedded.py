@@ -268,7 +268,17 @@ class EmbeddedServer:
         return result
 
     def _prepare_dir(self, path: Path) -> None:
+        """Create ``path`` 0700 for the server, refusing one that someone else planted.
+
+        The socket directory may live in the shared temp dir when the home's path is
+        too long for a socket; a symlink or a directory owned by another user there
+        would let them intercept connections, so it is refused, never chmod-ed through.
+        """
         path.mkdir(parents=True, exist_ok=True)
+        info = os.lstat(path)
+        owners = {os.geteuid()} | ({self._system_user.pw_uid} if self._system_user else set())
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode) or info.st_uid not in owners:
+            raise EmbeddedServerError(f"{path} is not a directory of Caseline's own; remove it and start again")
         path.chmod(0o700)
         if self._system_user:
             os.chown(path, self._system_user.pw_uid, self._system_user.pw_gid)
