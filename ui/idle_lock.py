@@ -7,8 +7,19 @@ lock screen (nothing else is closed, so unsaved edits stay where they are).
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtPrintSupport import QPrintDialog
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.style import ERROR_STYLE
 
@@ -111,3 +122,37 @@ class LockScreen(QWidget):
         self.error.setText("That is not the password of the signed-in user.")
         self.password.selectAll()
         self.password.setFocus()
+
+
+class WindowShield:
+    """Hides every other visible window of the app while locked, and brings back the ones it hid.
+
+    Dialogs show patient text too (a version history, a delete confirmation naming the
+    event), so the lock screen alone is not enough. The app opens its own dialogs with
+    ``open()``; hidden and shown again they carry on where they were. File and print
+    dialogs run their own loop (``exec``); hiding one ends it as "cancel", which loses
+    nothing, so those are cancelled rather than brought back.
+    """
+
+    def __init__(self, main: QWidget) -> None:
+        self.main = main
+        self.hidden: list[QWidget] = []
+
+    def hide_others(self) -> None:
+        app = QApplication.instance()
+        if not isinstance(app, QApplication):
+            return
+        for widget in app.topLevelWidgets():
+            if widget is self.main or not widget.isVisible():
+                continue
+            if isinstance(widget, QFileDialog | QPrintDialog):
+                widget.reject()
+                continue
+            widget.hide()
+            self.hidden.append(widget)
+
+    def restore(self) -> None:
+        for widget in self.hidden:
+            if shiboken6.isValid(widget):  # closed by its owner while locked: nothing to bring back
+                widget.show()
+        self.hidden.clear()

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from ui.edit_controller import EditController
 from ui.export import ExportFailed, caption_for, export_work, paint_on_page
 from ui.fhir_actions import FhirActions
-from ui.idle_lock import IdleWatcher, LockScreen
+from ui.idle_lock import IdleWatcher, LockScreen, WindowShield
 from ui.operations import CancelToken, OperationRunner
 from ui.patient_list import PatientListPanel
 from ui.sign_in_dialog import SignInDialog
@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.content)
         self.pages.addWidget(self.lock_screen)
         self.setCentralWidget(self.pages)
+        self.shield = WindowShield(self)
         self.idle = IdleWatcher(settings.idle_lock_minutes * 60_000, self)
         self.idle.idle.connect(self.lock)
         app = QApplication.instance()
@@ -593,6 +594,7 @@ class MainWindow(QMainWindow):
             return
         self.idle.stop()
         self.edits.hide_editors()
+        self.shield.hide_others()
         self.pages.setCurrentWidget(self.lock_screen)
         self.lock_screen.prepare(self.identity.display_name)
         self.locked.emit()
@@ -611,6 +613,7 @@ class MainWindow(QMainWindow):
     def _unlock(self) -> None:
         self.pages.setCurrentWidget(self.content)
         self.edits.show_editors()
+        self.shield.restore()
         self.idle.start()
         self.unlocked.emit()
 

@@ -336,6 +336,32 @@ def test_the_idle_lock_hides_an_open_editor_and_keeps_its_text(
     assert editor.isVisible() and editor.title_edit.text() == "Unsaved words"
 
 
+def test_the_idle_lock_hides_open_dialogs_too_and_brings_them_back(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    """A version history or a delete question names the event: it must not stay on screen."""
+    event_id = practice.events["e1"]
+    _open_patient(qtbot, author, "Patient P1")
+    _select_event(qtbot, author, event_id)
+    with qtbot.waitSignal(author.edits.historyShown, timeout=30_000) as shown:
+        author.history_action.trigger()
+    history: HistoryDialog = shown.args[0]
+    author.delete_action.trigger()
+    question = _message_box(qtbot, "deleteConfirm")
+    assert history.isVisible() and question.isVisible()
+    with qtbot.waitSignal(author.locked, timeout=10_000):
+        author.lock_action.trigger()
+    assert not history.isVisible() and not question.isVisible()
+    author.lock_screen.findChild(QLineEdit, "unlockPassword").setText(practice.passwords["author"])
+    with qtbot.waitSignal(author.unlocked, timeout=30_000):
+        qtbot.mouseClick(author.lock_screen.findChild(QPushButton, "unlockButton"), Qt.MouseButton.LeftButton)
+    assert history.isVisible() and question.isVisible()
+    qtbot.mouseClick(question.findChild(QPushButton, "deleteCancelButton"), Qt.MouseButton.LeftButton)
+    assert _owner(practice, "SELECT deleted_at IS NULL FROM timeline_events WHERE id = :i", i=event_id) == [
+        (True,)
+    ]
+
+
 def test_a_supervisor_states_a_purpose_to_read_a_private_event_and_adds_a_review_note(
     qtbot: QtBot, practice: Practice, home: Path
 ) -> None:
