@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -149,6 +149,19 @@ class FilterBar(QWidget):
         layout.setSpacing(2)
         layout.addLayout(types_row)
         layout.addLayout(controls)
+        # Clicked with the mouse, toggles and lists leave the keyboard where it was (the lanes), so
+        # ←/→ keep stepping events instead of changing the importance or focusing the next box;
+        # Tab still reaches them.  The date boxes and the search box take typing, so they focus.
+        for control in (
+            *self.type_boxes.values(),
+            self.importance,
+            self.private,
+            self.use_dates,
+            self.previous_match,
+            self.next_match,
+            self.reset,
+        ):
+            control.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self._updating = False
 
     def current_filter(self) -> TimelineFilter:

@@ -135,6 +135,8 @@ class MainWindow(QMainWindow):
 
         self.patients = PatientListPanel(self)
         self.patients.patientSelected.connect(self.open_patient)
+        self.patients.patientChosen.connect(self._on_patient_chosen)
+        self._keys_to_timeline_for: uuid.UUID | None = None
         self.timeline = TimelineView(self.runner, self)
         self.timeline.show_message("Preparing the database…")
 
@@ -654,6 +656,24 @@ class MainWindow(QMainWindow):
             key="timeline",
         )
 
+    def _on_patient_chosen(self, patient: PatientSummary) -> None:
+        """Clicked or Enter: the lanes get the keyboard, now if that timeline is shown, else once it is."""
+        shown, current = self.timeline.patient, self.current_patient
+        loading = current is not None and (shown is None or shown.id != current.id)
+        if not loading and shown is not None and shown.id == patient.id:
+            self.timeline.focus_plot()
+        else:
+            self._keys_to_timeline_for = patient.id
+
+    def _hand_keys_to_timeline(self, patient: PatientSummary) -> None:
+        """After a load: the lanes take the keyboard unless the user is browsing or typing in the list."""
+        chosen = self._keys_to_timeline_for == patient.id
+        self._keys_to_timeline_for = None
+        focus = QApplication.focusWidget()
+        browsing = focus is not None and self.patients.isAncestorOf(focus)
+        if chosen or not browsing:
+            self.timeline.focus_plot()
+
     def _on_timeline_progress(self, value: object) -> None:
         assert isinstance(value, tuple)
         loaded, total = value
@@ -669,6 +689,7 @@ class MainWindow(QMainWindow):
         self.timeline.set_timeline(self.engine, patient, columns)
         self._set_export_enabled(bool(len(columns)))
         self.statusBar().showMessage(f"{len(columns)} events shown", 5_000)
+        self._hand_keys_to_timeline(patient)
         self.timelineShown.emit(patient)
 
     # -- errors ------------------------------------------------------------------------

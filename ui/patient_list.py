@@ -135,10 +135,14 @@ class PatientListPanel(QWidget):
     """Search box over the patient list.
 
     Signals:
-        patientSelected(object): the chosen ``PatientSummary``.
+        patientSelected(object): the current ``PatientSummary`` changed (click, arrow keys, search).
+        patientChosen(object): the user picked this patient deliberately (click, Enter, Enter in
+            the search box), as opposed to browsing past it with the arrow keys: the timeline
+            may take the keyboard.
     """
 
     patientSelected = Signal(object)
+    patientChosen = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -162,6 +166,8 @@ class PatientListPanel(QWidget):
         self.list.setUniformItemSizes(True)
         self.list.setItemDelegate(_PatientDelegate(self.list))
         self.list.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.list.clicked.connect(self._on_chosen)
+        self.list.activated.connect(self._on_chosen)
         self.search.returnPressed.connect(self._select_first_match)
 
         layout = QVBoxLayout(self)
@@ -185,8 +191,14 @@ class PatientListPanel(QWidget):
 
     def _select_first_match(self) -> None:
         if self.proxy.rowCount():
-            self.list.setCurrentIndex(self.proxy.index(0, 0))
-            self.list.setFocus()
+            first = self.proxy.index(0, 0)
+            self.list.setCurrentIndex(first)
+            self._on_chosen(first)
+
+    def _on_chosen(self, index: QModelIndex) -> None:
+        patient = index.data(PATIENT_ROLE) if index.isValid() else None
+        if isinstance(patient, PatientSummary):
+            self.patientChosen.emit(patient)
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         patient = current.data(PATIENT_ROLE) if current.isValid() else None

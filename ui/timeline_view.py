@@ -6,7 +6,9 @@ under the mouse and what comes next, and a frame provider (the LOD pyramid)
 what one repaint draws.  Database work (event text, title search) goes
 through the window's ``OperationRunner``; nothing here waits on it.
 
-Keys (when the timeline has focus): ``+``/``-`` zoom, ``Shift+←/→`` pan,
+Keys (when the lanes have focus, which they take when a patient is clicked
+or chosen with Enter, and after any of the timeline's own buttons; Tab still
+reaches every control): ``+``/``-`` zoom, ``Shift+←/→`` pan,
 ``←/→`` previous/next event, ``Enter`` open, ``Esc`` clear the selection,
 ``D``/``1``/``2``/``3``/``0`` one day, week, month, year, everything; ``F3``/``Shift+F3``
 next/previous search match.  Wheel or pinch zooms around the cursor, drag
@@ -20,6 +22,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import numpy as np
 import sqlalchemy as sa
@@ -68,6 +71,7 @@ HOVER_TOLERANCE_PX = 9
 SYNC_PROVIDER_EVENTS = 100_000  # above this the pyramid is built in the background
 DETAIL_CACHE_SIZE = 512
 ProviderFactory = Callable[[TimelineIndex], FrameProvider]
+_T = TypeVar("_T")
 
 
 def pyramid_provider(index: TimelineIndex) -> FrameProvider:
@@ -78,6 +82,15 @@ def pyramid_provider(index: TimelineIndex) -> FrameProvider:
 def brute_force_provider(index: TimelineIndex) -> FrameProvider:
     """Frames computed from every row on each repaint: the oracle, kept for comparison."""
     return lambda t0, t1, width: brute_force_frame(index.columns, index.mask, t0, t1, width)
+
+
+def _leave_keys_alone(widget: QWidget) -> None:
+    """A control reachable with Tab that a mouse click does not focus.
+
+    Clicking a button otherwise takes the keyboard away from the lanes, and a
+    focused button turns ``→`` into "focus the next button".
+    """
+    widget.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
 
 class _LegendSwatch(QLabel):
@@ -172,7 +185,8 @@ class TimelineView(QWidget):
             button.setObjectName(f"preset{preset.name.capitalize()}")
             button.setAccessibleName(f"Show {preset.value.lower()}")
             button.setToolTip(f"Show {preset.value.lower()} (key {keys[preset]})")
-            button.clicked.connect(lambda _=False, p=preset: self.apply_preset(p))
+            button.clicked.connect(lambda _=False, p=preset: self._then_focus_plot(self.apply_preset, p))
+            _leave_keys_alone(button)
             toolbar.addWidget(button)
             self.presets[preset] = button
         for name, text, factor in (("zoomOut", "−", 1.25), ("zoomIn", "+", 0.8)):
@@ -181,7 +195,8 @@ class TimelineView(QWidget):
             button.setAccessibleName("Zoom out" if factor > 1 else "Zoom in")
             button.setToolTip("Zoom out (−)" if factor > 1 else "Zoom in (+)")
             button.setFixedWidth(32)
-            button.clicked.connect(lambda _=False, f=factor: self.plot.zoom(f))
+            button.clicked.connect(lambda _=False, f=factor: self._then_focus_plot(self.plot.zoom, f))
+            _leave_keys_alone(button)
             toolbar.addWidget(button)
         self.lanes_button = QToolButton(self)
         self.lanes_button.setText("Lanes")
@@ -194,6 +209,7 @@ class TimelineView(QWidget):
         self.lanes_menu.setAccessibleName("Lanes")
         self.lanes_menu.aboutToShow.connect(self._fill_lanes_menu)
         self.lanes_button.setMenu(self.lanes_menu)
+        _leave_keys_alone(self.lanes_button)
         toolbar.addWidget(self.lanes_button)
 
         self.filters = FilterBar(self)
@@ -209,6 +225,7 @@ class TimelineView(QWidget):
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot.lane_axis.laneMenuRequested.connect(self._show_lane_menu)
         self.overview = OverviewStrip(self)
+        self.overview.setFocusProxy(self.plot)  # clicking the strip hands the keys to the lanes above
         self.overview.windowMoved.connect(self.plot.set_view_range)
         self.detail = EventDetailPane(self)
 
@@ -278,6 +295,15 @@ class TimelineView(QWidget):
         layout.addLayout(footer)
         self._set_controls_enabled(False)
         self.show_message("Choose a patient on the left to see their timeline.")
+
+    # -- focus -------------------------------------------------------------------------
+    def focus_plot(self) -> None:
+        """Give the lanes the keyboard, so ←/→, Enter, +/- and the preset keys act on the timeline."""
+        self.plot.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _then_focus_plot(self, action: Callable[[_T], object], argument: _T) -> None:
+        action(argument)
+        self.focus_plot()
 
     # -- states ------------------------------------------------------------------------
     def show_message(self, text: str, *, error: bool = False) -> None:
