@@ -152,7 +152,9 @@ class TimelinePlot(pg.PlotWidget):
         self._pinch_filter = _PinchFilter(self)
         self.viewport().installEventFilter(self._pinch_filter)
         self.lane_layout = LaneLayout()
+        self.bounds: ViewRange | None = None
         self.set_lane_layout(self.lane_layout)
+        self.set_bounds(None)
 
     def set_lane_layout(self, layout: LaneLayout) -> None:
         """Show the lanes of ``layout``: rows, labels, bands and where the markers go."""
@@ -161,17 +163,26 @@ class TimelinePlot(pg.PlotWidget):
         self.lane_axis.set_layout(layout)
         self.background.set_rows(rows)
         self.layer.set_lane_rows(layout.y_table(), rows)
-        self.view_box.setLimits(
-            yMin=-0.6, yMax=rows - 0.4, minXRange=MIN_SPAN_MS / 1000, maxXRange=MAX_SPAN_MS / 1000
-        )
+        self.view_box.setLimits(yMin=-0.6, yMax=rows - 0.4, minXRange=MIN_SPAN_MS / 1000)
         self.view_box.setYRange(-0.55, rows - 0.45, padding=0)
 
     # -- range -------------------------------------------------------------------------
+    def set_bounds(self, bounds: ViewRange | None) -> None:
+        """Keep every pan and zoom (keys, wheel, drag, pinch, overview) within ``bounds``."""
+        self.bounds = bounds
+        if bounds is None:
+            self.view_box.setLimits(xMin=None, xMax=None, maxXRange=MAX_SPAN_MS / 1000)
+        else:
+            self.view_box.setLimits(
+                xMin=bounds.start_ms / 1000, xMax=bounds.end_ms / 1000, maxXRange=bounds.span_ms / 1000
+            )
+
     def view_range(self) -> ViewRange:
         (x0, x1), _ = self.view_box.viewRange()
         return ViewRange(x0 * 1000.0, x1 * 1000.0)
 
     def set_view_range(self, view: ViewRange) -> None:
+        view = view.clamped(self.bounds)
         self.view_box.setXRange(view.start_ms / 1000.0, view.end_ms / 1000.0, padding=0)
 
     def cursor_time_ms(self) -> float | None:

@@ -348,6 +348,7 @@ class TimelineView(QWidget):
             self.history = ViewRange.covering(float(columns.time_ms[0]), float(columns.time_ms[-1]))
         else:
             self.history = None
+        self.plot.set_bounds(self.history.with_room() if self.history is not None else None)
         self._apply_filter(self.filter, refresh_search=True)
         if view is not None:
             self.plot.set_view_range(view)

@@ -2,7 +2,8 @@
 
 Qt-free so the zoom rules are testable without a window: wheel and key zooms
 keep the time under the cursor where it is, pans move by a fraction of the
-window, and presets (week, month, year, all) keep the window's centre.  Times
+window, stepping to an event moves the window only as far as needed, and
+every window stays within the history plus some room (``with_room``).  Times
 are epoch milliseconds (floats, so sub-millisecond zoom arithmetic is exact
 enough and never overflows).
 """
@@ -23,6 +24,11 @@ MIN_SPAN_MS = 10 * MINUTE_MS
 MAX_SPAN_MS = 200 * YEAR_MS
 ZOOM_STEP = 1.25  # one key press or wheel notch
 PAN_STEP = 0.1  # one arrow press: a tenth of the window
+COVER_MARGIN = 0.03  # "All" leaves this fraction of its span empty at each end
+EDGE_MARGIN = 0.02  # an event this close to an edge is in view; must be less than COVER_MARGIN
+ROOM_MARGIN = 0.25  # pan and zoom may reach this fraction of the history's span beyond it
+MIN_ROOM_MS = 1.05 * YEAR_MS  # ... and at least this much time in all, so every preset fits
+assert EDGE_MARGIN < COVER_MARGIN
 
 
 class Preset(Enum):
@@ -64,10 +70,32 @@ class ViewRange:
         return cls(centre_ms - span / 2, centre_ms + span / 2)
 
     @classmethod
-    def covering(cls, first_ms: float, last_ms: float, margin: float = 0.03) -> ViewRange:
+    def covering(cls, first_ms: float, last_ms: float, margin: float = COVER_MARGIN) -> ViewRange:
         """The whole history with a small margin; a single event gets a day around it."""
         span = max(last_ms - first_ms, DAY_MS)
         return cls.around((first_ms + last_ms) / 2, span * (1 + 2 * margin))
+
+    def with_room(self) -> ViewRange:
+        """How far pan and zoom may go around this "All" view.
+
+        A quarter of the history's span on each side (there is nothing to see
+        further out, and a wheel spun too far used to land in 1926-2126), and
+        at least a year in all so every preset fits even a short history.
+        """
+        extra = max(self.span_ms * ROOM_MARGIN, (MIN_ROOM_MS - self.span_ms) / 2)
+        return ViewRange(self.start_ms - extra, self.end_ms + extra)
+
+    def clamped(self, bounds: ViewRange | None) -> ViewRange:
+        """This window made to fit ``bounds``: span within limits, then moved (not shrunk) inside."""
+        ceiling = MAX_SPAN_MS if bounds is None else min(MAX_SPAN_MS, bounds.span_ms)
+        span = min(max(self.span_ms, MIN_SPAN_MS), ceiling)
+        if bounds is None:
+            return self if span == self.span_ms else ViewRange.around(self.centre_ms, span)
+        start = self.centre_ms - span / 2 if span != self.span_ms else self.start_ms
+        start = min(max(start, bounds.start_ms), bounds.end_ms - span)
+        if start == self.start_ms and span == self.span_ms:
+            return self
+        return ViewRange(start, start + span)
 
     def zoomed(self, factor: float, anchor_ms: float | None = None) -> ViewRange:
         """Scale the span by ``factor`` (< 1 zooms in) keeping ``anchor_ms`` fixed on screen."""
@@ -98,7 +126,21 @@ class ViewRange:
         return self.start_ms <= moment_ms < self.end_ms
 
     def showing(self, moment_ms: float) -> ViewRange:
-        """The same span, moved just enough to bring ``moment_ms`` into view (with a margin)."""
-        if self.start_ms + self.span_ms * 0.05 <= moment_ms <= self.end_ms - self.span_ms * 0.05:
+        """The same span, moved just enough to bring ``moment_ms`` into view (with a small margin).
+
+        A moment already in view (the "All" view shows every event, its margin
+        being wider than this one) moves nothing; one just past an edge slides
+        the window by as little as needed, so stepping along a lane scrolls
+        smoothly; one further than a whole window away is centred, since
+        nothing around the old view is worth keeping on screen.
+        """
+        margin = self.span_ms * EDGE_MARGIN
+        if self.start_ms + margin <= moment_ms <= self.end_ms - margin:
             return self
-        return ViewRange.around(moment_ms, self.span_ms)
+        if moment_ms < self.start_ms - self.span_ms or moment_ms > self.end_ms + self.span_ms:
+            return ViewRange.around(moment_ms, self.span_ms)
+        if moment_ms < self.start_ms + margin:
+            start = moment_ms - margin
+        else:
+            start = moment_ms + margin - self.span_ms
+        return ViewRange(start, start + self.span_ms)

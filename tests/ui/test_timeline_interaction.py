@@ -13,7 +13,7 @@ from tests.ui.conftest import UiDatabase
 from ui.main_window import MainWindow
 from ui.timeline_view import TimelineView
 from viewer.domain import EventType, Importance
-from viewer.view_range import DAY_MS, MONTH_MS, WEEK_MS, YEAR_MS
+from viewer.view_range import DAY_MS, MIN_SPAN_MS, MONTH_MS, WEEK_MS, YEAR_MS
 
 pytestmark = pytest.mark.ui
 
@@ -214,3 +214,63 @@ def test_overview_box_follows_and_drives_the_view(qtbot: QtBot, view: TimelineVi
     start = view.history.start_ms / 1000 + 10 * DAY_MS / 1000
     view.overview.window_box.setRegion((start, start + 30 * DAY_MS / 1000))
     assert view.plot.view_range().start_ms == pytest.approx(start * 1000, abs=1)
+
+
+def test_stepping_from_the_whole_history_keeps_the_view(qtbot: QtBot, view: TimelineView) -> None:
+    qtbot.keyClick(view.plot, Qt.Key.Key_0)
+    whole = view.plot.view_range()
+    qtbot.keyClick(view.plot, Qt.Key.Key_Right)
+    assert view.selected_row == 0
+    assert view.plot.view_range() == whole  # the first event was in view: nothing moves
+    qtbot.keyClick(view.plot, Qt.Key.Key_Escape)
+    qtbot.keyClick(view.plot, Qt.Key.Key_Left)
+    assert view.selected_row == len(view.columns) - 1
+    assert view.plot.view_range() == whole
+
+
+def test_stepping_past_the_edge_slides_the_view_a_little(qtbot: QtBot, view: TimelineView) -> None:
+    qtbot.keyClick(view.plot, Qt.Key.Key_1)  # a week; events every 7 hours
+    week = view.plot.view_range()
+    last_in_view = view.index.previous_row(None, week.end_ms - 1)
+    assert last_in_view is not None
+    view.select_row(last_in_view)
+    qtbot.keyClick(view.plot, Qt.Key.Key_Right)
+    moved = view.plot.view_range()
+    shift = moved.start_ms - week.start_ms
+    assert 0 < shift < 0.1 * week.span_ms  # a slide, not a jump that recentres
+    assert moved.contains(float(view.columns.time_ms[view.selected_row]))
+
+
+def _wheel(view: TimelineView, notches: int) -> None:
+    pos = view.plot.viewport().rect().center()
+    event = QWheelEvent(
+        QPointF(pos),
+        QPointF(view.plot.viewport().mapToGlobal(pos)),
+        QPoint(0, 0),
+        QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view.plot.viewport(), event)
+
+
+def test_zoom_and_pan_stay_near_the_history(qtbot: QtBot, view: TimelineView) -> None:
+    bounds = view.plot.bounds
+    assert bounds is not None and view.history is not None
+    assert bounds.start_ms < view.history.start_ms and bounds.end_ms > view.history.end_ms
+    for _ in range(40):
+        qtbot.keyClick(view.plot, Qt.Key.Key_Minus)
+    assert view.plot.view_range().span_ms <= bounds.span_ms * 1.000001
+    for _ in range(40):
+        _wheel(view, -1)
+    assert view.plot.view_range().span_ms <= bounds.span_ms * 1.000001
+    qtbot.keyClick(view.plot, Qt.Key.Key_2)
+    for _ in range(200):
+        qtbot.keyClick(view.plot, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    after = view.plot.view_range()
+    assert after.end_ms <= bounds.end_ms + 1 and after.span_ms == pytest.approx(MONTH_MS, rel=1e-6)
+    for _ in range(200):
+        _wheel(view, 3)
+    assert view.plot.view_range().span_ms >= MIN_SPAN_MS * 0.999

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from viewer.view_range import (
     DAY_MS,
+    EDGE_MARGIN,
     MAX_SPAN_MS,
     MIN_SPAN_MS,
     MONTH_MS,
@@ -72,8 +73,57 @@ def test_single_event_history_gets_a_day() -> None:
 def test_showing_moves_only_when_needed() -> None:
     view = ViewRange(T0, T0 + 10 * DAY_MS)
     assert view.showing(T0 + 5 * DAY_MS) is view
-    moved = view.showing(T0 + 30 * DAY_MS)
-    assert moved.contains(T0 + 30 * DAY_MS) and moved.span_ms == view.span_ms
+    moved = view.showing(T0 + 30 * DAY_MS)  # further than a window away: centred
+    assert moved.centre_ms == pytest.approx(T0 + 30 * DAY_MS) and moved.span_ms == view.span_ms
+
+
+def test_the_whole_history_shows_its_first_and_last_event_without_moving() -> None:
+    history = ViewRange.covering(T0, T0 + 2 * YEAR_MS)
+    assert history.showing(T0) is history
+    assert history.showing(T0 + 2 * YEAR_MS) is history
+
+
+@given(where=st.floats(min_value=-1.0, max_value=2.0))
+def test_showing_a_moment_just_outside_slides_by_as_little_as_needed(where: float) -> None:
+    view = ViewRange(T0, T0 + 10 * DAY_MS)
+    moment = T0 + where * view.span_ms
+    moved = view.showing(moment)
+    margin = view.span_ms * EDGE_MARGIN
+    assert moved.span_ms == pytest.approx(view.span_ms)
+    assert moved.start_ms + margin - 1 <= moment <= moved.end_ms - margin + 1
+    if view.start_ms + margin <= moment <= view.end_ms - margin:
+        assert moved is view
+    else:  # the moment sits right at the margin of the edge it came in by
+        assert min(abs(moment - moved.start_ms), abs(moved.end_ms - moment)) == pytest.approx(margin)
+
+
+def test_room_around_the_history_fits_every_preset() -> None:
+    short = ViewRange.covering(T0, T0 + 3 * DAY_MS).with_room()
+    assert short.span_ms >= YEAR_MS
+    long = ViewRange.covering(T0, T0 + 10 * YEAR_MS)
+    room = long.with_room()
+    assert room.start_ms == pytest.approx(long.start_ms - long.span_ms / 4)
+    assert room.end_ms == pytest.approx(long.end_ms + long.span_ms / 4)
+
+
+@given(
+    start=st.floats(min_value=-300 * YEAR_MS, max_value=300 * YEAR_MS),
+    span=st.floats(min_value=1.0, max_value=400 * YEAR_MS),
+)
+def test_clamped_windows_stay_in_bounds(start: float, span: float) -> None:
+    bounds = ViewRange.covering(T0, T0 + 2 * YEAR_MS).with_room()
+    clamped = ViewRange(start, start + span).clamped(bounds)
+    assert bounds.start_ms - 1 <= clamped.start_ms and clamped.end_ms <= bounds.end_ms + 1
+    assert MIN_SPAN_MS * (1 - 1e-9) <= clamped.span_ms <= bounds.span_ms * (1 + 1e-9)
+    if span <= bounds.span_ms and span >= MIN_SPAN_MS:
+        assert clamped.span_ms == pytest.approx(span)  # moved, not shrunk
+
+
+def test_clamped_leaves_a_fitting_window_alone() -> None:
+    bounds = ViewRange(T0, T0 + 2 * YEAR_MS)
+    view = ViewRange(T0 + DAY_MS, T0 + 40 * DAY_MS)
+    assert view.clamped(bounds) is view
+    assert ViewRange(T0, T0 + 1.0).clamped(None).span_ms == MIN_SPAN_MS
 
 
 def test_empty_range_is_refused() -> None:
