@@ -1,8 +1,11 @@
 """An event's versions for the history view: who saved each one, when, and what it said.
 
 The current row and its earlier snapshots (``timeline_event_versions``, kept by
-a trigger) are read under the signed-in user's own row-level security; another
-author's private event needs the same audited purpose as opening it.
+a trigger) are read under the signed-in user's own row-level security, which
+judges each snapshot by what the event was then (migration ``j0k1l2m3n4o5``):
+a version saved while the event was private is missing here for a colleague
+who may read the event now that it is shared.  Another author's private event
+needs the same audited purpose as opening it.
 """
 
 from __future__ import annotations
