@@ -147,6 +147,7 @@ class TimelinePlot(pg.PlotWidget):
         )
         self.today.setZValue(-5)
         item.addItem(self.today, ignoreBounds=True)
+        self.view_box.sigXRangeChanged.connect(self._place_today)
         self.layer = EventLayer()
         item.addItem(self.layer)
         self._pinch_filter = _PinchFilter(self)
@@ -165,6 +166,22 @@ class TimelinePlot(pg.PlotWidget):
         self.layer.set_lane_rows(layout.y_table(), rows)
         self.view_box.setLimits(yMin=-0.6, yMax=rows - 0.4, minXRange=MIN_SPAN_MS / 1000)
         self.view_box.setYRange(-0.55, rows - 0.45, padding=0)
+
+    def set_today(self, now_ms: float) -> None:
+        """Where the "today" line goes (epoch ms)."""
+        self.today.setValue(now_ms / 1000.0)
+        self._place_today()
+
+    def _place_today(self, *_args: object) -> None:
+        """Show the line and its label only while today is in view.
+
+        The label is a child of the line placed beside it, so with today just
+        off screen it used to peek in, clipped ("toc"), at the edge.
+        """
+        (x0, x1), _ = self.view_box.viewRange()
+        shown = x0 <= float(self.today.value()) <= x1
+        self.today.setVisible(shown)
+        self.today.label.setVisible(shown)
 
     # -- range -------------------------------------------------------------------------
     def set_bounds(self, bounds: ViewRange | None) -> None:

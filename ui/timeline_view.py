@@ -140,6 +140,7 @@ class TimelineView(QWidget):
         self.setAccessibleName("Timeline")
         self.runner = runner
         self.provider_factory = provider_factory
+        self.clock: Callable[[], float] = time.time  # seconds; tests fix "today" here
         self.engine: sa.Engine | None = None
         self.patient: PatientSummary | None = None
         self.columns = TimelineColumns.empty()
@@ -343,9 +344,12 @@ class TimelineView(QWidget):
         self.columns = columns
         self._details.clear()
         self.header.setText(patient.display_name)
-        self.plot.today.setValue(time.time())
+        now_ms = self.clock() * 1000.0
+        self.plot.set_today(now_ms)
         if len(columns):
-            self.history = ViewRange.covering(float(columns.time_ms[0]), float(columns.time_ms[-1]))
+            self.history = ViewRange.of_history(
+                float(columns.time_ms[0]), float(columns.time_ms[-1]), now_ms
+            )
         else:
             self.history = None
         self.plot.set_bounds(self.history.with_room() if self.history is not None else None)

@@ -75,6 +75,18 @@ class ViewRange:
         span = max(last_ms - first_ms, DAY_MS)
         return cls.around((first_ms + last_ms) / 2, span * (1 + 2 * margin))
 
+    @classmethod
+    def of_history(cls, first_ms: float, last_ms: float, now_ms: float) -> ViewRange:
+        """The "All" view: every event, and today too when the history is recent.
+
+        Recent means today lies no further past the last event than the history
+        is long (or a month, for a short one): a therapist then sees how long
+        ago the last event was.  An old, closed history is shown alone, rather
+        than squeezed into a corner of years of empty time.
+        """
+        recent = first_ms <= now_ms and now_ms - last_ms <= max(last_ms - first_ms, MONTH_MS)
+        return cls.covering(first_ms, max(last_ms, now_ms) if recent else last_ms)
+
     def with_room(self) -> ViewRange:
         """How far pan and zoom may go around this "All" view.
 

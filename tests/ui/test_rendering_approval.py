@@ -63,8 +63,8 @@ def view(qtbot: QtBot, utc: None) -> TimelineView:
         from_epoch_ms(int(columns.time_ms[0])),
         from_epoch_ms(int(columns.time_ms[-1])),
     )
+    timeline.clock = lambda: float(columns.time_ms[-1]) / 1000.0 + 86_400  # "today": a day after the last
     timeline.set_timeline(None, patient, columns)  # type: ignore[arg-type]  # no database: nothing is fetched
-    timeline.plot.today.setValue(float(columns.time_ms[-1]) / 1000.0 + 86_400)
     qtbot.waitUntil(lambda: timeline.lod_ready)
     return timeline
 

@@ -129,3 +129,15 @@ def test_clamped_leaves_a_fitting_window_alone() -> None:
 def test_empty_range_is_refused() -> None:
     with pytest.raises(ValueError):
         ViewRange(T0, T0)
+
+
+def test_the_whole_history_reaches_today_when_it_is_recent() -> None:
+    now = T0 + 2 * YEAR_MS + 30 * DAY_MS
+    recent = ViewRange.of_history(T0, T0 + 2 * YEAR_MS, now)
+    assert recent.contains(now) and recent.end_ms - now == pytest.approx(recent.span_ms * 0.03 / 1.06)
+    old = ViewRange.of_history(T0, T0 + YEAR_MS, T0 + 5 * YEAR_MS)  # closed four years ago
+    assert old == ViewRange.covering(T0, T0 + YEAR_MS)
+    single = ViewRange.of_history(T0, T0, T0 + 3 * DAY_MS)  # one event three days ago: a month counts
+    assert single.contains(T0) and single.contains(T0 + 3 * DAY_MS)
+    future = ViewRange.of_history(T0, T0 + YEAR_MS, T0 + 100 * DAY_MS)  # planned events ahead of today
+    assert future == ViewRange.covering(T0, T0 + YEAR_MS)
