@@ -26,7 +26,7 @@ from viewer.services.errors import EventNotFound, NotPermitted
 from viewer.services.events import EventService
 from viewer.services.patients import list_patients
 from viewer.services.timeline_copy import copy_timeline
-from viewer.services.timeline_query import fetch_event, fetch_timeline
+from viewer.services.timeline_query import TimelineColumns, fetch_event, fetch_timeline
 
 ALL = set(EVENTS)
 # Who sees which events (row, count and marker), from privacy.md:
@@ -146,10 +146,8 @@ def _service(
     conn: sa.Connection, action: Action, event_id: uuid.UUID, patient_id: uuid.UUID, owner_url: sa.URL
 ) -> bool:
     calls: dict[Action, Callable[[], object]] = {
-        Action.LIST: lambda: event_id.bytes in set(fetch_timeline(conn, patient_id).ids.tolist()),
-        Action.COUNT: lambda: (
-            event_id.bytes in set((copy_timeline(conn, patient_id) or _empty()).ids.tolist())
-        ),
+        Action.LIST: lambda: event_id in _ids(fetch_timeline(conn, patient_id)),
+        Action.COUNT: lambda: event_id in _ids(copy_timeline(conn, patient_id) or _empty()),
         Action.READ: lambda: fetch_event(conn, event_id, with_text=False),
         # A supervisor states a purpose to read a supervisee's private event; the read is audited.
         Action.READ_TEXT: lambda: fetch_event(conn, event_id, purpose="Supervision review", audit=_KEY).title,
@@ -172,9 +170,12 @@ def _service(
     return outcome if isinstance(outcome, bool) else True
 
 
-def _empty() -> object:
-    from viewer.services.timeline_query import TimelineColumns
+def _ids(columns: TimelineColumns) -> set[uuid.UUID]:
+    """The events' ids (numpy drops an S16 element's trailing NUL bytes, so never compare raw bytes)."""
+    return {columns.event_id(row) for row in range(len(columns))}
 
+
+def _empty() -> TimelineColumns:
     return TimelineColumns.empty()
 
 
