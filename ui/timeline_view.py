@@ -703,10 +703,16 @@ class TimelineView(QWidget):
             self.step_search(-1)
 
     def apply_preset(self, preset: Preset) -> None:
-        view = self.plot.view_range()
-        if self.selected_row is not None and preset is not Preset.ALL:
-            view = ViewRange.around(float(self.columns.time_ms[self.selected_row]), view.span_ms)
-        self.plot.set_view_range(view.preset(preset, self.history))
+        """Show a day, week, month or year around the selected event, else the latest one; or all."""
+        anchor = None if self.selected_row is None else float(self.columns.time_ms[self.selected_row])
+        if len(self.index):
+            latest: float | None = float(self.columns.time_ms[self.index.visible_rows[-1]])
+        else:
+            latest = float(self.columns.time_ms[-1]) if len(self.columns) else None
+        view = self.plot.view_range().preset(
+            preset, self.history, anchor_ms=anchor, latest_ms=latest, now_ms=self.clock() * 1000.0
+        )
+        self.plot.set_view_range(view)
 
     # -- lanes -------------------------------------------------------------------------
     def set_lane_layout(self, layout: LaneLayout) -> None:

@@ -2,8 +2,9 @@
 
 Qt-free so the zoom rules are testable without a window: wheel and key zooms
 keep the time under the cursor where it is, pans move by a fraction of the
-window, stepping to an event moves the window only as far as needed, and
-every window stays within the history plus some room (``with_room``).  Times
+window, stepping to an event moves the window only as far as needed,
+presets centre on the selected event or end at the latest one, and every
+window stays within the history plus some room (``with_room``).  Times
 are epoch milliseconds (floats, so sub-millisecond zoom arithmetic is exact
 enough and never overflows).
 """
@@ -128,10 +129,34 @@ class ViewRange:
         shift = self.span_ms * fraction
         return ViewRange(self.start_ms + shift, self.end_ms + shift)
 
-    def preset(self, preset: Preset, history: ViewRange | None) -> ViewRange:
+    def preset(
+        self,
+        preset: Preset,
+        history: ViewRange | None,
+        *,
+        anchor_ms: float | None = None,
+        latest_ms: float | None = None,
+        now_ms: float | None = None,
+    ) -> ViewRange:
+        """The window a preset button shows.
+
+        Centred on ``anchor_ms`` (the selected event) if given.  Else it ends
+        at today (``now_ms``) when that still shows the latest event
+        (``latest_ms``), or just after the latest event when today is further
+        off: "the last month" of the history, never an empty stretch before
+        today.  With neither, around the current centre.
+        """
         span = preset.span_ms
         if span is None:
             return history if history is not None else self
+        if anchor_ms is not None:
+            return ViewRange.around(anchor_ms, span)
+        if latest_ms is not None:
+            end_at = latest_ms
+            if now_ms is not None and latest_ms <= now_ms <= latest_ms + span * (1 - 2 * COVER_MARGIN):
+                end_at = now_ms
+            end = end_at + span * COVER_MARGIN
+            return ViewRange(end - span, end)
         return ViewRange.around(self.centre_ms, span)
 
     def contains(self, moment_ms: float) -> bool:

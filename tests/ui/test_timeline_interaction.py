@@ -229,7 +229,8 @@ def test_stepping_from_the_whole_history_keeps_the_view(qtbot: QtBot, view: Time
 
 
 def test_stepping_past_the_edge_slides_the_view_a_little(qtbot: QtBot, view: TimelineView) -> None:
-    qtbot.keyClick(view.plot, Qt.Key.Key_1)  # a week; events every 7 hours
+    view.select_row(200)
+    qtbot.keyClick(view.plot, Qt.Key.Key_1)  # a week around it; events every 7 hours
     week = view.plot.view_range()
     last_in_view = view.index.previous_row(None, week.end_ms - 1)
     assert last_in_view is not None
@@ -274,3 +275,19 @@ def test_zoom_and_pan_stay_near_the_history(qtbot: QtBot, view: TimelineView) ->
     for _ in range(200):
         _wheel(view, 3)
     assert view.plot.view_range().span_ms >= MIN_SPAN_MS * 0.999
+
+
+def test_presets_end_at_the_latest_event_or_centre_on_the_selected_one(
+    qtbot: QtBot, view: TimelineView
+) -> None:
+    last = float(view.columns.time_ms[-1])  # this history ended long before today
+    qtbot.keyClick(view.plot, Qt.Key.Key_0)
+    qtbot.keyClick(view.plot, Qt.Key.Key_2)
+    month = view.plot.view_range()
+    assert month.span_ms == pytest.approx(MONTH_MS, rel=1e-6)
+    assert month.contains(last) and month.end_ms - last < 0.05 * MONTH_MS
+    view.select_row(100)
+    qtbot.keyClick(view.plot, Qt.Key.Key_1)
+    week = view.plot.view_range()
+    assert week.centre_ms == pytest.approx(float(view.columns.time_ms[100]), abs=1)
+    assert week.span_ms == pytest.approx(WEEK_MS, rel=1e-6)

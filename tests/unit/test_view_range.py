@@ -1,4 +1,4 @@
-"""Zoom keeps the anchor in place, pans move by a fraction, presets keep the centre."""
+"""Zoom keeps the anchor in place, pans move by a fraction, presets find the right place, limits hold."""
 
 from __future__ import annotations
 
@@ -53,11 +53,28 @@ def test_pan_moves_by_a_fraction() -> None:
 @pytest.mark.parametrize(
     ("preset", "span"), [(Preset.WEEK, WEEK_MS), (Preset.MONTH, MONTH_MS), (Preset.YEAR, YEAR_MS)]
 )
-def test_presets_keep_the_centre(preset: Preset, span: float) -> None:
+def test_presets_centre_on_the_anchor_or_end_at_the_latest(preset: Preset, span: float) -> None:
     view = ViewRange(T0, T0 + 3 * YEAR_MS)
-    result = view.preset(preset, None)
-    assert result.span_ms == pytest.approx(span)
-    assert result.centre_ms == pytest.approx(view.centre_ms)
+    selected = view.preset(preset, None, anchor_ms=T0 + YEAR_MS, latest_ms=T0 + 2 * YEAR_MS)
+    assert selected.span_ms == pytest.approx(span)
+    assert selected.centre_ms == pytest.approx(T0 + YEAR_MS)
+    latest = view.preset(preset, None, latest_ms=T0 + 2 * YEAR_MS)
+    assert latest.span_ms == pytest.approx(span)
+    assert latest.contains(T0 + 2 * YEAR_MS) and latest.end_ms - (T0 + 2 * YEAR_MS) < 0.05 * span
+    unknown = view.preset(preset, None)
+    assert unknown.centre_ms == pytest.approx(view.centre_ms)
+
+
+def test_presets_reach_today_when_the_latest_event_still_shows() -> None:
+    view = ViewRange(T0, T0 + 3 * YEAR_MS)
+    last = T0 + 2 * YEAR_MS
+    soon = view.preset(Preset.MONTH, None, latest_ms=last, now_ms=last + 10 * DAY_MS)
+    assert soon.contains(last) and soon.contains(last + 10 * DAY_MS)
+    assert soon.end_ms - (last + 10 * DAY_MS) < 0.05 * MONTH_MS
+    later = view.preset(Preset.MONTH, None, latest_ms=last, now_ms=last + 40 * DAY_MS)
+    assert later.contains(last) and not later.contains(last + 40 * DAY_MS)  # the month of the last events
+    year = view.preset(Preset.YEAR, None, latest_ms=last, now_ms=last + 40 * DAY_MS)
+    assert year.contains(last + 40 * DAY_MS)
 
 
 def test_all_preset_is_the_history() -> None:
