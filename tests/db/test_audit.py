@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from tests.db.privacy_practice import Practice, build_practice, drop_logins
 from viewer.cli import main as cli_main
+from viewer.db import migrate
 from viewer.db.engine import make_engine
 from viewer.services.audit import AuditKey, AuditKeyError, append, verify
 
@@ -88,13 +89,14 @@ def test_app_roles_append_in_their_own_name_only(practice: Practice, key: AuditK
             with pytest.raises(sa.exc.DBAPIError, match="permission denied"), conn.begin_nested():
                 conn.execute(sa.text(statement))
         conn.rollback()
-        # A forged actor is overwritten with the real login, which then fails the chain's HMAC:
-        # the forgery is stored as what it is.
+        # A row that is the right next link but claims another actor and carries a made-up mac is
+        # stored as what it is: under the real login, named by verify as not matching its HMAC.
         with conn.begin():
             conn.execute(
                 sa.text(
                     "INSERT INTO audit_log (seq, at, actor, action, prev_mac, mac) "
-                    "VALUES (999, now(), 'someone_else', 'export', '\\x00', '\\x00')"
+                    "SELECT t.seq + 1, now() AT TIME ZONE 'utc', 'someone_else', 'export', t.mac, '\\x00' "
+                    "FROM caseline_audit_tail() t"
                 )
             )
     engine.dispose()
@@ -103,8 +105,174 @@ def test_app_roles_append_in_their_own_name_only(practice: Practice, key: AuditK
         actors = conn.execute(sa.text("SELECT seq, actor FROM audit_log ORDER BY seq")).all()
         report = verify(conn, key)
     owner.dispose()
-    assert [a for _, a in actors] == [practice.login("colleague")] * 2
-    assert report.rows == 2 and any(p.startswith("row 999:") for p in report.problems)
+    assert [a for _, a in actors][-2:] == [practice.login("colleague")] * 2
+    forged = actors[-1][0]
+    assert report.problems == (f"row {forged}: its content does not match its HMAC (edited)",), (
+        report.render()
+    )
+
+
+JUNK = {
+    # A giant seq: verify would report a huge gap and the next real append would continue after it.
+    "far seq": "SELECT 9000000000, now() AT TIME ZONE 'utc', t.mac FROM caseline_audit_tail() t",
+    "repeated seq": "SELECT t.seq, now() AT TIME ZONE 'utc', t.mac FROM caseline_audit_tail() t",
+    "forked chain": "SELECT t.seq + 1, now() AT TIME ZONE 'utc', '\\x00'::bytea FROM caseline_audit_tail() t",
+    "back-dated": "SELECT t.seq + 1, TIMESTAMP '2001-01-01', t.mac FROM caseline_audit_tail() t",
+    "local time": "SELECT t.seq + 1, localtimestamp + interval '1 hour', t.mac FROM caseline_audit_tail() t",
+}
+
+
+@pytest.mark.parametrize("junk", sorted(JUNK))
+def test_only_the_next_link_stamped_now_is_accepted(practice: Practice, key: AuditKey, junk: str) -> None:
+    engine = practice.engine_for("colleague")
+    with engine.begin() as conn:
+        append(conn, key, "sign_in")  # the chain has a tail whatever ran before
+    with engine.connect() as conn:
+        with pytest.raises(sa.exc.DBAPIError, match=r"audit_log: (seq|prev_mac|at) must be"), conn.begin():
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_log (seq, at, actor, action, prev_mac, mac) "
+                    f"SELECT seq, at, 'x', 'sign_in', prev, '\\x00' FROM ({JUNK[junk]}) AS junk(seq, at, prev)"
+                )
+            )
+        with conn.begin():  # and the next honest append carries on from the real tail
+            seq = append(conn, key, "sign_out")
+    engine.dispose()
+    owner = make_engine(practice.url, poolclass=sa.pool.NullPool)
+    with owner.connect() as conn:
+        tail = conn.execute(sa.text("SELECT max(seq), count(*) FROM audit_log")).one()
+    owner.dispose()
+    assert tail == (seq, seq)
+
+
+def test_appends_from_two_sessions_never_fork_the_chain(practice: Practice, key: AuditKey) -> None:
+    first, second = practice.engine_for("colleague"), practice.engine_for("author")
+    with first.connect() as one, second.connect() as two:
+        one.begin()
+        a = append(one, key, "sign_in")
+        two.begin()
+        # Even a raw insert (not through append(), with a seq that collides with nothing) waits for
+        # the first session's lock; here it cannot (the same thread), so it times out instead of
+        # slipping a row in beside the first session's.
+        two.execute(sa.text("SET LOCAL lock_timeout = '50ms'"))
+        with pytest.raises(sa.exc.DBAPIError, match="lock timeout"):
+            two.execute(
+                sa.text(
+                    "INSERT INTO audit_log (seq, at, actor, action, prev_mac, mac) "
+                    "SELECT t.seq + 2, now() AT TIME ZONE 'utc', '', 'sign_in', t.mac, '\\x00' "
+                    "FROM caseline_audit_tail() t"
+                )
+            )
+        two.rollback()
+        one.commit()
+        with two.begin():
+            b = append(two, key, "sign_in")
+    first.dispose()
+    second.dispose()
+    assert b == a + 1
+
+
+def test_admins_read_no_row_about_private_events(practice: Practice, key: AuditKey) -> None:
+    """Who read which private note, and why, is not an admin's business; nor are writes to one."""
+    author = practice.engine_for("author")
+    with author.begin() as conn:
+        append(conn, key, "event.update", event_id=practice.events["e2"], patient_id=practice.patients["P1"])
+        append(conn, key, "event.update", event_id=practice.events["e1"], patient_id=practice.patients["P1"])
+    author.dispose()
+    supervisor = practice.engine_for("supervisor")
+    with supervisor.begin() as conn:
+        append(
+            conn,
+            key,
+            "event.read_private",
+            event_id=practice.events["e2"],
+            patient_id=practice.patients["P1"],
+            detail={"purpose": "Weekly review"},
+        )
+    supervisor.dispose()
+    admin = practice.engine_for("admin")
+    with admin.connect() as conn:
+        rows = conn.execute(sa.text("SELECT action, event_id, detail FROM audit_log")).all()
+    admin.dispose()
+    seen = {row.event_id for row in rows}
+    assert practice.events["e1"] in seen
+    assert practice.events["e2"] not in seen
+    assert not [row for row in rows if row.action == "event.read_private"]
+    assert any(row.action == "sign_in" for row in rows)
+
+
+def _checkpointed(home: Path) -> AuditKey:
+    return AuditKey(bytes(range(32)), home / "audit.tail")
+
+
+def _append_committed(engine: sa.Engine, key: AuditKey, times: int) -> None:
+    for _ in range(times):
+        with engine.begin() as conn:
+            append(conn, key, "sign_in")
+
+
+@pytest.fixture
+def chain_db(scratch_database: sa.URL) -> Iterator[sa.Engine]:
+    engine = make_engine(scratch_database, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+    yield engine
+    engine.dispose()
+
+
+def test_cutting_rows_off_the_end_is_reported_after_a_verify(chain_db: sa.Engine, tmp_path: Path) -> None:
+    key = _checkpointed(tmp_path)
+    _append_committed(chain_db, key, 4)
+    with chain_db.connect() as conn:
+        assert verify(conn, key).ok  # remembers row 4
+    assert stat.S_IMODE((tmp_path / "audit.tail").stat().st_mode) == 0o600
+    with chain_db.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_log WHERE seq >= 3"))
+    with chain_db.connect() as conn:
+        report = verify(conn, key)
+        assert verify(conn, AuditKey(key.secret)).ok  # without the checkpoint the short chain looks fine
+    assert report.problems == (
+        "row 4: missing, with every row after 2: this machine saw the chain reach it (rows cut off the end)",
+    ), report.render()
+    # Growing the chain again over the cut does not hide it either.
+    _append_committed(chain_db, AuditKey(key.secret), 3)
+    with chain_db.connect() as conn:
+        report = verify(conn, key)
+    assert report.problems == (
+        "row 4: not the row this machine saw there (rows removed and the chain re-grown)",
+    ), report.render()
+
+
+def test_each_append_moves_the_checkpoint_to_the_committed_tail(chain_db: sa.Engine, tmp_path: Path) -> None:
+    key = _checkpointed(tmp_path)
+    _append_committed(chain_db, key, 3)  # the third append saw row 2 committed
+    with chain_db.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_log WHERE seq >= 2"))
+    with chain_db.connect() as conn:
+        report = verify(conn, key)
+    assert [p.split(":")[0] for p in report.problems] == ["row 2"], report.render()
+
+
+def test_a_rolled_back_append_never_moves_the_checkpoint(chain_db: sa.Engine, tmp_path: Path) -> None:
+    key = _checkpointed(tmp_path)
+    _append_committed(chain_db, key, 2)
+    with chain_db.connect() as conn:
+        append(conn, key, "sign_in")
+        append(conn, key, "sign_out")  # its own first row is not committed: not remembered
+        assert verify(conn, key).ok  # reads its own rows, but remembers nothing from a writing transaction
+        conn.rollback()
+    with chain_db.connect() as conn:
+        assert verify(conn, key).ok, verify(conn, key).render()
+
+
+def test_a_damaged_checkpoint_is_reported_not_reset(chain_db: sa.Engine, tmp_path: Path) -> None:
+    key = _checkpointed(tmp_path)
+    (tmp_path / "audit.tail").write_text("{not json", encoding="ascii")
+    _append_committed(chain_db, key, 2)
+    with chain_db.connect() as conn:
+        report = verify(conn, key)
+    assert [p.split(":")[0] for p in report.problems] == ["checkpoint"]
+    assert (tmp_path / "audit.tail").read_text(encoding="ascii") == "{not json"
 
 
 def test_key_file_is_created_private_and_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,6 +304,7 @@ def test_cli_audit_verify_exit_codes(
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM audit_log"))
         _fill(conn, key, 3)
+    (caseline_home / "audit.tail").unlink(missing_ok=True)
     try:
         assert cli_main(["audit", "verify"]) == 0
         assert "intact: 3 rows" in capsys.readouterr().out
@@ -146,3 +315,4 @@ def test_cli_audit_verify_exit_codes(
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM audit_log"))
+        (caseline_home / "audit.tail").unlink(missing_ok=True)

@@ -6,8 +6,15 @@ file ``audit.key`` in the Caseline home, or ``CASELINE_AUDIT_KEY`` (hex) on a
 server where every workstation must share it.  Editing a row breaks its mac,
 deleting one leaves a gap in ``seq`` and breaks the next row's link,
 swapping two breaks both links; :func:`verify` names the first row of each.
-(Cutting rows off the end leaves a shorter valid chain; compare the tail with
-a copy kept elsewhere to catch that.)
+Cutting rows off the end leaves a shorter valid chain: a key loaded from the
+Caseline home also keeps a checkpoint of the furthest row this machine saw
+(:mod:`viewer.services.audit_tail`), and verify reports a chain that no
+longer reaches it.
+
+The database accepts only the next link (migration ``l2m3n4o5p6q7``): ``seq``
+one past the tail, ``prev_mac`` the tail's mac, ``at`` the server's
+``now()`` in UTC (the start of the transaction), ``actor`` the login.  So
+the row's ``at`` is read from the server before its mac is computed.
 
 Rows carry ids and the action, never clinical text; a supervisor's stated
 purpose for reading a private note is the one free text, and it is theirs.
@@ -24,18 +31,26 @@ import os
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from viewer.db.models import AUDIT_ACTIONS
+from viewer.services.audit_tail import (
+    CHECKPOINT_FILE_NAME,
+    CheckpointError,
+    database_identity,
+    read_checkpoint,
+    remember,
+)
 
 KEY_FILE_NAME = "audit.key"
 KEY_ENV = "CASELINE_AUDIT_KEY"
 GENESIS = bytes(32)
-_LOCK_ID = 0x0CA5E11E  # pg_advisory_xact_lock id serialising appends
+_LOCK_ID = 0x0CA5E11E  # pg_advisory_xact_lock id serialising appends (the insert trigger takes it too)
+_APPENDED_IN = "caseline_audit_appended_in"  # conn.info: the transaction of this connection's last append
 
 
 class AuditKeyError(Exception):
@@ -44,7 +59,10 @@ class AuditKeyError(Exception):
 
 @dataclass(frozen=True)
 class AuditKey:
+    """The chain's secret, and where this machine keeps its checkpoint of the chain's end (if anywhere)."""
+
     secret: bytes
+    checkpoint: Path | None = None
 
     @classmethod
     def load(cls, home: Path, *, create: bool = True) -> AuditKey:
@@ -57,7 +75,7 @@ class AuditKey:
                 raise AuditKeyError(f"{KEY_ENV} must be hex") from None
             if len(secret) < 32:
                 raise AuditKeyError(f"{KEY_ENV} must hold at least 32 bytes")
-            return cls(secret)
+            return cls(secret, home / CHECKPOINT_FILE_NAME)
         path = home / KEY_FILE_NAME
         if not path.exists():
             if not create:
@@ -74,7 +92,7 @@ class AuditKey:
             secret = bytes.fromhex(path.read_text(encoding="ascii").strip())
         except ValueError:
             raise AuditKeyError(f"{path} does not hold a hex key") from None
-        return cls(secret)
+        return cls(secret, home / CHECKPOINT_FILE_NAME)
 
 
 def _canonical(
@@ -109,11 +127,18 @@ def append(
     if action not in AUDIT_ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
-    tail = conn.execute(sa.text("SELECT seq, mac FROM caseline_audit_tail()")).first()
-    seq = (tail.seq or 0) + 1 if tail is not None and tail.seq is not None else 1
-    prev_mac = bytes(tail.mac) if tail is not None and tail.mac is not None else GENESIS
-    actor = conn.execute(sa.text("SELECT session_user")).scalar_one()
-    at = datetime.now(UTC).replace(tzinfo=None)
+    tail = conn.execute(
+        sa.text(
+            "SELECT t.seq, t.mac, now() AT TIME ZONE 'utc' AS at, session_user AS actor, "
+            "pg_current_xact_id()::text AS xact FROM caseline_audit_tail() t"
+        )
+    ).one()
+    seq = tail.seq + 1 if tail.seq is not None else 1
+    prev_mac = bytes(tail.mac) if tail.mac is not None else GENESIS
+    if key.checkpoint is not None and tail.seq is not None and conn.info.get(_APPENDED_IN) != tail.xact:
+        # Under the lock the tail is committed, unless this very transaction appended it.
+        remember(key.checkpoint, database_identity(conn), tail.seq, prev_mac)
+    actor, at = tail.actor, tail.at
     mac = _mac(key, prev_mac, _canonical(seq, at, actor, action, event_id, patient_id, detail))
     conn.execute(
         sa.text(
@@ -132,6 +157,7 @@ def append(
             "mac": mac,
         },
     )
+    conn.info[_APPENDED_IN] = tail.xact
     return seq
 
 
@@ -153,8 +179,21 @@ class AuditReport:
 
 
 def verify(conn: sa.Connection, key: AuditKey) -> AuditReport:
-    """Walk the chain in ``seq`` order and name every row that was edited, removed or moved."""
+    """Walk the chain in ``seq`` order and name every row that was edited, removed or moved.
+
+    With a checkpoint, also name a chain cut short of (or re-grown over) the
+    furthest row this machine saw; a clean report moves the checkpoint to the
+    chain's end, when the transaction has written nothing (so all it read is committed).
+    """
     problems: list[str] = []
+    database = database_identity(conn) if key.checkpoint is not None else ""
+    checkpoint = None
+    if key.checkpoint is not None:
+        try:
+            checkpoint = read_checkpoint(key.checkpoint, database)
+        except CheckpointError as exc:
+            problems.append(f"checkpoint: {exc}")
+    seen_at_checkpoint: bytes | None = None
     expected_prev = GENESIS
     expected_seq = 1
     count = 0
@@ -175,6 +214,22 @@ def verify(conn: sa.Connection, key: AuditKey) -> AuditReport:
             problems.append(
                 f"row {row.seq}: it does not follow the row before it (removed or reordered rows)"
             )
+        if checkpoint is not None and row.seq == checkpoint.seq:
+            seen_at_checkpoint = mac
         expected_prev = mac
         expected_seq = row.seq + 1
+    last_seq = expected_seq - 1
+    if checkpoint is not None:
+        if seen_at_checkpoint is None and last_seq < checkpoint.seq:
+            problems.append(
+                f"row {checkpoint.seq}: missing, with every row after {last_seq}: this machine saw the "
+                "chain reach it (rows cut off the end)"
+            )
+        elif seen_at_checkpoint is not None and not hmac.compare_digest(seen_at_checkpoint, checkpoint.mac):
+            problems.append(
+                f"row {checkpoint.seq}: not the row this machine saw there (rows removed and the chain re-grown)"
+            )
+    clean = conn.execute(sa.text("SELECT pg_current_xact_id_if_assigned() IS NULL")).scalar_one()
+    if key.checkpoint is not None and not problems and count and clean:
+        remember(key.checkpoint, database, last_seq, expected_prev)
     return AuditReport(count, tuple(problems))
