@@ -32,11 +32,12 @@ LANE_COUNT = len(EventType)
 FrameProvider = Callable[[float, float, int], Frame]
 
 
-def _sprite(importance: Importance, ratio: float) -> QPixmap:
+def marker_sprite(importance: Importance, ratio: float) -> QPixmap:
+    """The marker of an importance level at a device pixel ratio (the lanes and the legend share it)."""
     style = IMPORTANCE_STYLES[importance]
-    pen = pg.mkPen(style.outline, width=1)
+    pen = pg.mkPen(style.outline, width=style.outline_width * ratio)
     image: QImage = pg.graphicsItems.ScatterPlotItem.renderSymbol(
-        style.symbol, style.size * ratio, pen, pg.mkBrush(style.colour)
+        style.symbol, style.size * ratio, pen, pg.mkBrush(style.brush)
     )
     pixmap = QPixmap.fromImage(image)
     pixmap.setDevicePixelRatio(ratio)
@@ -122,7 +123,7 @@ class EventLayer(pg.GraphicsObject):
         if ratio == self._ratio:
             return
         self._ratio = ratio
-        self._sprites = {importance: _sprite(importance, ratio) for importance in Importance}
+        self._sprites = {importance: marker_sprite(importance, ratio) for importance in Importance}
         self._lock = lock_sprite(ratio)
 
     def paint(

@@ -42,11 +42,10 @@ from PySide6.QtWidgets import (
 )
 
 from ui.detail_pane import EventDetailPane
-from ui.event_layer import FrameProvider, lock_sprite
+from ui.event_layer import FrameProvider, lock_sprite, marker_sprite
 from ui.filter_bar import FilterBar
 from ui.operations import CancelToken, OperationRunner
 from ui.overview_strip import OverviewStrip, density_image
-from ui.style import IMPORTANCE_STYLES
 from ui.timeline_plot import TimelinePlot
 from viewer.domain import EventDetail, EventType, Importance
 from viewer.event_text import tooltip_head, tooltip_text
@@ -93,17 +92,25 @@ def _leave_keys_alone(widget: QWidget) -> None:
     widget.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
 
-class _LegendSwatch(QLabel):
+class _LegendSwatch(QWidget):
+    """One importance level in the legend: the very sprite the lanes draw, and its name."""
+
     def __init__(self, importance: Importance, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        style = IMPORTANCE_STYLES[importance]
-        glyph = {"o": "●", "t1": "▲", "star": "★"}.get(style.symbol, "●")
-        self.setText(
-            f"<span style='color:{style.colour}; font-size:{style.size + 4}px'>{glyph}</span> "
-            f"{importance.label}"
-        )
         self.setObjectName(f"legend{importance.label}")
         self.setAccessibleName(f"Legend: {importance.label} importance")
+        icon = QLabel(self)
+        icon.setObjectName(f"legend{importance.label}Marker")
+        icon.setAccessibleName(f"{importance.label} importance marker")
+        icon.setPixmap(marker_sprite(importance, self.devicePixelRatioF() or 1.0))
+        text = QLabel(importance.label, self)
+        text.setObjectName(f"legend{importance.label}Text")
+        text.setAccessibleName(f"{importance.label} importance")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 6, 0)
+        layout.setSpacing(3)
+        layout.addWidget(icon)
+        layout.addWidget(text)
 
 
 class TimelineView(QWidget):
