@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -16,12 +15,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import SHARED
 from tests.factories import add_user
+from viewer.db.engine import make_engine
 from viewer.fhir import reader
+from viewer.fhir.mapping import EVENT_EXTENSION
 from viewer.fhir.reader import FhirInputError
 from viewer.services.audit import AuditKey
 from viewer.services.fhir_import import import_file, patient_username
@@ -220,7 +221,78 @@ def _broken(case: str, tmp_path: Path) -> tuple[Path, int | None, str]:
     if case == "missing resource":
         del bundle["entry"][3]["resource"]
         return _write(tmp_path, "bad.json", bundle), 3, "missing required field resource"
+    if case in ("NaN score", "infinite score"):
+        index, survey = _survey(bundle)
+        survey["valueQuantity"] = {"value": float("nan") if case == "NaN score" else float("-inf")}
+        return _write(tmp_path, "bad.json", bundle), index, "valueQuantity.value is not a finite number"
+    if case == "deep extension text":
+        text = "[" * 100_000 + "]" * 100_000  # JSON text inside a string: not seen by the file's depth check
+        index = _add_caseline_event(bundle, text)
+        return _write(tmp_path, "bad.json", bundle), index, "extension is nested deeper than"
+    if case == "long related_entity_type":
+        index = _add_caseline_event(
+            bundle,
+            json.dumps(
+                {**CASELINE_FIELDS, "related_entity_type": "R" * 80, "related_entity_id": str(uuid.uuid4())}
+            ),
+        )
+        return _write(tmp_path, "bad.json", bundle), index, "related_entity_type is 80 characters long"
+    if case == "non-boolean is_private":
+        index = _add_caseline_event(bundle, json.dumps({**CASELINE_FIELDS, "is_private": "no"}))
+        return _write(tmp_path, "bad.json", bundle), index, "is_private that is not true or false"
+    if case in ("patient name NUL", "patient name surrogate"):
+        index, patient = _entry(bundle, "Patient")
+        nul = case == "patient name NUL"
+        patient["name"] = [{"text": "Bad\x00Name" if nul else "\ud800lone"}]
+        problem = "must not contain NUL" if nul else "contains characters that are not valid Unicode"
+        return _write(tmp_path, "bad.json", bundle), index, f"Patient name {problem}"
+    if case == "id with a surrogate":
+        index, immunization = _entry(bundle, "Immunization")
+        immunization["id"] = "imm-\udfff"
+        return (
+            _write(tmp_path, "bad.json", bundle),
+            index,
+            "id contains characters that are not valid Unicode",
+        )
+    if case == "practitioner identifier NUL":
+        index, practitioner = _entry(bundle, "Practitioner")
+        practitioner["identifier"][0]["value"] = "99\x0099"
+        return _write(tmp_path, "bad.json", bundle), index, "Practitioner identifier must not contain NUL"
     raise AssertionError(case)
+
+
+CASELINE_FIELDS = {
+    "event_type": "note",
+    "importance": "normal",
+    "event_date": "2020-01-01T00:00:00Z",
+    "title": "A note from an export",
+}
+
+
+def _survey(bundle: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    return next(
+        (i, e["resource"])
+        for i, e in enumerate(bundle["entry"])
+        if e["resource"]["resourceType"] == "Observation"
+        and any(c.get("code") == "survey" for cat in e["resource"]["category"] for c in cat["coding"])
+    )
+
+
+def _add_caseline_event(bundle: dict[str, Any], value_string: str) -> int:
+    """Append a resource that carries Caseline's timeline-event extension; returns its entry index."""
+    _, patient = _entry(bundle, "Patient")
+    bundle["entry"].append(
+        {
+            "resource": {
+                "resourceType": "Basic",
+                "id": str(uuid.uuid4()),
+                "subject": {"reference": f"urn:uuid:{patient['id']}"},
+                "extension": [{"url": EVENT_EXTENSION, "valueString": value_string}],
+                "code": {"text": "note"},
+            }
+        }
+    )
+    return len(bundle["entry"]) - 1
 
 
 @pytest.mark.parametrize(
@@ -234,6 +306,15 @@ def _broken(case: str, tmp_path: Path) -> tuple[Path, int | None, str]:
         "too deep",
         "way too deep",
         "missing resource",
+        "NaN score",
+        "infinite score",
+        "deep extension text",
+        "long related_entity_type",
+        "non-boolean is_private",
+        "patient name NUL",
+        "patient name surrogate",
+        "id with a surrogate",
+        "practitioner identifier NUL",
     ],
 )
 def test_a_bad_file_is_named_and_leaves_the_database_exactly_as_before(
@@ -290,35 +371,128 @@ def test_ndjson_bulk_export_files_import_and_resolve_patients_already_imported(
         import_file(db, KEY, broken)
 
 
-json_leaf = st.none() | st.booleans() | st.integers() | st.text(max_size=12)
+# What hostile or broken exporters write: NaN and infinities (json reads them), huge numbers, NUL,
+# lone surrogates, text longer than any column, nesting near and past the bounds.
+_odd_text = st.text(
+    alphabet=st.characters() | st.sampled_from(["\x00", "\ud800", "\udfff", "\u202e", "😀"]), max_size=12
+)
+_hostile_text = st.text(
+    alphabet=st.sampled_from(["a", " ", "\x00", "\ud800", "\udfff", "é", "😀"]), min_size=1, max_size=6
+) | st.sampled_from([51, 65, 201, 1001]).map(lambda n: "x" * n)  # just past each column's limit
+_number = st.one_of(
+    st.just(float("nan")),
+    st.sampled_from([float("inf"), float("-inf"), 2.0**53, 10**30, -0.0]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(),
+)
+json_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | _odd_text
+    | st.integers(min_value=40, max_value=3000).map(lambda n: "x" * n)
+)
 json_value = st.recursive(
     json_leaf,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_odd_text, inner, max_size=3),
     max_leaves=6,
 )
 
 
-@settings(
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    deadline=None,
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),
-)
+def _nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(depth):
+        value = {"n": value}
+    return value
+
+
+any_value = json_value | st.integers(min_value=50, max_value=200).map(_nested)
+_text_field = st.one_of(_hostile_text, _hostile_text, _hostile_text, json_value)  # mostly text, sometimes not
+_caseline_hostile: dict[str, st.SearchStrategy[Any]] = {
+    "event_type": st.sampled_from(["session", "assessment", "bogus"]) | json_value,
+    "importance": st.sampled_from(["low", "critical", "CRITICAL"]) | json_value,
+    "event_date": st.sampled_from(["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"]) | json_value,
+    "title": _text_field,
+    "description": _text_field,
+    "event_subtype": _text_field,
+    "metadata": st.dictionaries(_odd_text, any_value | _number, max_size=3) | json_value,
+    "is_private": st.booleans() | json_value,
+    "related_entity_type": _text_field,
+    "related_entity_id": st.uuids().map(str) | json_value,
+}
+
+
+@st.composite
+def extension_text(draw: st.DrawFn) -> str:
+    """A valid event with one or two fields made hostile (so the checks after the first get reached), or junk."""
+    kind = draw(st.sampled_from(["event", "event", "event", "deep", "junk"]))
+    if kind == "deep":
+        n = draw(st.integers(min_value=10, max_value=20_000))
+        return "[" * n + "]" * n
+    if kind == "junk":
+        return draw(_odd_text)
+    fields = {**CASELINE_FIELDS, "related_entity_type": "Encounter", "related_entity_id": str(uuid.uuid4())}
+    for name in draw(st.lists(st.sampled_from(sorted(_caseline_hostile)), max_size=2, unique=True)):
+        fields[name] = draw(_caseline_hostile[name])
+    return json.dumps(fields)
+
+
+def _mutate(data: st.DataObject, bundle: dict[str, Any]) -> None:
+    """One change somewhere in the bundle: a field at any depth, an extension, a patient's name."""
+    entry = data.draw(st.sampled_from(bundle["entry"]), label="entry")
+    how = data.draw(
+        st.sampled_from(["field", "field", "extension", "extension", "name", "score", "duplicate"]),
+        label="how",
+    )
+    if how == "extension":
+        entry["resource"]["extension"] = [
+            {"url": EVENT_EXTENSION, "valueString": data.draw(extension_text(), label="valueString")}
+        ]
+        return
+    if how == "name":
+        for item in bundle["entry"]:
+            if item["resource"].get("resourceType") == "Patient":
+                item["resource"]["name"] = [{"text": data.draw(_hostile_text | json_value, label="name")}]
+        return
+    if how == "score":
+        for item in bundle["entry"]:
+            if item["resource"].get("resourceType") == "Observation":
+                item["resource"]["valueQuantity"] = {"value": data.draw(_number, label="score")}
+        return
+    if how == "duplicate":
+        bundle["entry"].append(copy.deepcopy(entry))
+        return
+    node: Any = entry["resource"]
+    while data.draw(st.booleans(), label="deeper?"):  # e.g. category[0].coding[0].code
+        children = (
+            [k for k, v in node.items() if isinstance(v, dict | list) and v]
+            if isinstance(node, dict)
+            else [i for i, v in enumerate(node) if isinstance(v, dict | list) and v]
+        )
+        if not children:
+            break
+        node = node[data.draw(st.sampled_from(children), label="into")]
+    keys: list[Any] = sorted(node) if isinstance(node, dict) else list(range(len(node)))
+    if isinstance(node, dict):
+        keys.append(data.draw(st.sampled_from(["id", "text", "value", "display", "reference"]), label="new"))
+    if not keys:
+        return
+    target = data.draw(st.sampled_from(keys), label="field")
+    if data.draw(st.booleans(), label="delete?"):
+        node.pop(target, None) if isinstance(node, dict) else node.pop(target)
+    else:
+        node[target] = data.draw(any_value | _hostile_text | _number, label="value")
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_bundles_never_crash_and_never_half_write(
     db: sa.Connection, tmp_path: Path, data: st.DataObject
 ) -> None:
     bundle = _load(TINY)
     for _ in range(data.draw(st.integers(min_value=1, max_value=4), label="mutations")):
-        entry = data.draw(st.sampled_from(bundle["entry"]), label="entry")
-        resource = entry["resource"]
-        nested = [k for k, v in resource.items() if isinstance(v, dict) and v]
-        if nested and data.draw(st.booleans(), label="deeper?"):  # e.g. period.start, subject.reference
-            resource = resource[data.draw(st.sampled_from(sorted(nested)), label="into")]
-        target = data.draw(st.sampled_from(sorted(resource)), label="field")
-        if data.draw(st.booleans(), label="delete?"):
-            del resource[target]
-        else:
-            resource[target] = data.draw(json_value, label="value")
+        _mutate(data, bundle)
     path = _write(tmp_path, "mutated.json", bundle)
     before = _state(db)
     try:
@@ -326,6 +500,80 @@ def test_mutated_bundles_never_crash_and_never_half_write(
             import_file(db, KEY, path)
     except FhirInputError as refused:
         assert refused.path == path
+        assert _state(db) == before
+
+
+def _spots(bundle: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Places whose values reach a column, a query or a number: (container, key) for each."""
+    _, patient = _entry(bundle, "Patient")
+    _, practitioner = _entry(bundle, "Practitioner")
+    _, encounter = _entry(bundle, "Encounter")
+    _, immunization = _entry(bundle, "Immunization")
+    _, survey = _survey(bundle)
+    survey["valueQuantity"] = {"value": 3}
+    return {
+        "patient name": (patient["name"][0], "family"),
+        "patient id": (patient, "id"),
+        "practitioner identifier": (practitioner["identifier"][0], "value"),
+        "encounter title": (encounter["type"][0], "text"),
+        "encounter id": (encounter, "id"),
+        "encounter start": (encounter["period"], "start"),
+        "encounter class": (encounter["class"], "code"),
+        "subject": (immunization["patient"], "reference"),
+        "code": (immunization["vaccineCode"]["coding"][0], "code"),
+        "score": (survey["valueQuantity"], "value"),
+    }
+
+
+_spot_names = sorted(_spots(_load(TINY)))
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(spot=st.sampled_from(_spot_names), value=st.data())
+@example(spot="score", value=float("nan"))  # each value a crash the audit found, kept as a regression
+@example(spot="patient name", value="Bad\x00Name")
+@example(spot="patient name", value="\ud800lone")
+def test_one_hostile_value_where_it_matters_is_refused_by_entry_or_stored(
+    db: sa.Connection, tmp_path: Path, spot: str, value: Any
+) -> None:
+    """One change only, so no earlier refusal hides the check behind it."""
+    bundle = _load(TINY)
+    container, key = _spots(bundle)[spot]
+    if isinstance(value, st.DataObject):
+        likely = _number if spot == "score" else _hostile_text  # what that place would hold, made hostile
+        value = value.draw(st.one_of(likely, likely, json_value), label="value")
+    container[key] = value
+    path = _write(tmp_path, "one.json", bundle)
+    before = _state(db)
+    try:
+        with db.begin_nested():
+            import_file(db, KEY, path)
+    except FhirInputError as refused:
+        assert refused.path == path and refused.entry is not None
+        assert _state(db) == before
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(value_string=extension_text())
+@example(value_string="[" * 100_000 + "]" * 100_000)
+@example(
+    value_string=json.dumps(
+        {**CASELINE_FIELDS, "related_entity_type": "R" * 80, "related_entity_id": str(uuid.UUID(int=1))}
+    )
+)
+def test_hostile_caseline_extensions_are_refused_by_entry_never_crash(
+    db: sa.Connection, tmp_path: Path, value_string: str
+) -> None:
+    """The extension's fields go straight into columns: each one's limits, types and text rules."""
+    bundle = _load(TINY)
+    index = _add_caseline_event(bundle, value_string)
+    path = _write(tmp_path, "extension.json", bundle)
+    before = _state(db)
+    try:
+        with db.begin_nested():
+            import_file(db, KEY, path)
+    except FhirInputError as refused:
+        assert (refused.path, refused.entry) == (path, index)
         assert _state(db) == before
 
 
@@ -364,3 +612,32 @@ def test_a_big_ndjson_file_goes_in_batches_and_stays_all_or_nothing(
     monkeypatch.setattr(reader, "MAX_LINE_BYTES", 64)
     with pytest.raises(FhirInputError, match=r"mixed\.ndjson, entry 1: line is longer"), db.begin_nested():
         import_file(db, KEY, good)
+
+
+def test_a_run_names_each_bad_file_exits_2_and_still_imports_the_good_ones(
+    scratch_database: sa.URL, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from viewer.cli import main
+
+    cases = ["NaN score", "deep extension text", "long related_entity_type", "patient name NUL",
+             "patient name surrogate"]  # fmt: skip
+    bad = []
+    for number, case in enumerate(cases):
+        folder = tmp_path / f"case{number}"
+        folder.mkdir()
+        path, index, _message = _broken(case, folder)
+        bad.append((path.rename(folder / f"bad{number}.json"), index))
+    url = scratch_database.render_as_string(hide_password=False)
+    code = main(["--database-url", url, "import-fhir", *[str(p) for p, _ in bad], str(TINY)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    for path, index in bad:
+        assert f"error: {path.name}, entry {index}: " in err
+    assert "Traceback" not in err and "1 of 6 files imported" in out
+    engine = make_engine(scratch_database, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        patients = conn.execute(sa.text("SELECT count(*) FROM users WHERE role = 'patient'")).scalar_one()
+        events = conn.execute(sa.text("SELECT count(*) FROM timeline_events")).scalar_one()
+    engine.dispose()
+    expected = _expected_counts(_load(TINY))
+    assert (patients, events) == (1, sum(expected.values()) - expected["billing skipped"])

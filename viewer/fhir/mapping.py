@@ -16,7 +16,7 @@ displays.  That key makes importing the same file twice change nothing.
 
 from __future__ import annotations
 
-import json
+import math
 import re
 import uuid
 from collections.abc import Callable
@@ -25,10 +25,21 @@ from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from typing import Any
 
-from viewer.domain import FLOAT_EXACT_LIMIT, SHORT_TEXT_MAX, TITLE_MAX, EventType, Importance
+from viewer.domain import (
+    FLOAT_EXACT_LIMIT,
+    SHORT_TEXT_MAX,
+    TITLE_MAX,
+    EventType,
+    Importance,
+    ValidationError,
+    check_text,
+)
+from viewer.fhir.json_bounds import TooDeep, loads_bounded
 
 NAMESPACE = uuid.UUID("6f1c2b0e-57c4-4b8a-9a55-0c6d2a1f3e11")  # UUIDv5 namespace for non-UUID FHIR ids
 MAX_CODES = 10
+ID_MAX = 200  # FHIR allows 64; real exports overshoot, so be lenient but bounded
+EXTENSION_MAX_DEPTH = 16  # the extension's JSON: an event's fields, metadata at most 8 deep
 
 
 class MappingError(ValueError):
@@ -214,6 +225,18 @@ def _about_mental_health(texts: list[str | None], codings: list[dict[str, str]])
     return _icd10_mental(codings) or any(t and _mentions_mental_health(t) for t in texts)
 
 
+def resource_id(resource: dict[str, Any]) -> str:
+    """The resource's id, checked: it becomes a lookup key, a username hash and metadata text."""
+    value = resource.get("id")
+    if not isinstance(value, str) or not value.strip():
+        raise MappingError("missing required field id")
+    try:
+        check_text("id", value, ID_MAX, required=True)
+    except ValidationError as exc:
+        raise MappingError(f"{exc.field} {exc.message}") from None
+    return value
+
+
 def _base(
     resource: dict[str, Any],
     event_type: EventType,
@@ -223,9 +246,7 @@ def _base(
     **extra: Any,
 ) -> MappedEvent:
     kind = str(resource["resourceType"])
-    source_id = resource.get("id")
-    if not isinstance(source_id, str) or not source_id.strip():
-        raise MappingError("missing required field id")
+    source_id = resource_id(resource)
     codes = extra.pop("codes", [])
     metadata = {"fhir": {"resourceType": kind, "id": source_id, "codes": codes}, **extra.pop("metadata", {})}
     subtype = extra.pop("subtype", None)
@@ -360,6 +381,8 @@ def _score(r: dict[str, Any]) -> float | None:
     value = quantity.get("value") if isinstance(quantity, dict) else r.get("valueInteger")
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
+    if isinstance(value, float) and not math.isfinite(value):  # json.loads reads NaN and Infinity
+        raise MappingError("valueQuantity.value is not a finite number")
     return float(value)
 
 
@@ -485,9 +508,7 @@ def _caseline_event(resource: dict[str, Any], fields: Any) -> MappedEvent:
         raise MappingError(
             "the Caseline extension lacks a valid event_type, importance, event_date or title"
         ) from None
-    source_id = resource.get("id")
-    if not isinstance(source_id, str) or not source_id.strip():
-        raise MappingError("missing required field id")
+    source_id = resource_id(resource)
     kind = str(resource["resourceType"])
     raw = fields.get("metadata")
     metadata: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
@@ -495,13 +516,18 @@ def _caseline_event(resource: dict[str, Any], fields: Any) -> MappedEvent:
         metadata = {**metadata, "fhir": {"resourceType": kind, "id": source_id, "codes": []}}
     related: tuple[str, str] | None = None
     if fields.get("related_entity_type") and fields.get("related_entity_id"):
+        if not isinstance(fields["related_entity_type"], str):
+            raise MappingError("the Caseline extension holds a related_entity_type that is not text")
         try:
-            related = (str(fields["related_entity_type"]), str(uuid.UUID(str(fields["related_entity_id"]))))
+            related = (fields["related_entity_type"], str(uuid.UUID(str(fields["related_entity_id"]))))
         except ValueError:
             raise MappingError("the Caseline extension holds a related_entity_id that is not an id") from None
     text = [fields.get(k) for k in ("description", "event_subtype")]
     if not isinstance(title, str) or any(t is not None and not isinstance(t, str) for t in text):
         raise MappingError("the Caseline extension holds a title or description that is not text")
+    private = fields.get("is_private", False)
+    if not isinstance(private, bool):
+        raise MappingError("the Caseline extension holds an is_private that is not true or false")
     return MappedEvent(
         source_type=kind,
         source_id=source_id,
@@ -514,7 +540,7 @@ def _caseline_event(resource: dict[str, Any], fields: Any) -> MappedEvent:
         subtype=text[1],
         description=text[0],
         metadata=metadata,
-        is_private=bool(fields.get("is_private", False)),
+        is_private=private,
         related=related,
     )
 
@@ -523,8 +549,15 @@ def map_resource(resource: dict[str, Any]) -> MappedEvent | Skip:
     """The event a resource becomes, or why it is skipped; raises MappingError if it is malformed."""
     for extension in _list(resource.get("extension")):
         if isinstance(extension, dict) and extension.get("url") == EVENT_EXTENSION:
+            text = extension.get("valueString")
+            if not isinstance(text, str):
+                raise MappingError("the Caseline extension has no valueString")
             try:
-                fields = json.loads(str(extension.get("valueString")))
+                fields = loads_bounded(text, EXTENSION_MAX_DEPTH)
+            except TooDeep:
+                raise MappingError(
+                    f"the Caseline extension is nested deeper than {EXTENSION_MAX_DEPTH} levels"
+                ) from None
             except ValueError:
                 raise MappingError("the Caseline extension is not JSON") from None
             return _caseline_event(resource, fields)

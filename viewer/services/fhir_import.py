@@ -17,6 +17,7 @@ events no clinician authored) and leaves one audit row per file.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import uuid
 from collections import Counter
@@ -39,9 +40,11 @@ from viewer.domain import (
     encode_metadata,
     to_storage,
 )
-from viewer.fhir.mapping import MappedEvent, MappingError, Skip, map_resource
+from viewer.fhir.mapping import ID_MAX, MappedEvent, MappingError, Skip, map_resource, resource_id
 from viewer.fhir.reader import Entry, FhirInputError, read_entries
 from viewer.services.audit import AuditKey, append
+
+log = logging.getLogger(__name__)
 
 FHIR_SUFFIXES = (".json", ".ndjson")
 _COLUMNS = (
@@ -148,20 +151,25 @@ def _plan(
     summary: FileSummary,
     practitioners: dict[str, list[tuple[str, str]]],
     patient_refs: dict[str, str],
-) -> tuple[dict[str, dict[str, Any]], list[_Planned]]:
+) -> tuple[dict[str, tuple[int, str]], list[_Planned]]:
     """Map every entry of a batch; raises FhirInputError at the first problem, before any write.
 
     ``practitioners`` (reference -> identifiers) and ``patient_refs`` (reference -> the
     patient's FHIR id) are filled in and carried from batch to batch.
     """
-    patients: dict[str, dict[str, Any]] = {}  # FHIR id -> resource
+    patients: dict[str, tuple[int, str]] = {}  # FHIR id -> (entry index, display name)
     for entry in entries:
         kind = entry.resource["resourceType"]
         if kind == "Patient":
-            rid = entry.resource.get("id")
-            if not isinstance(rid, str) or not rid.strip():
-                raise FhirInputError(path, "missing required field id", entry.index)
-            patients[rid] = entry.resource
+            try:
+                rid = resource_id(entry.resource)
+                name = _display_name(entry.resource)
+                check_text("Patient name", name, TITLE_MAX, required=True)
+            except MappingError as exc:
+                raise FhirInputError(path, str(exc), entry.index) from None
+            except ValidationError as exc:
+                raise FhirInputError(path, f"{exc.field} {exc.message}", entry.index) from None
+            patients[rid] = (entry.index, name)
             for key in _keys_of(entry):
                 patient_refs[key] = rid
         elif kind == "Practitioner":
@@ -172,6 +180,12 @@ def _plan(
                 and isinstance(i.get("system"), str)
                 and isinstance(i.get("value"), str)
             ]
+            try:  # they become query parameters: text PostgreSQL can hold
+                for system, value in identifiers:
+                    check_text("Practitioner identifier", system, 1000, required=False)
+                    check_text("Practitioner identifier", value, 1000, required=False)
+            except ValidationError as exc:
+                raise FhirInputError(path, f"{exc.field} {exc.message}", entry.index) from None
             for key in _keys_of(entry):
                 practitioners[key] = identifiers
     planned: list[_Planned] = []
@@ -191,6 +205,10 @@ def _plan(
             raise FhirInputError(
                 path, "dangling reference in subject: no such Patient in the file", entry.index
             )
+        try:
+            check_text("subject reference", patient, ID_MAX, required=True)
+        except ValidationError as exc:
+            raise FhirInputError(path, f"{exc.field} {exc.message}", entry.index) from None
         planned.append(_Planned(entry.index, mapped, patient))
     return patients, planned
 
@@ -291,6 +309,7 @@ def _import_batch(
             check_text("title", event.title, TITLE_MAX, required=True)
             check_text("event_subtype", event.subtype, SHORT_TEXT_MAX, required=False)
             check_text("description", event.description, DESCRIPTION_MAX, required=False)
+            check_text("related_entity_type", event.related_entity[0], SHORT_TEXT_MAX, required=False)
             dates[id(event)] = to_storage(event.when)
             encoded[id(event)] = encode_metadata(event.metadata, shape_trusted=event.shape_trusted)
         except ValidationError as exc:
@@ -313,14 +332,14 @@ def _import_batch(
             if fhir_id in patients:
                 conn.execute(
                     sa.text("UPDATE users SET display_name = :d WHERE id = :i AND display_name <> :d"),
-                    {"d": _display_name(patients[fhir_id]), "i": existing[username]},
+                    {"d": patients[fhir_id][1], "i": existing[username]},
                 )
         elif fhir_id in patients:
             patient_ids[fhir_id] = conn.execute(
                 sa.text(
                     "INSERT INTO users (username, display_name, role) VALUES (:u, :d, 'patient') RETURNING id"
                 ),
-                {"u": username, "d": _display_name(patients[fhir_id])},
+                {"u": username, "d": patients[fhir_id][1]},
             ).scalar_one()
             summary.patients_created += 1
         else:
@@ -436,6 +455,12 @@ def import_paths(
                 done.append(import_file(conn, key, path, assign_to=assign_to))
         except FhirInputError as exc:
             failed.append(exc)
+        except sa.exc.DataError as exc:
+            # The checks above should have named the entry; a value the database still refuses is
+            # the file's fault all the same, so it is reported (and logged as a gap in the checks).
+            state = getattr(exc.orig, "sqlstate", None) or "unknown"
+            log.warning("import of %s: the database refused a value (SQLSTATE %s)", path.name, state)
+            failed.append(FhirInputError(path, f"the database refused a value (SQLSTATE {state})"))
     if progress is not None and files:
         progress(len(files), len(files), files[-1])
     return done, failed
