@@ -17,10 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from viewer.services.audit import AuditKey
 from viewer.services.errors import EventNotFound
 from viewer.services.event_history import load_versions
 from viewer.services.events import EventService
 from viewer.services.timeline_query import fetch_event
+
+KEY = AuditKey(bytes(range(32)))
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,9 @@ def _author_saves(practice: Practice, event_id: uuid.UUID, *, title: str, privat
     engine = practice.engine_for("author")
     with engine.begin() as conn:
         draft = fetch_event(conn, event_id).as_draft()
-        EventService(conn).update(event_id, dataclasses.replace(draft, title=title, is_private=private))
+        EventService(conn, audit=KEY).update(
+            event_id, dataclasses.replace(draft, title=title, is_private=private)
+        )
     engine.dispose()
 
 

@@ -21,7 +21,7 @@ from viewer.db.engine import make_engine
 from viewer.domain import EventDraft
 from viewer.services.access import Action, EventFacts, load_actor, may, may_create_for
 from viewer.services.annotations import add_annotation
-from viewer.services.audit import AuditKey
+from viewer.services.audit import AuditKey, append
 from viewer.services.errors import EventNotFound, NotPermitted
 from viewer.services.events import EventService
 from viewer.services.patients import list_patients
@@ -112,20 +112,38 @@ def _attempt(conn: sa.Connection, statement: str, params: dict[str, object]) -> 
         savepoint.rollback()
 
 
+# The SQL interface a psql user has: the table under their row-level security, and for a
+# supervisee's private event the marker functions (no text) and the read function (text, only
+# after a committed purpose).
 RAW: dict[Action, str] = {
-    Action.LIST: "SELECT id FROM timeline_events WHERE patient_id = :patient AND id = :id",
-    Action.COUNT: "SELECT 1 FROM (SELECT count(*) AS n FROM timeline_events WHERE id = :id) c WHERE n = 1",
-    Action.READ: "SELECT id, event_type, event_date, importance, therapist_id FROM timeline_events WHERE id = :id",
-    Action.READ_TEXT: "SELECT title, description, metadata FROM timeline_events WHERE id = :id",
-    Action.EXPORT: "SELECT * FROM timeline_events WHERE id = :id",
+    Action.LIST: "SELECT id FROM timeline_events WHERE patient_id = :patient AND id = :id "
+    "UNION ALL SELECT id FROM caseline_private_markers(:patient) WHERE id = :id",
+    Action.COUNT: "SELECT 1 FROM (SELECT count(*) AS n FROM (SELECT id FROM timeline_events WHERE id = :id "
+    "UNION ALL SELECT id FROM caseline_private_marker(:id)) u) c WHERE n = 1",
+    Action.READ: "SELECT id, event_type, event_date, importance, therapist_id FROM timeline_events WHERE id = :id "
+    "UNION ALL SELECT id, event_type, event_date, importance, therapist_id FROM caseline_private_marker(:id)",
+    Action.READ_TEXT: "SELECT title, description, metadata FROM timeline_events WHERE id = :id "
+    "UNION ALL SELECT title, description, metadata FROM caseline_read_private(:id)",
+    Action.EXPORT: "SELECT * FROM timeline_events WHERE id = :id UNION ALL SELECT * FROM caseline_read_private(:id)",
     Action.EDIT: "UPDATE timeline_events SET title = title || '.' WHERE id = :id",
     Action.DELETE: "UPDATE timeline_events SET deleted_at = now() WHERE id = :id AND deleted_at IS NULL",
     Action.ANNOTATE: "INSERT INTO event_annotations (event_id, author_id, body) "
     "VALUES (:id, caseline_me(), 'review') RETURNING id",
 }
+NEEDS_PURPOSE = {Action.READ_TEXT, Action.EXPORT}
 
 
-def _raw(conn: sa.Connection, action: Action, event_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
+def _state_purpose(engine: sa.Engine, event_id: uuid.UUID) -> None:
+    """What a psql user must do before reading private text: commit an audited purpose."""
+    with engine.begin() as conn:
+        append(conn, _KEY, "event.read_private", event_id=event_id, detail={"purpose": "Supervision review"})
+
+
+def _raw(
+    conn: sa.Connection, action: Action, event_id: uuid.UUID, patient_id: uuid.UUID, engine: sa.Engine
+) -> bool:
+    if action in NEEDS_PURPOSE:
+        _state_purpose(engine, event_id)
     return _attempt(conn, RAW[action], {"id": event_id, "patient": patient_id}) == 1
 
 
@@ -212,7 +230,7 @@ def test_matrix(
     with engines[actor].connect() as conn:
         outer = conn.begin()
         try:
-            by_sql = _raw(conn, action, event_id, patient_id)
+            by_sql = _raw(conn, action, event_id, patient_id, engines[actor])
             by_service = _service(conn, action, event_id, patient_id, practice.url)
             by_rules = may(load_actor(conn), facts[event], action)
         finally:
@@ -232,7 +250,11 @@ def test_counts_and_patient_list_obey_the_policies(
     """Rollups never leak: the patient list's counts are exactly the visible events per patient."""
     with engines[actor].connect() as conn:
         listed = {p.id: p.event_count for p in list_patients(conn)}
-        total = conn.execute(sa.text("SELECT count(*) FROM timeline_events")).scalar_one()
+        total = conn.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM timeline_events) + (SELECT count(*) FROM caseline_private_markers(NULL))"
+            )
+        ).scalar_one()
     expected: dict[uuid.UUID, int] = {}
     for name in SEES[actor]:
         patient = practice.patients[EVENTS[name][1]]

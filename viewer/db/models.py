@@ -193,7 +193,8 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(sa.DateTime())
     actor: Mapped[str] = mapped_column(sa.Text)
     action: Mapped[str] = mapped_column(sa.String(40))
-    event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # Indexed: the database looks up a write's audit row by event (migration m3n4o5p6q7r8).
+    event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     patient_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     prev_mac: Mapped[bytes] = mapped_column(BYTEA)

@@ -161,6 +161,18 @@ def append(
     return seq
 
 
+def holds_append_lock(conn: sa.Connection) -> bool:
+    """Whether this connection's transaction holds the appenders' lock (it appended, uncommitted)."""
+    held = conn.execute(
+        sa.text(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+            "AND classid = 0 AND objid = :id AND objsubid = 1 AND granted)"
+        ),
+        {"id": _LOCK_ID},
+    ).scalar_one()
+    return bool(held)
+
+
 @dataclass(frozen=True)
 class AuditReport:
     rows: int

@@ -83,15 +83,20 @@ def load_versions(
 ) -> list[VersionRow]:
     """Every version the user may read, newest first (raises like :func:`fetch_event`)."""
     fetch_event(conn, event_id, purpose=purpose, audit=audit)  # visibility and purpose, audited
+    own_rules = conn.execute(sa.text("SELECT 1 FROM timeline_events WHERE id = :e"), {"e": event_id}).first()
+    # A supervisee's private event is not in my row-level security: its rows come from the functions
+    # that check the purpose just committed.
+    event_source = "timeline_events" if own_rules else "caseline_read_private(:e)"
+    version_source = "timeline_event_versions" if own_rules else "caseline_read_private_versions(:e)"
     current = conn.execute(
         sa.text(
-            "SELECT row_version, to_jsonb(e) - 'row_version' AS snapshot FROM timeline_events e WHERE id = :e"
+            f"SELECT row_version, to_jsonb(e) - 'row_version' AS snapshot FROM {event_source} e WHERE id = :e"
         ),
         {"e": event_id},
     ).one()
     earlier = conn.execute(
         sa.text(
-            "SELECT row_version, snapshot FROM timeline_event_versions WHERE event_id = :e ORDER BY row_version DESC"
+            f"SELECT row_version, snapshot FROM {version_source} v WHERE event_id = :e ORDER BY row_version DESC"
         ),
         {"e": event_id},
     ).all()

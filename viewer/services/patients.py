@@ -28,7 +28,11 @@ _PATIENTS_SQL = sa.text(
     """
     SELECT u.id, u.username, u.display_name,
            count(e.id) AS event_count, min(e.event_date) AS first_event, max(e.event_date) AS last_event
-    FROM users u LEFT JOIN timeline_events e ON e.patient_id = u.id AND e.deleted_at IS NULL
+    FROM users u LEFT JOIN (
+        SELECT id, patient_id, event_date FROM timeline_events WHERE deleted_at IS NULL
+        UNION ALL  -- a supervisor's count includes the supervisees' private events (markers, no text)
+        SELECT id, patient_id, event_date FROM caseline_private_markers(NULL)
+    ) e ON e.patient_id = u.id
     WHERE u.role = 'patient' AND u.is_active
     GROUP BY u.id
     ORDER BY u.display_name, u.id

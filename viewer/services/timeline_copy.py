@@ -5,7 +5,9 @@ row; for a patient with a million events that is seconds.  Binary ``COPY ...
 TO STDOUT`` sends fixed-width tuples (every column here is NOT NULL and fixed
 size), so the whole result is one numpy structured array view over the bytes:
 no per-row Python at all.  Row-level security applies to the inner SELECT
-exactly as it does to any query.
+exactly as it does to any query.  A supervisor's view adds the supervisees'
+private markers, which row-level security no longer returns (they come from
+``caseline_private_markers``, few, and are inserted in time order).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from viewer.services.timeline_query import (
     _LANE_SQL,
     FLAG_PRIVATE,
     TimelineColumns,
+    fetch_private_markers,
 )
 
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
@@ -138,4 +141,19 @@ def copy_timeline(
             raise
     if cancelled:
         return None
-    return parse_binary_copy(buffer)
+    return merge_in_time_order(parse_binary_copy(buffer), fetch_private_markers(conn, patient_id))
+
+
+def merge_in_time_order(columns: TimelineColumns, extra: TimelineColumns) -> TimelineColumns:
+    """``columns`` with the (time-sorted) ``extra`` rows inserted where they belong, ties by id."""
+    if not len(extra):
+        return columns
+    at = np.searchsorted(columns.time_ms, extra.time_ms, side="right")
+    merged = TimelineColumns(
+        np.insert(columns.ids, at, extra.ids),
+        np.insert(columns.time_ms, at, extra.time_ms),
+        np.insert(columns.lane, at, extra.lane),
+        np.insert(columns.importance, at, extra.importance),
+        np.insert(columns.flags, at, extra.flags),
+    )
+    return order_ties_by_id(merged)

@@ -8,14 +8,20 @@ for the one event the user hovers or opens (:func:`fetch_event`).
 Pages are keyset pages over ``(event_date, id)`` within the patient, so a page
 never skips or repeats a row however many rows share a timestamp, and each
 page is an index range scan on ``idx_timeline_patient_date``.
+
+A supervisor's row-level security no longer returns a supervisee's private
+rows; their markers (no text) come from ``caseline_private_markers`` and are
+merged in, and their text only from ``caseline_read_private`` after the read's
+audit row is committed (migration ``m3n4o5p6q7r8``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +29,7 @@ import sqlalchemy as sa
 from psycopg import errors as pg_errors
 
 from viewer.domain import EventDetail, EventType, Importance
-from viewer.services.audit import AuditKey, append
+from viewer.services.audit import AuditKey, append, holds_append_lock
 from viewer.services.errors import EventNotFound, NotPermitted, PurposeRequired
 
 FLAG_PRIVATE = 1
@@ -47,6 +53,19 @@ _PAGE_SQL = sa.text(
     FROM timeline_events
     WHERE patient_id = :patient_id AND deleted_at IS NULL
       AND event_date >= :start AND event_date < :end
+      AND (event_date, id) > (:after_date, :after_id)
+    ORDER BY event_date, id
+    LIMIT :limit
+    """
+)
+
+# The same page of the supervisees' private events on this patient (markers only: no text).
+_MARKER_PAGE_SQL = sa.text(
+    f"""
+    SELECT id, event_date, {_MS_SQL} AS ms, {_LANE_SQL} AS lane, {_IMPORTANCE_SQL} AS importance,
+           is_private
+    FROM caseline_private_markers(:patient_id)
+    WHERE event_date >= :start AND event_date < :end
       AND (event_date, id) > (:after_date, :after_id)
     ORDER BY event_date, id
     LIMIT :limit
@@ -151,30 +170,36 @@ def fetch_page(
     """One keyset page of a patient's events in ``[start, end)`` (naive UTC).
 
     Returns the columns and the cursor of the next page, or ``None`` at the end.
+    A supervisor's page includes the supervisees' private markers (each source's
+    page is cut at ``limit`` and the merge again, so the keyset stays exact).
     """
-    rows = conn.execute(
-        _PAGE_SQL,
-        {
-            "patient_id": patient_id,
-            "start": start or _MIN_DATE,
-            "end": end or _MAX_DATE,
-            "after_date": after.event_date if after else _MIN_DATE,
-            "after_id": after.event_id if after else _MIN_UUID,
-            "limit": limit,
-        },
-    ).all()
+    params = {
+        "patient_id": patient_id,
+        "start": start or _MIN_DATE,
+        "end": end or _MAX_DATE,
+        "after_date": after.event_date if after else _MIN_DATE,
+        "after_id": after.event_id if after else _MIN_UUID,
+        "limit": limit,
+    }
+    rows = conn.execute(_PAGE_SQL, params).all()
+    markers = conn.execute(_MARKER_PAGE_SQL, params).all()
+    if markers:
+        rows = sorted([*rows, *markers], key=lambda row: (row.event_date, row.id))[:limit]
     if not rows:
         return TimelineColumns.empty(), None
-    columns = TimelineColumns(
+    last = rows[-1]
+    cursor = Cursor(last.event_date, last.id) if len(rows) == limit else None
+    return _columns(rows), cursor
+
+
+def _columns(rows: Sequence[sa.Row[Any]]) -> TimelineColumns:
+    return TimelineColumns(
         ids=np.array([row.id.bytes for row in rows], dtype="S16"),
         time_ms=np.fromiter((row.ms for row in rows), np.int64, len(rows)),
         lane=np.fromiter((row.lane for row in rows), np.int8, len(rows)),
         importance=np.fromiter((row.importance for row in rows), np.int8, len(rows)),
         flags=np.fromiter((FLAG_PRIVATE if row.is_private else 0 for row in rows), np.uint8, len(rows)),
     )
-    last = rows[-1]
-    cursor = Cursor(last.event_date, last.id) if len(rows) == limit else None
-    return columns, cursor
 
 
 def iter_pages(
@@ -193,6 +218,29 @@ def iter_pages(
             yield page
         if cursor is None:
             return
+
+
+def fetch_private_markers(conn: sa.Connection, patient_id: uuid.UUID) -> TimelineColumns:
+    """The supervisees' private events on this patient, as columns (empty for anyone else)."""
+    parts: list[TimelineColumns] = []
+    cursor: Cursor | None = None
+    while True:
+        rows = conn.execute(
+            _MARKER_PAGE_SQL,
+            {
+                "patient_id": patient_id,
+                "start": _MIN_DATE,
+                "end": _MAX_DATE,
+                "after_date": cursor.event_date if cursor else _MIN_DATE,
+                "after_id": cursor.event_id if cursor else _MIN_UUID,
+                "limit": DEFAULT_PAGE_SIZE,
+            },
+        ).all()
+        if rows:
+            parts.append(_columns(rows))
+        if len(rows) < DEFAULT_PAGE_SIZE:
+            return TimelineColumns.concatenate(parts)
+        cursor = Cursor(rows[-1].event_date, rows[-1].id)
 
 
 def fetch_timeline(
@@ -229,15 +277,49 @@ _DETAIL_NO_TEXT_SQL = sa.text(
 )
 
 
-# Whose is it? Asked before any clinical text leaves the database.
-_FACTS_SQL = sa.text(
+# Is it there for me at all (my row-level security)?  Columns every role may read.
+_VISIBLE_SQL = sa.text(
+    "SELECT e.patient_id FROM timeline_events e WHERE e.id = :event_id AND e.deleted_at IS NULL"
+)
+# A supervisee's private event: what the timeline shows of it, no text.
+_MARKER_DETAIL_SQL = sa.text(
     """
-    SELECT e.patient_id, e.is_private,
-           (caseline_is_owner() OR e.therapist_id IS NOT DISTINCT FROM caseline_me()) AS mine
-    FROM timeline_events e
-    WHERE e.id = :event_id AND e.deleted_at IS NULL
+    SELECT m.id, m.patient_id, m.therapist_id, m.event_type, NULL::text AS event_subtype, m.event_date,
+           NULL::text AS title, NULL::text AS description, NULL::jsonb AS metadata,
+           NULL::text AS related_entity_type, NULL::uuid AS related_entity_id, m.importance, m.is_private,
+           m.created_at, m.row_version, u.display_name AS therapist_name
+    FROM caseline_private_marker(:event_id) m LEFT JOIN users u ON u.id = m.therapist_id
     """
 )
+# Its text, which the database hands out only against a committed purpose.
+_PRIVATE_DETAIL_SQL = sa.text(
+    """
+    SELECT e.*, u.display_name AS therapist_name
+    FROM caseline_read_private(:event_id) e LEFT JOIN users u ON u.id = e.therapist_id
+    """
+)
+
+
+def record_private_read(
+    conn: sa.Connection, audit: AuditKey, event_id: uuid.UUID, patient_id: uuid.UUID, purpose: str
+) -> None:
+    """Append and commit the read's audit row, on a connection of its own, before any text is read.
+
+    The database gives out another author's private text only against a
+    committed ``event.read_private`` row from another transaction: a row in the
+    reading transaction would vanish with a rollback after the text was read.
+    """
+    if holds_append_lock(conn):  # the side connection would wait for this one forever
+        raise RuntimeError("read private events before appending audit rows in the same transaction")
+    with conn.engine.connect() as side, side.begin():
+        append(
+            side,
+            audit,
+            "event.read_private",
+            event_id=event_id,
+            patient_id=patient_id,
+            detail={"purpose": purpose[:PURPOSE_MAX]},
+        )
 
 
 def fetch_event(
@@ -254,29 +336,29 @@ def fetch_event(
     a missing one does; a user without the right to the text (an admin) gets
     :class:`NotPermitted` when asking for it.
 
-    Another author's private event (which only their supervisor can see) is read
-    only with a stated ``purpose``, and that read is written to the audit log in
-    the caller's transaction (so the caller must commit it): without a purpose
-    the answer is :class:`PurposeRequired`, before any of its text is fetched.
+    Another author's private event (which only their supervisor can see, as a
+    marker) is read only with a stated ``purpose``: without one the answer is
+    :class:`PurposeRequired`, before any of its text is fetched; with one, the
+    read's audit row is committed first on a connection of its own (see
+    :func:`record_private_read`), so it stays even if the caller rolls back.
     """
-    if with_text:
-        facts = conn.execute(_FACTS_SQL, {"event_id": event_id}).first()
-        if facts is None:
+    visible = conn.execute(_VISIBLE_SQL, {"event_id": event_id}).first()
+    if visible is None:
+        marker = conn.execute(_MARKER_DETAIL_SQL, {"event_id": event_id}).mappings().first()
+        if marker is None:
             raise EventNotFound(event_id)
-        if facts.is_private and not facts.mine:
-            reason = (purpose or "").strip()
-            if not reason:
-                raise PurposeRequired(event_id)
-            if audit is None:
-                raise ValueError("reading another author's private event needs the audit key")
-            append(
-                conn,
-                audit,
-                "event.read_private",
-                event_id=event_id,
-                patient_id=facts.patient_id,
-                detail={"purpose": reason[:PURPOSE_MAX]},
-            )
+        if not with_text:
+            return _detail(marker)
+        reason = (purpose or "").strip()
+        if not reason:
+            raise PurposeRequired(event_id)
+        if audit is None:
+            raise ValueError("reading another author's private event needs the audit key")
+        record_private_read(conn, audit, event_id, marker["patient_id"], reason)
+        row = conn.execute(_PRIVATE_DETAIL_SQL, {"event_id": event_id}).mappings().first()
+        if row is None:
+            raise EventNotFound(event_id)
+        return _detail(row)
     try:
         with conn.begin_nested():
             row = (
@@ -290,6 +372,10 @@ def fetch_event(
         raise
     if row is None:
         raise EventNotFound(event_id)
+    return _detail(row)
+
+
+def _detail(row: sa.RowMapping) -> EventDetail:
     return EventDetail(
         id=row["id"],
         patient_id=row["patient_id"],
