@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
+import shiboken6
 from pyqtgraph.Qt import internals
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
@@ -25,11 +26,15 @@ from ui.style import IMPORTANCE_STYLES, PRIVATE_OUTLINE
 from viewer.domain import EventType, Importance
 from viewer.lane_layout import LaneLayout
 from viewer.services.timeline_query import TimelineColumns
-from viewer.timeline_frame import Frame
+from viewer.timeline_frame import Buckets, Frame
+from viewer.timeline_marks import spaced
 
 log = logging.getLogger(__name__)
 LANE_COUNT = len(EventType)
+LOCK_GAP_PX = 16  # padlocks (10 px wide) at least this far apart in a lane
+MAX_BAR_FRACTION = 0.72  # the busiest density bar fills this much of its lane's height
 FrameProvider = Callable[[float, float, int], Frame]
+FloatArray = npt.NDArray[np.float64]
 
 
 def marker_sprite(importance: Importance, ratio: float) -> QPixmap:
@@ -73,6 +78,35 @@ def _tint(colour: str, alpha: float) -> QColor:
 BUCKET_COLOURS = {level: _tint(style.colour, 0.8) for level, style in IMPORTANCE_STYLES.items()}
 
 
+class IntRectArray:
+    """Integer rectangles in one C array, filled with one ``QPainter.drawRects`` call.
+
+    QPainter fills QRect arrays much faster than QRectF arrays.  pyqtgraph's
+    ``PrimitiveArray`` always stores float64, which is QRectF's layout, not
+    QRect's (four ints: x1, y1, x2, y2 with x2 = x + width - 1): handed over
+    as QRects its memory drew garbage, so this class keeps int32 rows.
+    """
+
+    def __init__(self) -> None:
+        self._array = np.empty((0, 4), dtype=np.int32)
+
+    def draw(
+        self, painter: QPainter, left: FloatArray, top: FloatArray, width: FloatArray, height: FloatArray
+    ) -> None:
+        n = len(left)
+        if not n:
+            return
+        if len(self._array) < n:
+            self._array = np.empty((max(n, 2 * len(self._array)), 4), dtype=np.int32)
+        rects = self._array[:n]
+        rects[:, 0] = left
+        rects[:, 1] = top
+        rects[:, 2] = left + width - 1
+        rects[:, 3] = top + height - 1
+        first = shiboken6.wrapInstance(self._array.ctypes.data, QRect)
+        painter.drawRects(first, n)
+
+
 class EventLayer(pg.GraphicsObject):
     """The markers and density of one patient's (filtered) events."""
 
@@ -83,6 +117,7 @@ class EventLayer(pg.GraphicsObject):
         self.selected_row: int | None = None
         self.highlight: npt.NDArray[np.bool_] | None = None
         self.last_frame: Frame | None = None
+        self.last_locks: tuple[FloatArray, FloatArray] = (np.empty(0), np.empty(0))  # device px, for tests
         self.paint_error: Exception | None = None
         self._lane_y = LaneLayout().y_table()
         self._rows = LANE_COUNT
@@ -91,8 +126,7 @@ class EventLayer(pg.GraphicsObject):
         self._sprites: dict[Importance, QPixmap] = {}
         self._lock = QPixmap()
         self._fragments = internals.PrimitiveArray(QPainter.PixmapFragment, 10)
-        # Integer rectangles: QPainter fills QRect arrays ~30x faster than QRectF arrays.
-        self._rects = internals.PrimitiveArray(QRect, 4)
+        self._rects = IntRectArray()
 
     def set_data(self, columns: TimelineColumns, provider: FrameProvider | None) -> None:
         self.columns = columns
@@ -151,11 +185,19 @@ class EventLayer(pg.GraphicsObject):
         # fragments against a region is ~50x slower than against the view box's rectangle.
         painter.setClipRect(view.sceneBoundingRect(), Qt.ClipOperation.ReplaceClip)
         if frame.rows is None:
-            self._paint_buckets(painter, frame, sx, dx, sy, dy)
+            bars = self._bucket_bars(frame.buckets, sx, dx, sy, dy)
+            self._paint_buckets(painter, frame.buckets, bars)
+            self._paint_markers(painter, frame.critical_rows, sx, dx, sy, dy)
+            # Locks on one row above the tallest bars of each lane, so they read as a line of marks.
+            private = frame.buckets.private
+            left, width, centre, _height = (part[private] for part in bars)
+            above = centre - np.round(abs(sy) * MAX_BAR_FRACTION / 2) - 3 * ratio
+            self._paint_locks(painter, left + width / 2, above, frame.buckets.lane[private])
         else:
-            self._paint_markers(painter, frame.rows, sx, dx, sy, dy, with_locks=True)
-        if frame.rows is None and len(frame.critical_rows):
-            self._paint_markers(painter, frame.critical_rows, sx, dx, sy, dy, with_locks=False)
+            self._paint_markers(painter, frame.rows, sx, dx, sy, dy)
+            private = frame.rows[self.columns.is_private[frame.rows]]
+            x, y = self._positions(private, sx, dx, sy, dy)
+            self._paint_locks(painter, x + 8 * ratio, y - 9 * ratio, self.columns.lane[private])
         self._paint_selection(painter, sx, dx, sy, dy)
         painter.restore()
 
@@ -195,8 +237,6 @@ class EventLayer(pg.GraphicsObject):
         dx: float,
         sy: float,
         dy: float,
-        *,
-        with_locks: bool,
     ) -> None:
         if not len(rows):
             return
@@ -212,26 +252,44 @@ class EventLayer(pg.GraphicsObject):
         for level in Importance:  # low first, so critical markers end up on top
             chosen = importance == int(level)
             self._draw_fragments(painter, self._sprites[level], x[chosen], y[chosen])
-        if with_locks:
-            private = self.columns.is_private[rows]
-            self._draw_fragments(painter, self._lock, x[private] + 8, y[private] - 9)
 
-    def _paint_buckets(
-        self, painter: QPainter, frame: Frame, sx: float, dx: float, sy: float, dy: float
+    def _paint_locks(
+        self,
+        painter: QPainter,
+        x: npt.NDArray[np.float64],
+        y: npt.NDArray[np.float64],
+        lane: npt.NDArray[np.int8],
     ) -> None:
-        buckets = frame.buckets
-        if not len(buckets):
+        """Padlocks at (x, y), one per cluster: overlapping locks used to pile into black blobs."""
+        if not len(x):
+            self.last_locks = (x, y)
             return
-        # Whole device pixels, opaque, no antialiasing: buckets never overlap within a lane, and
-        # blended antialiased rectangles cost four times as much to fill for no visible gain.
+        keep = spaced(x, lane, LOCK_GAP_PX * self._ratio)
+        self.last_locks = (x[keep], y[keep])
+        self._draw_fragments(painter, self._lock, x[keep], y[keep])
+
+    def _bucket_bars(
+        self, buckets: Buckets, sx: float, dx: float, sy: float, dy: float
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Each bucket's bar in whole device pixels: left, width, vertical centre, height."""
         left = np.floor(buckets.start_ms.astype(np.float64) * (sx / 1000.0) + dx)
         right = np.ceil(buckets.end_ms.astype(np.float64) * (sx / 1000.0) + dx)
         width = np.maximum(right - left, 1.0)
         lane_height = abs(sy)
         # Height grows with the log of the count so one busy bucket does not flatten the rest.
-        fraction = np.clip(0.25 + np.log10(buckets.count.astype(np.float64)) / 4.0, 0.25, 0.9)
-        height = np.round(fraction * lane_height * 0.8)
+        fraction = np.clip(0.25 + np.log10(np.maximum(buckets.count, 1).astype(np.float64)) / 4.0, 0.25, 0.9)
+        height = np.round(fraction * lane_height * (MAX_BAR_FRACTION / 0.9))
         centre = np.round(self._lane_y[buckets.lane] * sy + dy)
+        return left, width, np.asarray(centre, dtype=np.float64), height
+
+    def _paint_buckets(
+        self, painter: QPainter, buckets: Buckets, bars: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+    ) -> None:
+        if not len(buckets):
+            return
+        # Whole device pixels, opaque, no antialiasing: buckets never overlap within a lane, and
+        # blended antialiased rectangles cost four times as much to fill for no visible gain.
+        left, width, centre, height = bars
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         for level in Importance:
@@ -239,14 +297,9 @@ class EventLayer(pg.GraphicsObject):
             n = int(chosen.sum())
             if not n:
                 continue
-            self._rects.resize(n)
-            rects = self._rects.ndarray()
-            rects[:, 0] = left[chosen]
-            rects[:, 1] = centre[chosen] - np.floor(height[chosen] / 2)
-            rects[:, 2] = width[chosen]
-            rects[:, 3] = height[chosen]
+            top = centre[chosen] - np.floor(height[chosen] / 2)
             painter.setBrush(BUCKET_COLOURS[level])
-            painter.drawRects(*self._rects.drawargs())
+            self._rects.draw(painter, left[chosen], top, width[chosen], height[chosen])
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
 
     def _paint_selection(self, painter: QPainter, sx: float, dx: float, sy: float, dy: float) -> None:

@@ -1,15 +1,16 @@
 """The level-of-detail pyramid: any zoom of any history in time that does not grow with it.
 
 Per lane and per power-of-two time bucket (``2**level`` ms, aligned to the
-epoch) the pyramid keeps the number of visible events and their highest
-importance, for every level from a finest one up to :data:`MAX_LEVEL`.  A
-repaint picks the level with about one bucket per pixel and slices the
-buckets in view with two binary searches, so drawing a million events costs
-what drawing a thousand does.  It is the approach of Perfetto's timeline
-cache and of map tile pyramids.
+epoch) the pyramid keeps the number of visible events, their highest
+importance and whether any is private, for every level from a finest one up
+to :data:`MAX_LEVEL`.  A repaint picks the level with about one bucket per
+pixel and slices the buckets in view with two binary searches, so drawing a
+million events costs what drawing a thousand does.  It is the approach of
+Perfetto's timeline cache and of map tile pyramids.
 
 Memory is bounded: a level is stored as sorted keys (``(index << 3) | lane``,
-int64), counts (uint32) and maximum importance (int8), 13 bytes per
+int64), counts (uint32), maximum importance (int8) and whether a private
+event is inside (bool, so the lanes can mark it with a lock), 14 bytes per
 non-empty bucket, and the finest level is chosen so the whole pyramid stays
 within :data:`BUDGET_BYTES_PER_EVENT`.  Windows finer than the finest level
 hold few events by construction and are binned from the rows directly.
@@ -44,7 +45,7 @@ from viewer.timeline_frame import (
 from viewer.timeline_index import TimelineIndex
 
 BUDGET_BYTES_PER_EVENT = 6.0
-BYTES_PER_BUCKET = 8 + 4 + 1
+BYTES_PER_BUCKET = 8 + 4 + 1 + 1  # key, count, highest importance, any private
 
 IntArray = npt.NDArray[np.int64]
 
@@ -56,26 +57,33 @@ class Level:
     keys: IntArray
     count: npt.NDArray[np.uint32]
     max_importance: npt.NDArray[np.int8]
+    private: npt.NDArray[np.bool_]  # the bucket holds a private event: the lanes mark it with a lock
 
     def __len__(self) -> int:
         return int(self.keys.shape[0])
 
     @property
     def nbytes(self) -> int:
-        return int(self.keys.nbytes + self.count.nbytes + self.max_importance.nbytes)
+        return int(self.keys.nbytes + self.count.nbytes + self.max_importance.nbytes + self.private.nbytes)
 
 
-def _reduce(keys: IntArray, count: npt.NDArray[np.uint32], max_imp: npt.NDArray[np.int8]) -> Level:
+def _reduce(
+    keys: IntArray,
+    count: npt.NDArray[np.uint32],
+    max_imp: npt.NDArray[np.int8],
+    private: npt.NDArray[np.bool_],
+) -> Level:
     """Merge equal keys.  Keys arrive sorted except within a bucket, which a stable sort fixes in O(n)."""
     if not len(keys):
-        return Level(keys, count, max_imp)
+        return Level(keys, count, max_imp, private)
     order = np.argsort(keys, kind="stable")
-    keys, count, max_imp = keys[order], count[order], max_imp[order]
+    keys, count, max_imp, private = keys[order], count[order], max_imp[order], private[order]
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     return Level(
         keys[starts],
         np.add.reduceat(count, starts).astype(np.uint32),
         np.maximum.reduceat(max_imp, starts).astype(np.int8),
+        np.logical_or.reduceat(private, starts),
     )
 
 
@@ -83,7 +91,7 @@ def _coarser(level: Level) -> Level:
     """The next level up: bucket index halves, lane stays."""
     lane_mask = (1 << LANE_BITS) - 1
     keys = ((level.keys >> (LANE_BITS + 1)) << LANE_BITS) | (level.keys & lane_mask)
-    return _reduce(keys, level.count, level.max_importance)
+    return _reduce(keys, level.count, level.max_importance, level.private)
 
 
 def _distinct_buckets(time_ms: IntArray, level: int) -> int:
@@ -108,7 +116,10 @@ class LodPyramid:
         self.finest = self._finest_level(times, budget)
         self.levels: dict[int, Level] = {}
         level = _reduce(
-            bucket_keys(times, lanes, self.finest), np.ones(len(rows), np.uint32), importance.copy()
+            bucket_keys(times, lanes, self.finest),
+            np.ones(len(rows), np.uint32),
+            importance.copy(),
+            self.columns.is_private[rows],
         )
         for k in range(self.finest, MAX_LEVEL + 1):
             self.levels[k] = level
@@ -144,7 +155,9 @@ class LodPyramid:
             if last is None
             else int(np.searchsorted(stored.keys, (last + 1) << LANE_BITS, side="left"))
         )
-        return Buckets.from_keys(stored.keys[a:b], stored.count[a:b], stored.max_importance[a:b], level)
+        return Buckets.from_keys(
+            stored.keys[a:b], stored.count[a:b], stored.max_importance[a:b], stored.private[a:b], level
+        )
 
     def frame(self, t0_ms: float, t1_ms: float, width_px: int) -> Frame:
         """What to draw for the window ``[t0, t1)``; equal to :func:`brute_force_frame`."""

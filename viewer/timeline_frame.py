@@ -38,17 +38,20 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class Buckets:
-    """Non-empty buckets: lane, [start_ms, end_ms), event count and highest importance."""
+    """Non-empty buckets: lane, [start_ms, end_ms), event count, highest importance, any private event."""
 
     lane: npt.NDArray[np.int8]
     start_ms: IntArray
     end_ms: IntArray
     count: npt.NDArray[np.int64]
     max_importance: npt.NDArray[np.int8]
+    private: npt.NDArray[np.bool_]
 
     @classmethod
     def empty(cls) -> Buckets:
-        return cls.from_keys(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8), 0)
+        return cls.from_keys(
+            np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8), np.empty(0, np.bool_), 0
+        )
 
     @classmethod
     def from_keys(
@@ -56,6 +59,7 @@ class Buckets:
         keys: IntArray,
         count: npt.NDArray[np.integer],
         max_importance: npt.NDArray[np.int8],
+        private: npt.NDArray[np.bool_],
         level: int,
     ) -> Buckets:
         """Buckets from sorted keys ``(index << LANE_BITS) | lane`` at ``level``."""
@@ -66,6 +70,7 @@ class Buckets:
             (index + 1) << level,
             count.astype(np.int64),
             max_importance.astype(np.int8),
+            private.astype(np.bool_),
         )
 
     def __len__(self) -> int:
@@ -109,7 +114,7 @@ def bucket_keys(time_ms: IntArray, lane: npt.NDArray[np.int8], level: int) -> In
 
 
 def bin_rows(columns: TimelineColumns, rows: IntArray, level: int) -> Buckets:
-    """Count and highest importance per (lane, bucket) of ``rows``, straight from the rows.
+    """Count, highest importance and privacy per (lane, bucket) of ``rows``, straight from the rows.
 
     Rows are time-sorted, so their buckets span a known range; when that range
     is small (a window's worth, the usual case) the buckets are tallied in a
@@ -120,6 +125,7 @@ def bin_rows(columns: TimelineColumns, rows: IntArray, level: int) -> Buckets:
     time_ms = columns.time_ms[rows]
     lane = columns.lane[rows].astype(np.int64)
     importance = columns.importance[rows]
+    private = columns.is_private[rows]
     first = int(time_ms[0]) >> level
     cells = ((int(time_ms[-1]) >> level) - first + 1) << LANE_BITS
     if cells > 4 * len(rows) + 4096:
@@ -127,16 +133,21 @@ def bin_rows(columns: TimelineColumns, rows: IntArray, level: int) -> Buckets:
         unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
         max_imp = np.full(len(unique), -1, dtype=np.int8)
         np.maximum.at(max_imp, inverse, importance)
-        return Buckets.from_keys(unique, counts, max_imp, level)
+        any_private = np.zeros(len(unique), dtype=np.bool_)
+        any_private[inverse[private]] = True
+        return Buckets.from_keys(unique, counts, max_imp, any_private, level)
     levels = len(Importance)
-    cell = (((((time_ms >> level) - first) << LANE_BITS) | lane) * levels) + importance
+    bucket = (((time_ms >> level) - first) << LANE_BITS) | lane
+    cell = bucket * levels + importance
     # One pass: events per (bucket, lane, importance); the count and the highest level fall out.
     tally = np.bincount(cell, minlength=cells * levels).reshape(cells, levels)
     counts = tally.sum(axis=1)
     max_imp = ((levels - 1) - np.argmax(tally[:, ::-1] > 0, axis=1)).astype(np.int8)
+    any_private = np.zeros(cells, dtype=np.bool_)
+    any_private[bucket[private]] = True
     occupied = np.flatnonzero(counts)
     keys = occupied.astype(np.int64) + (first << LANE_BITS)
-    return Buckets.from_keys(keys, counts[occupied], max_imp[occupied], level)
+    return Buckets.from_keys(keys, counts[occupied], max_imp[occupied], any_private[occupied], level)
 
 
 def one_critical_per_bucket(columns: TimelineColumns, critical: IntArray, level: int) -> IntArray:

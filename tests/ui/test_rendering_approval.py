@@ -48,13 +48,17 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def view(qtbot: QtBot, utc: None) -> TimelineView:
+    return _view_of(qtbot, 2_500)
+
+
+def _view_of(qtbot: QtBot, events: int) -> TimelineView:
     runner = OperationRunner()
     timeline = TimelineView(runner)
     qtbot.addWidget(timeline)
     timeline.resize(*SIZE)
     timeline.body.setSizes([SIZE[0], 0])
     timeline.show()
-    columns = synthetic_history(2_500, seed=5, years=2.0).columns(seed=5)
+    columns = synthetic_history(events, seed=5, years=2.0).columns(seed=5)
     patient = PatientSummary(
         uuid.UUID(int=5),
         "approval",
@@ -128,6 +132,15 @@ def test_filtered_with_a_lane_moved_and_one_hidden(view: TimelineView, tmp_path:
     assert view.history is not None
     view.plot.set_view_range(view.history)
     _approve_or_compare(_render(view), "filtered-lanes", tmp_path)
+
+
+def test_density_bars_of_a_busy_history(qtbot: QtBot, utc: None, tmp_path: Path) -> None:
+    view = _view_of(qtbot, 40_000)
+    assert view.history is not None
+    view.plot.set_view_range(view.history)
+    image = _render(view)
+    assert view.plot.layer.last_frame is not None and view.plot.layer.last_frame.rows is None
+    _approve_or_compare(image, "density-bars", tmp_path)
 
 
 def test_the_comparison_notices_a_different_picture(view: TimelineView) -> None:

@@ -10,18 +10,19 @@ import uuid
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from ui.event_layer import marker_sprite
+from ui.event_layer import BUCKET_COLOURS, LOCK_GAP_PX, marker_sprite
 from ui.operations import OperationRunner
 from ui.style import IMPORTANCE_STYLES, LANE_BAND_COLOURS
 from ui.timeline_view import TimelineView
-from viewer.domain import Importance
+from viewer.domain import EventType, Importance
 from viewer.services.bench_data import synthetic_history
 from viewer.services.patients import PatientSummary
-from viewer.services.timeline_query import TimelineColumns, from_epoch_ms
+from viewer.services.timeline_query import FLAG_PRIVATE, TimelineColumns, from_epoch_ms
 from viewer.view_range import DAY_MS, ViewRange
 
 pytestmark = pytest.mark.ui
@@ -127,3 +128,61 @@ def test_the_legend_shows_the_markers_the_lanes_draw(qtbot: QtBot, columns: Time
         icon = view.legend.findChild(QLabel, f"legend{level.label}Marker")
         assert icon is not None and icon.accessibleName()
         assert icon.pixmap().toImage() == marker_sprite(level, view.devicePixelRatioF()).toImage()
+
+
+def _dense_private(n: int, step_ms: int, lane: EventType, importance: Importance) -> TimelineColumns:
+    start = 1_760_000_000_000
+    return TimelineColumns(
+        np.arange(n, dtype=">u8").astype("S16"),
+        start + np.arange(n, dtype=np.int64) * step_ms,
+        np.full(n, lane.lane, np.int8),
+        np.full(n, int(importance), np.int8),
+        np.full(n, FLAG_PRIVATE, np.uint8),
+    )
+
+
+def test_dense_private_markers_get_one_lock_per_cluster(qtbot: QtBot) -> None:
+    columns = _dense_private(300, 60_000, EventType.NOTE, Importance.NORMAL)  # a note a minute
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    view.plot.set_view_range(
+        ViewRange(float(columns.time_ms[0]) - 60_000, float(columns.time_ms[-1]) + 60_000)
+    )
+    _paint(view)
+    frame = view.plot.layer.last_frame
+    assert frame is not None and frame.rows is not None and len(frame.rows) == 300
+    x, _y = view.plot.layer.last_locks
+    assert 0 < len(x) < 300 / 3
+    assert np.all(np.diff(np.sort(x)) >= LOCK_GAP_PX)  # no lock overlaps another
+
+
+def test_density_bars_are_drawn_and_carry_locks(qtbot: QtBot, columns: TimelineColumns) -> None:
+    big = synthetic_history(40_000, seed=9, years=2.0).columns(seed=9)
+    view = make_view(qtbot, big, float(big.time_ms[-1]))
+    _paint(view)
+    frame = view.plot.layer.last_frame
+    assert frame is not None and frame.rows is None  # density bars, not markers
+    assert frame.buckets.private.any()
+    x, _y = view.plot.layer.last_locks
+    assert len(x) > 10
+    image = view.plot.grab().toImage()
+    seen = {image.pixel(px, py) for px in range(0, image.width(), 3) for py in range(0, image.height(), 3)}
+    for level in (Importance.NORMAL, Importance.HIGH):
+        assert BUCKET_COLOURS[level].rgb() in seen, level  # the bars are really painted
+
+
+def test_a_private_critical_star_over_density_bars_has_a_lock_nearby(qtbot: QtBot) -> None:
+    crowd = _dense_private(20_000, 30_000, EventType.ASSESSMENT, Importance.LOW)
+    flags = np.zeros(len(crowd), np.uint8)
+    importance = crowd.importance.copy()
+    importance[10_000] = int(Importance.CRITICAL)
+    flags[10_000] = FLAG_PRIVATE  # the only private event: a critical one among shared ones
+    columns = TimelineColumns(crowd.ids, crowd.time_ms, crowd.lane, importance, flags)
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    _paint(view)
+    frame = view.plot.layer.last_frame
+    assert frame is not None and frame.rows is None and 10_000 in frame.critical_rows.tolist()
+    x, _y = view.plot.layer.last_locks
+    assert len(x) == 1
+    box = view.plot.view_box
+    star = box.mapViewToScene(QPointF(float(columns.time_ms[10_000]) / 1000.0, 0.0)).x()
+    assert abs(float(x[0]) - star) < LOCK_GAP_PX

@@ -1,4 +1,4 @@
-"""The level-of-detail pyramid equals brute force at every level and in every frame."""
+"""The level-of-detail pyramid equals brute force (counts, highest importance, privacy) at every level and frame."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def _columns(rows: list[tuple[int, int, int]]) -> TimelineColumns:
         time_ms=np.array([r[0] for r in rows], dtype=np.int64),
         lane=np.array([r[1] for r in rows], dtype=np.int8),
         importance=np.array([r[2] for r in rows], dtype=np.int8),
-        flags=np.zeros(n, np.uint8),
+        # Every third event private (by time, lane and importance, so it varies with the draw).
+        flags=np.array([(r[0] + r[1] + r[2]) % 3 == 0 for r in rows], dtype=np.uint8).reshape(n),
     )
 
 
@@ -37,7 +38,7 @@ busy_events = st.lists(
 
 
 def _assert_buckets_equal(got: Buckets, expected: Buckets) -> None:
-    for field in ("lane", "start_ms", "end_ms", "count", "max_importance"):
+    for field in ("lane", "start_ms", "end_ms", "count", "max_importance", "private"):
         np.testing.assert_array_equal(getattr(got, field), getattr(expected, field), err_msg=field)
 
 
@@ -119,8 +120,9 @@ def test_a_large_history_uses_buckets_within_budget(seed: int) -> None:
     n = 200_000
     time_ms = np.sort(rng.integers(1_600_000_000_000, 1_700_000_000_000, n))
     importance = rng.choice(4, n, p=[0.3, 0.5, 0.19, 0.01]).astype(np.int8)
+    private = (rng.random(n) < 0.1).astype(np.uint8)
     columns = TimelineColumns(
-        np.zeros(n, "S16"), time_ms, rng.integers(0, 8, n).astype(np.int8), importance, np.zeros(n, np.uint8)
+        np.zeros(n, "S16"), time_ms, rng.integers(0, 8, n).astype(np.int8), importance, private
     )
     mask = np.ones(n, dtype=bool)
     pyramid = LodPyramid(TimelineIndex(columns, mask))
@@ -130,6 +132,7 @@ def test_a_large_history_uses_buckets_within_budget(seed: int) -> None:
     assert frame.rows is None and frame.visible_count == n
     assert len(frame.buckets) <= 8 * 1602  # about one bucket per pixel per lane
     assert int(frame.buckets.count.sum()) == n
+    assert frame.buckets.private.any() and not frame.buckets.private.all()
     assert 0 < len(frame.critical_rows) <= int((importance == 3).sum())
     _assert_no_critical_hides(columns, mask, frame, t0, t1)
     _assert_frames_equal(frame, brute_force_frame(columns, mask, t0, t1, 1600))
@@ -140,10 +143,14 @@ def test_binning_equals_a_plain_tally(rows: list, level: int) -> None:
     """The oracle itself (dense bincount or sort, whichever it picks) against a dictionary tally."""
     columns = _columns(rows)
     tally: dict[tuple[int, int], list[int]] = {}
-    for t, lane, importance in zip(columns.time_ms, columns.lane, columns.importance, strict=True):
-        entry = tally.setdefault((int(t) >> level, int(lane)), [0, -1])
+    private = columns.is_private
+    for t, lane, importance, secret in zip(
+        columns.time_ms, columns.lane, columns.importance, private, strict=True
+    ):
+        entry = tally.setdefault((int(t) >> level, int(lane)), [0, -1, 0])
         entry[0] += 1
         entry[1] = max(entry[1], int(importance))
+        entry[2] = max(entry[2], int(secret))
     got = bin_rows(columns, np.arange(len(columns), dtype=np.int64), level)
     expected = sorted(tally.items())
     assert [(int(s) >> level, int(lane)) for s, lane in zip(got.start_ms, got.lane, strict=True)] == [
@@ -151,3 +158,4 @@ def test_binning_equals_a_plain_tally(rows: list, level: int) -> None:
     ]
     assert got.count.tolist() == [v[0] for _, v in expected]
     assert got.max_importance.tolist() == [v[1] for _, v in expected]
+    assert got.private.tolist() == [bool(v[2]) for _, v in expected]
