@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -20,12 +21,13 @@ from hypothesis import strategies as st
 
 from tests.conftest import SHARED
 from tests.factories import add_user
+from viewer.db import migrate
 from viewer.db.engine import make_engine
 from viewer.fhir import reader
 from viewer.fhir.mapping import EVENT_EXTENSION
 from viewer.fhir.reader import FhirInputError
 from viewer.services.audit import AuditKey
-from viewer.services.fhir_import import import_file, patient_username
+from viewer.services.fhir_import import import_file, import_paths, patient_username
 
 SAMPLES = SHARED / "fhir-samples"
 TINY = SAMPLES / "1114198-bundle.json"
@@ -641,3 +643,70 @@ def test_a_run_names_each_bad_file_exits_2_and_still_imports_the_good_ones(
     engine.dispose()
     expected = _expected_counts(_load(TINY))
     assert (patients, events) == (1, sum(expected.values()) - expected["billing skipped"])
+
+
+def _bulk_export(folder: Path, style: str) -> Path:
+    """TINY as a bulk export: one NDJSON file per resource type, references as ``style`` writes them."""
+    folder.mkdir()
+    by_kind: dict[str, list[str]] = {}
+    for entry in _load(TINY)["entry"]:
+        resource = entry["resource"]
+        text = json.dumps(resource)
+        if (
+            style == "Patient/"
+        ):  # urn:uuid:ID of a patient or practitioner becomes Patient/ID, Practitioner/ID
+            text = re.sub(
+                r'"urn:uuid:([0-9a-f-]{36})"',
+                lambda m: (
+                    '"' + ("Patient/" if m.group(1) == PATIENT_ID else "Practitioner/") + m.group(1) + '"'
+                ),
+                text,
+            )
+        by_kind.setdefault(resource["resourceType"], []).append(text)
+    for kind, lines in by_kind.items():
+        (folder / f"{kind}.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+PATIENT_ID = next(
+    e["resource"]["id"] for e in _load(TINY)["entry"] if e["resource"]["resourceType"] == "Patient"
+)
+
+
+@pytest.mark.parametrize("style", ["Patient/", "urn:uuid:"])
+def test_a_bulk_export_folder_imports_whatever_order_its_files_sort_in(
+    scratch_database: sa.URL, tmp_path: Path, style: str
+) -> None:
+    engine = make_engine(scratch_database, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+        therapist = add_user(conn, "therapist")
+        _, practitioner = _entry(_load(TINY), "Practitioner")
+        npi = practitioner["identifier"][0]
+        conn.execute(
+            sa.text("INSERT INTO user_identifiers (system, value, user_id) VALUES (:s, :v, :u)"),
+            {"s": npi["system"], "v": npi["value"], "u": therapist},
+        )
+    folder = _bulk_export(tmp_path / "bulk", style)
+    assert sorted(p.name for p in folder.iterdir())[:3] == [
+        "Claim.ndjson",
+        "DiagnosticReport.ndjson",
+        "Encounter.ndjson",
+    ]
+    done, failed = import_paths(engine, KEY, [folder])
+    assert failed == []
+    expected = _expected_counts(_load(TINY))
+    assert sum(s.created for s in done) == sum(expected.values()) - expected["billing skipped"]
+    assert sum(s.patients_created for s in done) == 1
+    with engine.connect() as conn:
+        author = conn.execute(
+            sa.text("SELECT therapist_id FROM timeline_events WHERE related_entity_type = 'Encounter'")
+        ).scalar_one()
+    assert author == therapist  # the Practitioner came in its own file
+    # Again: nothing changes; and an event file alone finds the patient an earlier run brought.
+    again, failed = import_paths(engine, KEY, [folder])
+    assert failed == [] and sum(s.created + s.updated for s in again) == 0
+    (folder / "Patient.ndjson").unlink()
+    alone, failed = import_paths(engine, KEY, [folder / "Encounter.ndjson"])
+    assert failed == [] and alone[0].unchanged == 1
+    engine.dispose()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mmap
 import re
 import uuid
 from collections import Counter
@@ -40,6 +41,7 @@ from viewer.domain import (
     encode_metadata,
     to_storage,
 )
+from viewer.fhir import reader
 from viewer.fhir.mapping import ID_MAX, MappedEvent, MappingError, Skip, map_resource, resource_id
 from viewer.fhir.reader import Entry, FhirInputError, read_entries
 from viewer.services.audit import AuditKey, append
@@ -126,6 +128,30 @@ def _display_name(resource: dict[str, Any]) -> str:
     return f"FHIR patient {str(resource.get('id', ''))[:36]}"
 
 
+_PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]+)?$")
+
+
+def patient_of(reference: str, known: dict[str, str]) -> str | None:
+    """The FHIR id of the patient a reference names: one of this file, else one imported before.
+
+    ``known`` maps the references of the file's own Patients (fullUrl, ``Patient/id``,
+    ``urn:uuid:id``) to their ids.  Otherwise ``urn:uuid:ID``, ``Patient/ID`` and
+    ``https://server/fhir/Patient/ID`` name patient ``ID``, which the database must
+    already hold (an NDJSON bulk export keeps its patients in another file).
+    """
+    found = known.get(reference)
+    if found is not None:
+        return found
+    if reference.startswith("urn:uuid:"):
+        return reference[len("urn:uuid:") :] or None
+    match = _PATIENT_REFERENCE.search(reference)
+    return match.group(1) if match else None
+
+
+class DanglingReference(FhirInputError):
+    """A reference to a patient neither the file nor the database holds (yet: another file may)."""
+
+
 def _keys_of(entry: Entry) -> list[str]:
     """The references that may point at this resource: its fullUrl and Type/id."""
     keys = []
@@ -198,12 +224,10 @@ def _plan(
             if entry.resource["resourceType"] not in ("Patient", "Practitioner"):
                 summary.skipped[entry.resource["resourceType"]] += 1
             continue
-        patient = patient_refs.get(mapped.patient_ref)
-        if patient is None and mapped.patient_ref.startswith("Patient/"):
-            patient = mapped.patient_ref.removeprefix("Patient/")  # NDJSON: the patient may already be here
+        patient = patient_of(mapped.patient_ref, patient_refs)
         if patient is None:
-            raise FhirInputError(
-                path, "dangling reference in subject: no such Patient in the file", entry.index
+            raise DanglingReference(
+                path, "dangling reference in subject: not a Patient reference", entry.index
             )
         try:
             check_text("subject reference", patient, ID_MAX, required=True)
@@ -213,12 +237,21 @@ def _plan(
     return patients, planned
 
 
+class _Unknown:
+    """Who wrote an event is not known from this run (as opposed to known to be nobody here)."""
+
+
+UNKNOWN_AUTHOR = _Unknown()
+
 _TYPE_TEXT = {t: t.value for t in EventType}
 _IMPORTANCE_TEXT = {i: i.db_value for i in Importance}
 
 
 def _row(
-    event: MappedEvent, patient_id: uuid.UUID, therapist_id: uuid.UUID | None, stored_date: datetime
+    event: MappedEvent,
+    patient_id: uuid.UUID,
+    therapist_id: uuid.UUID | _Unknown | None,
+    stored_date: datetime,
 ) -> dict[str, Any]:
     related_type, related_id = event.related_entity
     return {
@@ -256,15 +289,21 @@ def _batches(entries: Iterator[Entry], size: int) -> Iterator[list[Entry]]:
 
 
 def import_file(
-    conn: sa.Connection, key: AuditKey | None, path: Path, *, assign_to: uuid.UUID | None = None
+    conn: sa.Connection,
+    key: AuditKey | None,
+    path: Path,
+    *,
+    assign_to: uuid.UUID | None = None,
+    practitioners: dict[str, list[tuple[str, str]]] | None = None,
 ) -> FileSummary:
     """Import one file in the caller's transaction (the caller commits; any error leaves nothing).
 
     Big NDJSON files go in batches, so memory stays bounded whatever their size; the
-    transaction still makes the whole file one unit.
+    transaction still makes the whole file one unit.  ``practitioners`` (reference ->
+    identifiers) holds those of earlier files of the run and gains this file's.
     """
     summary = FileSummary(path)
-    practitioners: dict[str, list[tuple[str, str]]] = {}
+    practitioners = {} if practitioners is None else practitioners
     patient_refs: dict[str, str] = {}
     for batch in _batches(read_entries(path), BATCH_ENTRIES):
         _import_batch(conn, path, batch, summary, practitioners, patient_refs, assign_to)
@@ -315,38 +354,9 @@ def _import_batch(
         except ValidationError as exc:
             raise FhirInputError(path, f"{exc.field} {exc.message}", item.entry) from None
 
-    # Patients: found again by their derived username, else created.
+    # Patients: found again by their derived username (or, for a Caseline export, their id), else created.
     wanted = {fhir_id for fhir_id in patients} | {item.patient_key for item in planned}
-    usernames = {fhir_id: patient_username(fhir_id) for fhir_id in wanted}
-    existing = {
-        row.username: row.id
-        for row in conn.execute(
-            sa.text("SELECT id, username FROM users WHERE username = ANY(:u) AND role = 'patient'"),
-            {"u": list(usernames.values())},
-        )
-    }
-    patient_ids: dict[str, uuid.UUID] = {}
-    for fhir_id, username in usernames.items():
-        if username in existing:
-            patient_ids[fhir_id] = existing[username]
-            if fhir_id in patients:
-                conn.execute(
-                    sa.text("UPDATE users SET display_name = :d WHERE id = :i AND display_name <> :d"),
-                    {"d": patients[fhir_id][1], "i": existing[username]},
-                )
-        elif fhir_id in patients:
-            patient_ids[fhir_id] = conn.execute(
-                sa.text(
-                    "INSERT INTO users (username, display_name, role) VALUES (:u, :d, 'patient') RETURNING id"
-                ),
-                {"u": username, "d": patients[fhir_id][1]},
-            ).scalar_one()
-            summary.patients_created += 1
-        else:
-            index = next(item.entry for item in planned if item.patient_key == fhir_id)
-            raise FhirInputError(
-                path, "dangling reference in subject: no such Patient here or in Caseline", index
-            )
+    patient_ids = _resolve_patients(conn, path, patients, wanted, planned, summary)
     if assign_to is not None:
         for patient_id in patient_ids.values():
             conn.execute(
@@ -371,12 +381,19 @@ def _import_batch(
         ):
             known[(match.system, match.value)] = match.user_id
 
-    def author(event: MappedEvent) -> uuid.UUID | None:
+    def author(event: MappedEvent) -> uuid.UUID | _Unknown | None:
+        """The author, None for a practitioner Caseline does not know, or UNKNOWN_AUTHOR
+        when no file of the run described the practitioners (an event file imported alone)."""
+        described = False
         for ref in event.practitioner_refs:
-            for pair in practitioners.get(ref, []):
+            identifiers = practitioners.get(ref)
+            if identifiers is None:
+                continue
+            described = True
+            for pair in identifiers:
                 if pair in known:
                     return known[pair]
-        return None
+        return UNKNOWN_AUTHOR if event.practitioner_refs and not described else None
 
     # Events: compare with what earlier imports left, by source.
     rows: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
@@ -401,6 +418,8 @@ def _import_batch(
     fresh: list[dict[str, Any]] = []
     for source, row in rows.items():
         before = stored.get(source)
+        if row["therapist_id"] is UNKNOWN_AUTHOR:  # keep the author an earlier import found
+            row["therapist_id"] = None if before is None else before["therapist_id"]
         if before is None:
             fresh.append(row)
         elif _comparable(before) == _comparable(row):
@@ -421,6 +440,67 @@ def _import_batch(
     summary.created += len(fresh)
 
 
+def _as_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def _resolve_patients(
+    conn: sa.Connection,
+    path: Path,
+    patients: dict[str, tuple[int, str]],
+    wanted: set[str],
+    planned: list[_Planned],
+    summary: FileSummary,
+) -> dict[str, uuid.UUID]:
+    """The Caseline user of each FHIR patient id: found again, or created from the file's Patient.
+
+    A patient is found by the username derived from its FHIR id (an earlier import),
+    else by its id when that is the id of a Caseline patient (a Caseline export, or an
+    NDJSON file whose patients an earlier file brought).
+    """
+    usernames = {fhir_id: patient_username(fhir_id) for fhir_id in wanted}
+    as_ids = {fhir_id: u for fhir_id in wanted if (u := _as_uuid(fhir_id)) is not None}
+    by_username: dict[str, uuid.UUID] = {}
+    by_id: set[uuid.UUID] = set()
+    for row in conn.execute(
+        sa.text(
+            "SELECT id, username FROM users WHERE role = 'patient' AND (username = ANY(:u) OR id = ANY(:i))"
+        ),
+        {"u": list(usernames.values()), "i": list(as_ids.values())},
+    ):
+        by_username[row.username] = row.id
+        by_id.add(row.id)
+    patient_ids: dict[str, uuid.UUID] = {}
+    for fhir_id, username in usernames.items():
+        found = by_username.get(username)
+        if found is None and as_ids.get(fhir_id) in by_id:
+            found = as_ids[fhir_id]
+        if found is not None:
+            patient_ids[fhir_id] = found
+            if fhir_id in patients:
+                conn.execute(
+                    sa.text("UPDATE users SET display_name = :d WHERE id = :i AND display_name <> :d"),
+                    {"d": patients[fhir_id][1], "i": found},
+                )
+        elif fhir_id in patients:
+            patient_ids[fhir_id] = conn.execute(
+                sa.text(
+                    "INSERT INTO users (username, display_name, role) VALUES (:u, :d, 'patient') RETURNING id"
+                ),
+                {"u": username, "d": patients[fhir_id][1]},
+            ).scalar_one()
+            summary.patients_created += 1
+        else:
+            index = next(item.entry for item in planned if item.patient_key == fhir_id)
+            raise DanglingReference(
+                path, "dangling reference in subject: no such Patient in the file or in Caseline", index
+            )
+    return patient_ids
+
+
 def copy_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     """Stream new events into ``timeline_events`` with COPY (the fast path for bulk loads)."""
     if not rows:
@@ -435,6 +515,40 @@ def copy_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
             copy.write_row([row["metadata_json"] if c == "metadata" else row[c] for c in _COLUMNS])
 
 
+_PEOPLE = re.compile(rb'"resourceType"\s*:\s*"(Patient|Practitioner)"')
+
+
+def _brings_people(path: Path) -> bool:
+    """Whether a file holds Patient or Practitioner resources (a cheap look, never a parse).
+
+    NDJSON bulk exports keep one resource type per file, so the first line tells;
+    a bundle is searched as bytes.
+    """
+    try:
+        with path.open("rb") as handle:
+            if path.suffix.lower() == ".ndjson":
+                for line in iter(lambda: handle.readline(reader.MAX_LINE_BYTES), b""):
+                    if line.strip():
+                        return _PEOPLE.search(line) is not None
+                return False
+            if path.stat().st_size > reader.MAX_JSON_BYTES:
+                return False  # refused when imported
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                return _PEOPLE.search(view) is not None
+    except (OSError, ValueError):  # unreadable or empty: import_file names the problem
+        return False
+
+
+def import_order(files: list[Path]) -> list[Path]:
+    """Files that bring patients and practitioners first, so the others' references resolve.
+
+    A bulk export writes Encounter.ndjson, Observation.ndjson… beside Patient.ndjson,
+    and Patient sorts after Encounter.
+    """
+    people = [path for path in files if _brings_people(path)]
+    return people + [path for path in files if path not in people]
+
+
 def import_paths(
     engine: sa.Engine,
     key: AuditKey | None,
@@ -443,24 +557,61 @@ def import_paths(
     assign_to: uuid.UUID | None = None,
     progress: Callable[[int, int, Path], None] | None = None,
 ) -> tuple[list[FileSummary], list[FhirInputError]]:
-    """Import each file in its own transaction; a bad file is reported and the others still land."""
+    """Import each file in its own transaction; a bad file is reported and the others still land.
+
+    Files that bring patients go first; a file refused only for a reference to a patient
+    that no file had brought yet is tried again once another file has landed (its
+    patients may be there now), as long as that makes progress.  Practitioners of
+    landed files are remembered for the files after them.
+    """
     files = expand_paths(paths)
-    done: list[FileSummary] = []
-    failed: list[FhirInputError] = []
-    for number, path in enumerate(files, start=1):
-        if progress is not None:
-            progress(number - 1, len(files), path)
-        try:
-            with engine.begin() as conn:
-                done.append(import_file(conn, key, path, assign_to=assign_to))
-        except FhirInputError as exc:
-            failed.append(exc)
-        except sa.exc.DataError as exc:
-            # The checks above should have named the entry; a value the database still refuses is
-            # the file's fault all the same, so it is reported (and logged as a gap in the checks).
-            state = getattr(exc.orig, "sqlstate", None) or "unknown"
-            log.warning("import of %s: the database refused a value (SQLSTATE %s)", path.name, state)
-            failed.append(FhirInputError(path, f"the database refused a value (SQLSTATE {state})"))
+    results: dict[Path, FileSummary | FhirInputError] = {}
+    practitioners: dict[str, list[tuple[str, str]]] = {}
+    pending = import_order(files)
+    attempts, total = 0, len(files)
+    while pending:
+        deferred: list[Path] = []
+        landed = False
+        for path in pending:
+            if progress is not None:
+                progress(attempts, total, path)
+            attempts += 1
+            outcome = _import_one(engine, key, path, assign_to, practitioners)
+            results[path] = outcome
+            if isinstance(outcome, FileSummary):
+                landed = True
+            elif isinstance(outcome, DanglingReference):
+                deferred.append(path)
+        if not (landed and deferred):
+            break
+        pending = deferred
+        total += len(deferred)
     if progress is not None and files:
-        progress(len(files), len(files), files[-1])
+        progress(total, total, files[-1])
+    done = [r for path in files if isinstance(r := results[path], FileSummary)]
+    failed = [r for path in files if isinstance(r := results[path], FhirInputError)]
     return done, failed
+
+
+def _import_one(
+    engine: sa.Engine,
+    key: AuditKey | None,
+    path: Path,
+    assign_to: uuid.UUID | None,
+    practitioners: dict[str, list[tuple[str, str]]],
+) -> FileSummary | FhirInputError:
+    """One file in its own transaction: its summary, or why nothing from it was written."""
+    known = dict(practitioners)
+    try:
+        with engine.begin() as conn:
+            summary = import_file(conn, key, path, assign_to=assign_to, practitioners=known)
+    except FhirInputError as exc:
+        return exc
+    except sa.exc.DataError as exc:
+        # The checks above should have named the entry; a value the database still refuses is
+        # the file's fault all the same, so it is reported (and logged as a gap in the checks).
+        state = getattr(exc.orig, "sqlstate", None) or "unknown"
+        log.warning("import of %s: the database refused a value (SQLSTATE %s)", path.name, state)
+        return FhirInputError(path, f"the database refused a value (SQLSTATE {state})")
+    practitioners.update(known)
+    return summary
