@@ -142,7 +142,7 @@ def run_app(args: argparse.Namespace) -> int:
                 return
             if args.select or args.editor:
                 view = window.timeline
-                row = view.index.previous_row(None, view.plot.view_range().end_ms)
+                row = view.latest_row_in_view()
                 if row is None:
                     fail("no event in view to select")
                     return

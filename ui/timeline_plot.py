@@ -12,7 +12,7 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QNativeGestureEvent
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from ui.event_layer import EventLayer
 from ui.style import LANE_BAND_COLOURS, TODAY_COLOUR
@@ -150,6 +150,17 @@ class TimelinePlot(pg.PlotWidget):
         self.view_box.sigXRangeChanged.connect(self._place_today)
         self.layer = EventLayer()
         item.addItem(self.layer)
+        self.viewport().setObjectName("timelinePlotViewport")
+        self.viewport().setAccessibleName("Patient timeline lanes")
+        self.hint = QLabel(self.viewport())
+        self.hint.setObjectName("timelineEmptyHint")
+        self.hint.setAccessibleName("Nothing in view")
+        self.hint.setStyleSheet(
+            "background: rgba(255, 255, 255, 225); color: #444; border: 1px solid #C9D1DA;"
+            " border-radius: 4px; padding: 6px 12px; font-size: 14px;"
+        )
+        self.hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hint.hide()
         self._pinch_filter = _PinchFilter(self)
         self.viewport().installEventFilter(self._pinch_filter)
         self.lane_layout = LaneLayout()
@@ -182,6 +193,21 @@ class TimelinePlot(pg.PlotWidget):
         shown = x0 <= float(self.today.value()) <= x1
         self.today.setVisible(shown)
         self.today.label.setVisible(shown)
+
+    def show_hint(self, text: str | None) -> None:
+        """A note in the middle of the lanes (an empty window), or none."""
+        if not text:
+            self.hint.hide()
+            return
+        self.hint.setText(text)
+        self.hint.adjustSize()
+        self.place_hint()
+        self.hint.show()
+
+    def place_hint(self) -> None:
+        rect = self.view_box.sceneBoundingRect()
+        centre = self.mapFromScene(rect.center())
+        self.hint.move(centre.x() - self.hint.width() // 2, centre.y() - self.hint.height() // 2)
 
     # -- range -------------------------------------------------------------------------
     def set_bounds(self, bounds: ViewRange | None) -> None:
@@ -245,7 +271,8 @@ class _PinchFilter(QObject):
     """Trackpad pinch arrives at the viewport as a native zoom gesture; pass it to the plot.
 
     An event filter rather than a ``viewportEvent`` override: overriding that
-    virtual on a QGraphicsView crashed PySide while painting.
+    virtual on a QGraphicsView crashed PySide while painting.  It also keeps
+    the empty-window hint centred when the viewport is resized.
     """
 
     def __init__(self, plot: TimelinePlot) -> None:
@@ -253,6 +280,9 @@ class _PinchFilter(QObject):
         self._plot = plot
 
     def eventFilter(self, watched: QObject, ev: QEvent) -> bool:
+        if ev.type() == QEvent.Type.Resize and self._plot.hint.isVisible():
+            self._plot.place_hint()
+            return False
         if ev.type() == QEvent.Type.NativeGesture:
             assert isinstance(ev, QNativeGestureEvent)
             if ev.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:

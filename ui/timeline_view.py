@@ -62,7 +62,8 @@ from viewer.services.timeline_query import (
     search_titles,
 )
 from viewer.timeline_filter import TimelineFilter
-from viewer.timeline_frame import brute_force_frame
+from viewer.timeline_frame import brute_force_frame, visible_bounds
+from viewer.timeline_hint import empty_view_hint
 from viewer.timeline_index import TimelineIndex
 from viewer.view_range import Preset, ViewRange
 
@@ -365,6 +366,10 @@ class TimelineView(QWidget):
             self.plot.set_view_range(view)
         elif self.history is not None:
             self.plot.set_view_range(self.history)
+        if self.history is not None:
+            self._after_range_change()  # now, not a loop pass later: the first paint must be right
+        else:
+            self.plot.show_hint(None)
         self._set_controls_enabled(bool(len(columns)))
         if select is not None:
             rows = np.flatnonzero(columns.ids == np.bytes_(select.bytes))
@@ -408,6 +413,8 @@ class TimelineView(QWidget):
                 self.overview.set_density(self.index, self.history, self.plot.lane_layout)
             self.overview.show_window(self.plot.view_range())
         self._update_summary()
+        if self.history is not None:
+            self._update_empty_hint(self.plot.view_range())
         if not len(self.columns):
             self.show_message("No events recorded for this patient yet.")
         elif not visible:
@@ -791,3 +798,30 @@ class TimelineView(QWidget):
         view = self.plot.view_range()
         self.overview.show_window(view)
         self.range_label.setText(describe_range(view))
+        self._update_empty_hint(view)
+
+    def rows_in_view(self) -> tuple[int, int]:
+        """Positions ``[a, b)`` among the visible rows of the events inside the window in view."""
+        view = self.plot.view_range()
+        lo, hi = visible_bounds(self.columns.time_ms, view.start_ms, view.end_ms)
+        return self.index.position(lo), self.index.position(hi)
+
+    def latest_row_in_view(self) -> int | None:
+        """The latest shown event inside the window (what ``--select`` picks), if any."""
+        a, b = self.rows_in_view()
+        return int(self.index.visible_rows[b - 1]) if b > a else None
+
+    def _update_empty_hint(self, view: ViewRange) -> None:
+        """Say so when the window holds none of the shown events, and where the nearest ones are."""
+        a, b = self.rows_in_view()
+        if b > a or not len(self.index):
+            self.plot.show_hint(None)
+            return
+        before = self.index.previous_row(None, view.start_ms)
+        after = self.index.next_row(None, view.end_ms)
+        self.plot.show_hint(
+            empty_view_hint(
+                None if before is None else int(self.columns.time_ms[before]),
+                None if after is None else int(self.columns.time_ms[after]),
+            )
+        )

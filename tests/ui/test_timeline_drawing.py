@@ -7,10 +7,11 @@ The view is built straight from columns (nothing is fetched), with a fixed
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
@@ -186,3 +187,43 @@ def test_a_private_critical_star_over_density_bars_has_a_lock_nearby(qtbot: QtBo
     box = view.plot.view_box
     star = box.mapViewToScene(QPointF(float(columns.time_ms[10_000]) / 1000.0, 0.0)).x()
     assert abs(float(x[0]) - star) < LOCK_GAP_PX
+
+
+def _with_a_gap() -> TimelineColumns:
+    """Events through January, none in February, again from March (2026, local noon)."""
+    days = [*range(1, 31), *range(60, 90)]
+    start = datetime(2026, 1, 1, 12).astimezone().timestamp() * 1000
+    n = len(days)
+    return TimelineColumns(
+        np.arange(n, dtype=">u8").astype("S16"),
+        np.array([start + d * DAY_MS for d in days], dtype=np.int64),
+        np.full(n, EventType.SESSION.lane, np.int8),
+        np.full(n, int(Importance.NORMAL), np.int8),
+        np.zeros(n, np.uint8),
+    )
+
+
+def test_an_empty_window_says_where_the_nearest_events_are(qtbot: QtBot) -> None:
+    columns = _with_a_gap()
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    hint = view.plot.hint
+    assert not hint.isVisible()
+    gap = ViewRange(float(columns.time_ms[29]) + 3 * DAY_MS, float(columns.time_ms[30]) - 3 * DAY_MS)
+    view.plot.set_view_range(gap)
+    qtbot.waitUntil(hint.isVisible, timeout=2_000)
+    assert hint.text() == "No events in this range · ← previous 31 Jan 2026 · → next 2 Mar 2026"
+    assert view.latest_row_in_view() is None
+    centre = view.plot.mapFromScene(view.plot.view_box.sceneBoundingRect().center())
+    assert hint.geometry().contains(centre)
+    qtbot.keyClick(view.plot, Qt.Key.Key_Right)  # what the hint promises
+    assert view.selected_row == 30
+    qtbot.waitUntil(lambda: not hint.isVisible(), timeout=2_000)
+    assert view.latest_row_in_view() is not None
+
+
+def test_the_latest_event_in_view_is_inside_the_window(qtbot: QtBot) -> None:
+    columns = _with_a_gap()
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    window = ViewRange(float(columns.time_ms[5]) - DAY_MS / 2, float(columns.time_ms[12]) + DAY_MS / 2)
+    view.plot.set_view_range(window)
+    assert view.latest_row_in_view() == 12
