@@ -83,7 +83,8 @@ class FilterBar(QWidget):
         self.use_dates = QCheckBox("From", self)
         self.use_dates.setObjectName("filterUseDates")
         self.use_dates.setAccessibleName("Limit to a date range")
-        self.use_dates.toggled.connect(self._emit)
+        self.use_dates.setToolTip("Show only events between these dates (both included)")
+        self.use_dates.toggled.connect(self._on_use_dates)
         self.date_from = QDateEdit(self)
         self.date_from.setObjectName("filterDateFrom")
         self.date_from.setAccessibleName("From date")
@@ -96,6 +97,8 @@ class FilterBar(QWidget):
             edit.dateChanged.connect(self._emit)
         self.date_from.setDate(QDate.currentDate().addYears(-1))
         self.date_to.setDate(QDate.currentDate())
+        for edit in (self.date_from, self.date_to):
+            edit.setEnabled(False)  # until "From" is ticked: the dates filter nothing meanwhile
         to_label = QLabel("to", self)
         to_label.setObjectName("filterDateToLabel")
         to_label.setAccessibleName("to")
@@ -192,6 +195,22 @@ class FilterBar(QWidget):
             self._updating = False
         self._emit()
 
+    def set_history_span(self, first_ms: int, last_ms: int) -> None:
+        """Offer the patient's own history as the date range, unless a range is in use."""
+        if self.use_dates.isChecked():
+            return
+        self._updating = True
+        try:
+            self.date_from.setDate(_local_date(first_ms))
+            self.date_to.setDate(_local_date(last_ms))
+        finally:
+            self._updating = False
+
+    def _on_use_dates(self, on: bool) -> None:
+        for edit in (self.date_from, self.date_to):
+            edit.setEnabled(on)
+        self._emit()
+
     def set_match_status(self, text: str) -> None:
         self.match_label.setText(text)
 
@@ -202,6 +221,11 @@ class FilterBar(QWidget):
         self.summary.setText(flt.describe())
         self.reset.setEnabled(not flt.is_default)
         self.filterChanged.emit(flt)
+
+
+def _local_date(time_ms: int) -> QDate:
+    local = datetime.fromtimestamp(time_ms / 1000.0, UTC).astimezone()
+    return QDate(local.year, local.month, local.day)
 
 
 def _local_midnight_ms(date: QDate) -> int:

@@ -688,7 +688,7 @@ class MainWindow(QMainWindow):
         assert self.engine is not None
         self.timeline.set_timeline(self.engine, patient, columns)
         self._set_export_enabled(bool(len(columns)))
-        self.statusBar().showMessage(f"{len(columns)} events shown", 5_000)
+        self.statusBar().showMessage(f"Loaded {len(columns)} events", 5_000)
         self._hand_keys_to_timeline(patient)
         self.timelineShown.emit(patient)
 

@@ -61,7 +61,7 @@ from viewer.services.timeline_query import (
     rows_of_ids,
     search_titles,
 )
-from viewer.timeline_filter import TimelineFilter
+from viewer.timeline_filter import TimelineFilter, describe_counts
 from viewer.timeline_frame import brute_force_frame, visible_bounds
 from viewer.timeline_hint import empty_view_hint
 from viewer.timeline_index import TimelineIndex
@@ -352,6 +352,8 @@ class TimelineView(QWidget):
         self.columns = columns
         self._details.clear()
         self.header.setText(patient.display_name)
+        if len(columns):
+            self.filters.set_history_span(int(columns.time_ms[0]), int(columns.time_ms[-1]))
         now_ms = self.clock() * 1000.0
         self.plot.set_today(now_ms)
         if len(columns):
@@ -467,10 +469,9 @@ class TimelineView(QWidget):
         self.runner.run(work, success=done, failure=self._on_failure, key="timeline-lod")
 
     def _update_summary(self) -> None:
-        total = len(self.columns)
-        visible = len(self.index)
-        shown = f"{visible} of {total} events" if visible != total else f"{total} events"
-        self.summary.setText(shown)
+        """Loaded, matching the filters, and inside the window: three counts, each named."""
+        a, b = self.rows_in_view() if self.history is not None else (0, 0)
+        self.summary.setText(describe_counts(len(self.columns), len(self.index), b - a))
 
     def _match_status(self) -> str:
         if not self.filter.text.strip():
@@ -799,6 +800,7 @@ class TimelineView(QWidget):
         self.overview.show_window(view)
         self.range_label.setText(describe_range(view))
         self._update_empty_hint(view)
+        self._update_summary()
 
     def rows_in_view(self) -> tuple[int, int]:
         """Positions ``[a, b)`` among the visible rows of the events inside the window in view."""

@@ -14,8 +14,8 @@ from enum import Enum
 import numpy as np
 import numpy.typing as npt
 
-from viewer.domain import EventType, Importance
-from viewer.services.timeline_query import TimelineColumns
+from viewer.domain import EventType, Importance, to_local
+from viewer.services.timeline_query import TimelineColumns, from_epoch_ms
 
 ALL_TYPES: frozenset[EventType] = frozenset(EventType)
 
@@ -87,8 +87,32 @@ class TimelineFilter:
             parts.append("private events hidden")
         elif self.private is PrivateMode.ONLY:
             parts.append("only private events")
-        if self.start_ms is not None or self.end_ms is not None:
-            parts.append("within a date range")
+        if self.start_ms is not None and self.end_ms is not None:
+            parts.append(f"from {_day(self.start_ms)} to {_day(self.end_ms - 1)}")
+        elif self.start_ms is not None:
+            parts.append(f"from {_day(self.start_ms)}")
+        elif self.end_ms is not None:
+            parts.append(f"until {_day(self.end_ms - 1)}")
         if self.text.strip():
             parts.append(f"titles containing “{self.text.strip()}”")
         return "Filtered: " + "; ".join(parts)
+
+
+def _day(time_ms: int) -> str:
+    """``1 Mar 2025``: the local date of a moment (an end bound is passed as its last millisecond)."""
+    local = to_local(from_epoch_ms(time_ms))
+    return f"{local.day} {local:%b %Y}"
+
+
+def describe_counts(total: int, matching: int, in_view: int) -> str:
+    """The event counts above the timeline, each named for what it counts.
+
+    ``total`` events were loaded, ``matching`` pass the filters, ``in_view``
+    of those fall inside the window on screen.
+    """
+    if not total:
+        return "no events"
+    shown = f"{total} events" if matching == total else f"{matching} of {total} events match the filters"
+    if not matching:
+        return shown
+    return f"{shown} · {'all' if in_view == matching else in_view} in view"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QDate, QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
@@ -291,3 +293,37 @@ def test_presets_end_at_the_latest_event_or_centre_on_the_selected_one(
     week = view.plot.view_range()
     assert week.centre_ms == pytest.approx(float(view.columns.time_ms[100]), abs=1)
     assert week.span_ms == pytest.approx(WEEK_MS, rel=1e-6)
+
+
+def test_counts_say_loaded_matching_and_in_view(qtbot: QtBot, view: TimelineView) -> None:
+    summary = view.findChild(QLabel, "timelineSummary")
+    assert summary.text() == "640 events · all in view"
+    assert view.window().statusBar().currentMessage() == "Loaded 640 events"
+    importance = view.findChild(QComboBox, "filterImportance")
+    importance.setCurrentIndex(int(Importance.CRITICAL))
+    matching = len(view.index)
+    assert summary.text() == f"{matching} of 640 events match the filters · all in view"
+    view.select_row(int(view.index.visible_rows[40]))
+    qtbot.keyClick(view.plot, Qt.Key.Key_1)  # a week around it
+    qtbot.waitUntil(lambda: "all in view" not in summary.text(), timeout=2_000)
+    view.plot.grab()
+    frame = view.plot.layer.last_frame
+    assert frame is not None
+    assert summary.text() == f"{matching} of 640 events match the filters · {frame.visible_count} in view"
+
+
+def test_the_date_range_starts_as_the_history_and_says_its_dates(qtbot: QtBot, view: TimelineView) -> None:
+    bar = view.filters
+    assert not bar.date_from.isEnabled() and not bar.date_to.isEnabled()
+    first, last = (datetime.fromtimestamp(int(t) / 1000) for t in view.columns.time_ms[[0, -1]])  # local
+    assert bar.date_from.date().toString("yyyy-MM-dd") == f"{first:%Y-%m-%d}"
+    assert bar.date_to.date().toString("yyyy-MM-dd") == f"{last:%Y-%m-%d}"
+    assert len(view.index) == 640  # the boxes filter nothing until the range is ticked
+    qtbot.mouseClick(bar.use_dates, Qt.MouseButton.LeftButton)
+    assert bar.date_from.isEnabled() and bar.date_to.isEnabled()
+    assert len(view.index) == 640  # the whole history is in the default range
+    bar.date_from.setDate(QDate(2024, 3, 1))
+    bar.date_to.setDate(QDate(2024, 3, 31))
+    assert bar.summary.text() == "Filtered: from 1 Mar 2024 to 31 Mar 2024"
+    months = {f"{datetime.fromtimestamp(int(t) / 1000):%Y-%m}" for t in view.columns.time_ms[view.index.visible_rows]}
+    assert months == {"2024-03"}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from viewer.domain import EventType, Importance
 from viewer.services.timeline_query import FLAG_PRIVATE, TimelineColumns
-from viewer.timeline_filter import PrivateMode, TimelineFilter
+from viewer.timeline_filter import PrivateMode, TimelineFilter, describe_counts
 
 
 def _columns(rows: list[tuple[int, int, int, bool]]) -> TimelineColumns:
@@ -81,3 +83,22 @@ def test_describe_names_each_restriction() -> None:
     for part in ("session", "note", "importance high or more", "private events hidden", "intake"):
         assert part in text
     assert not flt.is_default
+
+
+def _local_midnight(year: int, month: int, day: int) -> int:
+    return int(datetime(year, month, day).astimezone().timestamp() * 1000)
+
+
+def test_describe_says_the_dates() -> None:
+    start, end = _local_midnight(2025, 3, 1), _local_midnight(2025, 7, 1)  # the end is exclusive
+    assert TimelineFilter(start_ms=start, end_ms=end).describe() == "Filtered: from 1 Mar 2025 to 30 Jun 2025"
+    assert TimelineFilter(start_ms=start).describe() == "Filtered: from 1 Mar 2025"
+    assert TimelineFilter(end_ms=end).describe() == "Filtered: until 30 Jun 2025"
+
+
+def test_counts_name_what_they_count() -> None:
+    assert describe_counts(1457, 1457, 1457) == "1457 events · all in view"
+    assert describe_counts(1457, 1457, 120) == "1457 events · 120 in view"
+    assert describe_counts(1457, 36, 12) == "36 of 1457 events match the filters · 12 in view"
+    assert describe_counts(1457, 0, 0) == "0 of 1457 events match the filters"
+    assert describe_counts(0, 0, 0) == "no events"
