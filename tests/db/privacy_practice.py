@@ -1,13 +1,15 @@
-"""A small practice for the privacy tests: six staff logins, four patients, ten events.
+"""A small practice for the privacy tests: seven staff logins, five patients, twelve events.
 
 Everything is committed in a database of its own, and each staff member is
 a real LOGIN role (named per test run, so parallel clusters never clash), so
 the tests can connect exactly as a clinician would.
 
-    author      therapist: treats P1, P2 and the demo patient PD; writes e1-e6
-    colleague   therapist: treats P1 and P3; writes e7-e9
+    author      therapist: treats P1, P2 and the demo patient PD; writes e1-e6;
+                treated P4 once (inactive assignment) and wrote e11, e12 there
+    colleague   therapist: treats P1, P3 and P4; writes e7-e9
     outsider    therapist: treats nobody
     supervisor  supervises the author
+    former      supervisor whose links have all ended: supervised the colleague, treated P1
     admin       admin
     qa          qa
 """
@@ -27,12 +29,13 @@ from viewer.db import migrate
 from viewer.db.engine import make_engine
 from viewer.services.demo import GROUP_ROLES, scram_verifier
 
-ACTORS = ("author", "colleague", "outsider", "supervisor", "admin", "qa")
+ACTORS = ("author", "colleague", "outsider", "supervisor", "former", "admin", "qa")
 ROLE_OF = {
     "author": "therapist",
     "colleague": "therapist",
     "outsider": "therapist",
     "supervisor": "supervisor",
+    "former": "supervisor",
     "admin": "admin",
     "qa": "qa",
 }
@@ -48,8 +51,12 @@ EVENTS: dict[str, tuple[str | None, str, bool]] = {
     "e8": ("colleague", "P1", True),
     "e9": ("colleague", "P3", False),
     "e10": (None, "P1", False),
+    "e11": ("author", "P4", False),
+    "e12": ("author", "P4", True),
 }
-ASSIGNMENTS = {"author": ("P1", "P2", "PD"), "colleague": ("P1", "P3")}
+ASSIGNMENTS = {"author": ("P1", "P2", "PD"), "colleague": ("P1", "P3", "P4")}
+ENDED_ASSIGNMENTS = {"author": ("P4",), "former": ("P1",)}
+SUPERVISIONS = {("supervisor", "author"): True, ("former", "colleague"): False}  # (who, whom): active
 
 
 @dataclass
@@ -96,7 +103,7 @@ def build_practice(url: sa.URL) -> Practice:
                 sa.text("INSERT INTO users (username, display_name, role) VALUES (:u, :d, :r) RETURNING id"),
                 {"u": practice.login(actor), "d": f"Staff {actor}", "r": ROLE_OF[actor]},
             ).scalar_one()
-        for patient in ("P1", "P2", "P3", "PD"):
+        for patient in ("P1", "P2", "P3", "P4", "PD"):
             username = f"demo_{prefix}{patient}" if patient == "PD" else f"{prefix}{patient}"
             practice.patients[patient] = conn.execute(
                 sa.text(
@@ -104,16 +111,20 @@ def build_practice(url: sa.URL) -> Practice:
                 ),
                 {"u": username, "d": f"Patient {patient}"},
             ).scalar_one()
-        for actor, patients in ASSIGNMENTS.items():
-            for patient in patients:
-                conn.execute(
-                    sa.text("INSERT INTO care_assignments (therapist_id, patient_id) VALUES (:t, :p)"),
-                    {"t": practice.users[actor], "p": practice.patients[patient]},
-                )
-        conn.execute(
-            sa.text("INSERT INTO supervisions (supervisor_id, therapist_id) VALUES (:s, :t)"),
-            {"s": practice.users["supervisor"], "t": practice.users["author"]},
-        )
+        for links, active in ((ASSIGNMENTS, True), (ENDED_ASSIGNMENTS, False)):
+            for actor, patients in links.items():
+                for patient in patients:
+                    conn.execute(
+                        sa.text(
+                            "INSERT INTO care_assignments (therapist_id, patient_id, active) VALUES (:t, :p, :a)"
+                        ),
+                        {"t": practice.users[actor], "p": practice.patients[patient], "a": active},
+                    )
+        for (supervisor, supervisee), active in SUPERVISIONS.items():
+            conn.execute(
+                sa.text("INSERT INTO supervisions (supervisor_id, therapist_id, active) VALUES (:s, :t, :a)"),
+                {"s": practice.users[supervisor], "t": practice.users[supervisee], "a": active},
+            )
         start = datetime(2025, 1, 6, 10)
         for n, (name, (author, patient, private)) in enumerate(EVENTS.items()):
             practice.events[name] = conn.execute(

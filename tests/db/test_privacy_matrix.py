@@ -16,7 +16,7 @@ from datetime import UTC
 import pytest
 import sqlalchemy as sa
 
-from tests.db.privacy_practice import ACTORS, EVENTS, Practice, build_practice, drop_logins
+from tests.db.privacy_practice import ACTORS, ASSIGNMENTS, EVENTS, Practice, build_practice, drop_logins
 from viewer.db.engine import make_engine
 from viewer.domain import EventDraft
 from viewer.services.access import Action, EventFacts, load_actor, may, may_create_for
@@ -31,31 +31,32 @@ from viewer.services.timeline_query import TimelineColumns, fetch_event, fetch_t
 ALL = set(EVENTS)
 # Who sees which events (row, count and marker), from privacy.md:
 SEES = {
-    # the author: all own events; non-private events of the patients they treat (P1, P2, PD)
+    # the author: own events on the patients they treat (P1, P2, PD) and the shared events there;
+    # nothing of P4, whom they no longer treat, not even what they wrote there (e11, e12)
     "author": {"e1", "e2", "e3", "e4", "e5", "e6", "e7", "e10"},
-    # another therapist on P1 (and P3): own events; non-private ones on P1; never the author's private ones
-    "colleague": {"e1", "e7", "e8", "e9", "e10"},
+    # another therapist on P1, P3 and P4: own events; shared ones there (e11: the author's, on P4);
+    # never the author's private ones
+    "colleague": {"e1", "e7", "e8", "e9", "e10", "e11"},
     # a therapist with no patients: nothing at all
     "outsider": set(),
-    # the author's supervisor: everything the author wrote (private included), non-private events of
-    # the author's patients; not the colleague's private note, not the colleague's own patient P3
+    # the author's supervisor, via the author: everything the author wrote on the patients the
+    # author treats (private included), the shared events of those patients; not P4's (the
+    # author's assignment there ended), not the colleague's private note, not P3
     "supervisor": {"e1", "e2", "e3", "e4", "e5", "e6", "e7", "e10"},
-    # admin: every non-private event, metadata only
-    "admin": {"e1", "e3", "e5", "e7", "e9", "e10"},
-    # qa: non-private events of demo patients only
+    # a supervisor whose supervision and care assignment have ended: nothing
+    "former": set(),
+    # admin: every shared event, metadata only
+    "admin": {"e1", "e3", "e5", "e7", "e9", "e10", "e11"},
+    # qa: shared events of demo patients only
     "qa": {"e5"},
 }
 READS_TEXT = {actor: (set() if actor == "admin" else events) for actor, events in SEES.items()}
-# Edits and deletes are the author's own.
-WRITES = {
+# Edits and deletes are the author's own, on a patient they still treat.
+WRITES = {actor: set() for actor in ACTORS} | {
     "author": {"e1", "e2", "e3", "e4", "e5", "e6"},
     "colleague": {"e7", "e8", "e9"},
-    "outsider": set(),
-    "supervisor": set(),
-    "admin": set(),
-    "qa": set(),
 }
-# Annotations: the author's supervisor, on the author's events, private ones too.
+# Annotations: the author's supervisor, on the author's events (private ones too) where the author treats.
 ANNOTATES = {actor: set() for actor in ACTORS} | {"supervisor": {"e1", "e2", "e3", "e4", "e5", "e6"}}
 EXPECTED: dict[Action, dict[str, set[str]]] = {
     Action.LIST: SEES,
@@ -293,7 +294,7 @@ def test_creating_events(practice: Practice, engines: dict[str, sa.Engine], acto
                     created = True
                 except NotPermitted:
                     created = False
-                assert created == (name in {"author": ("P1", "P2", "PD"), "colleague": ("P1", "P3")}[actor])
+                assert created == (name in ASSIGNMENTS[actor])
                 assert created == may_create_for(me, patient_id)
                 # Writing an event in someone else's name is refused, even on one's own patient.
                 forged = EventDraft(**{**draft.__dict__, "therapist_id": practice.users["outsider"]})

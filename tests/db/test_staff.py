@@ -41,14 +41,21 @@ def test_leaving_needs_a_decision_then_hands_private_events_over_and_closes_the_
     url = practice.url.render_as_string(hide_password=False)
     # The CLI refuses without a decision, names the way forward, and changes nothing.
     assert cli_main(["--database-url", url, "staff", "deactivate", author]) == 2
-    assert "3 private events" in capsys.readouterr().err
+    assert "4 private events" in capsys.readouterr().err
     with pytest.raises(StaffError, match="no staff user"), owner.begin() as conn:
         deactivate(conn, key, "nobody", hand_over_to=None)
     assert _private_titles(practice, "colleague") == ["Event e8"]  # only the colleague's own
     with owner.begin() as conn:
         done = deactivate(conn, key, author, hand_over_to=practice.login("colleague"))
-    assert (done.handed_over, done.kept_private) == (3, 0)
-    assert _private_titles(practice, "colleague") == ["Event e2", "Event e4", "Event e6", "Event e8"]
+    assert (done.handed_over, done.kept_private) == (4, 0)
+    # With the notes comes the care of those patients (P2, PD), or the colleague could not read them.
+    assert _private_titles(practice, "colleague") == [
+        "Event e12",
+        "Event e2",
+        "Event e4",
+        "Event e6",
+        "Event e8",
+    ]
     with owner.connect() as conn:
         user = conn.execute(
             sa.text("SELECT is_active FROM users WHERE username = :u"), {"u": author}
@@ -64,7 +71,7 @@ def test_leaving_needs_a_decision_then_hands_private_events_over_and_closes_the_
             sa.text("SELECT count(*) FROM users WHERE username = :u"), {"u": author}
         ).scalar_one()
     owner.dispose()
-    assert (user, links, audited, still_there) == (False, 0, 3, 1)
+    assert (user, links, audited, still_there) == (False, 0, 4, 1)
     gone = practice.engine_for("author")
     with pytest.raises(sa.exc.OperationalError, match="not permitted to log in"):
         gone.connect()

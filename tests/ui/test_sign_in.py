@@ -64,7 +64,7 @@ def test_wrong_password_is_refused_then_the_right_one_shows_only_my_patients(
     _sign_in(qtbot, window, practice, "colleague")
     assert window.identity is not None and window.identity.username == practice.login("colleague")
     names = [p.display_name for p in window.patients.model.patients]
-    assert names == ["Patient P1", "Patient P3"]  # the colleague treats P1 and P3, nobody else
+    assert names == ["Patient P1", "Patient P3", "Patient P4"]  # the colleague treats these, nobody else
     assert "Signed in as Staff colleague (therapist)" in window.findChild(QLabel, "signedInAs").text()
     _guard_active.clear()  # the test itself reads the audit log as the owner
     owner = make_engine(practice.url, poolclass=sa.pool.NullPool)

@@ -7,6 +7,11 @@ runs every role against every kind of event and action, through this module,
 through the services and as raw SQL under each user's own login, and demands
 the same answer from all three.  When the two ever disagree, the database
 wins: it is the enforcement, this is the courtesy.
+
+Links count only while active (``privacy.md``, third row): an author sees and
+edits her events only on patients she still treats, and her supervisor sees
+them "via the supervisee", so only while the supervision and the
+supervisee's assignment to that patient are both active.
 """
 
 from __future__ import annotations
@@ -40,10 +45,28 @@ class Actor:
     assigned: frozenset[uuid.UUID] = frozenset()  # patients I treat (active)
     supervisees: frozenset[uuid.UUID] = frozenset()  # therapists I supervise (active)
     on_case: frozenset[uuid.UUID] = frozenset()  # patients I or my supervisees treat
+    # (supervisee, patient) for each patient a supervisee of mine treats (both links active)
+    supervised_care: frozenset[tuple[uuid.UUID, uuid.UUID]] = frozenset()
 
     @property
     def is_clinician(self) -> bool:
         return self.role in CLINICAL_ROLES
+
+    def wrote_on_my_case(self, event: EventFacts) -> bool:
+        """My own event, on a patient I still treat."""
+        return (
+            event.author_id is not None
+            and event.author_id == self.user_id
+            and event.patient_id in self.assigned
+        )
+
+    def supervises_on(self, event: EventFacts) -> bool:
+        """A supervisee's event, on a patient the supervisee still treats."""
+        return (
+            event.author_id is not None
+            and event.author_id != self.user_id
+            and (event.author_id, event.patient_id) in self.supervised_care
+        )
 
 
 @dataclass(frozen=True)
@@ -60,10 +83,8 @@ def may_see(actor: Actor, event: EventFacts) -> bool:
     """The read rule: the row, its count and its marker exist for this actor."""
     if actor.user_id is None:
         return False
-    if event.author_id is not None and (
-        event.author_id == actor.user_id or event.author_id in actor.supervisees
-    ):
-        return True
+    if actor.wrote_on_my_case(event) or actor.supervises_on(event):
+        return True  # a supervisee's private one as a marker; its text after a stated purpose
     if event.is_private:
         return False
     if actor.is_clinician:
@@ -79,21 +100,10 @@ def may(actor: Actor, event: EventFacts, action: Action) -> bool:
         return may_see(actor, event)
     if action in (Action.READ_TEXT, Action.EXPORT):
         return may_see(actor, event) and actor.role != "admin"  # admins see metadata only
-    if action is Action.DELETE:
-        return actor.is_clinician and event.author_id is not None and event.author_id == actor.user_id
-    if action is Action.EDIT:  # edits are the author's, on a patient they still treat
-        return (
-            actor.is_clinician
-            and event.author_id is not None
-            and event.author_id == actor.user_id
-            and event.patient_id in actor.assigned
-        )
+    if action in (Action.EDIT, Action.DELETE):  # the author's, on a patient they still treat
+        return actor.is_clinician and actor.wrote_on_my_case(event)
     if action is Action.ANNOTATE:  # feedback from the author's supervisor, never an edit
-        return (
-            actor.role == "supervisor"
-            and event.author_id is not None
-            and event.author_id in actor.supervisees
-        )
+        return actor.role == "supervisor" and actor.supervises_on(event)
     raise AssertionError(f"unknown action {action}")
 
 
@@ -122,12 +132,15 @@ def load_actor(conn: sa.Connection) -> Actor:
             sa.text("SELECT therapist_id FROM supervisions WHERE supervisor_id = :me AND active"), {"me": me}
         ).scalars()
     )
-    via_supervisees = frozenset(
-        conn.execute(
+    supervised_care = frozenset(
+        (link.therapist_id, link.patient_id)
+        for link in conn.execute(
             sa.text(
-                "SELECT patient_id FROM care_assignments WHERE active AND therapist_id = ANY(:therapists)"
+                "SELECT therapist_id, patient_id FROM care_assignments "
+                "WHERE active AND therapist_id = ANY(:therapists)"
             ),
             {"therapists": list(supervisees)},
-        ).scalars()
+        )
     )
-    return Actor(me, row.role, assigned, supervisees, assigned | via_supervisees)
+    via_supervisees = frozenset(patient for _therapist, patient in supervised_care)
+    return Actor(me, row.role, assigned, supervisees, assigned | via_supervisees, supervised_care)

@@ -7,8 +7,10 @@ care and supervision links and marks the user inactive; the record keeps
 their name as author.  Their private events belong to them; leaving them with
 an author who can no longer sign in would make them unreadable except by a
 supervisor, so deactivation refuses until someone decides: hand them over to
-a named colleague (each event's author changes, audited per event), or state
-that they stay with the departed author.  Run by the database owner.
+a named colleague (each event's author changes, audited per event, and the
+colleague is assigned to those patients, since an author reads her events only
+on patients she treats), or state that they stay with the departed author.
+Run by the database owner.
 """
 
 from __future__ import annotations
@@ -72,6 +74,16 @@ def deactivate(
             "to give them to a colleague, or --keep-private to leave them with the departed author"
         )
     if successor_id is not None:
+        # An author reads her events only on patients she treats (privacy.md): whoever takes over
+        # the private notes takes over those patients' care too, or could not read them.
+        for patient_id in sorted({patient for _event, patient in private}):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO care_assignments (therapist_id, patient_id) VALUES (:s, :p) "
+                    "ON CONFLICT (therapist_id, patient_id) DO UPDATE SET active = true"
+                ),
+                {"s": successor_id, "p": patient_id},
+            )
         for event_id, patient_id in private:
             conn.execute(
                 sa.text("UPDATE timeline_events SET therapist_id = :s WHERE id = :e"),
