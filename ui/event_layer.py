@@ -26,7 +26,7 @@ from ui.style import IMPORTANCE_STYLES, PRIVATE_OUTLINE
 from viewer.domain import EventType, Importance
 from viewer.lane_layout import LaneLayout
 from viewer.services.timeline_query import TimelineColumns
-from viewer.timeline_frame import Buckets, Frame
+from viewer.timeline_frame import Buckets, Frame, one_critical_per_bucket, rows_in_window
 from viewer.timeline_marks import spaced
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,37 @@ def _tint(colour: str, alpha: float) -> QColor:
 
 
 BUCKET_COLOURS = {level: _tint(style.colour, 0.8) for level, style in IMPORTANCE_STYLES.items()}
+# While a search highlights its matches, everything else recedes to these.
+FADED_BUCKET_COLOURS = {level: _tint(style.colour, 0.25) for level, style in IMPORTANCE_STYLES.items()}
+FADED_OPACITY = 0.3
+HALO_COLOUR = QColor(255, 200, 0, 170)
+
+
+def faded(pixmap: QPixmap, opacity: float = FADED_OPACITY) -> QPixmap:
+    """A sprite drawn at ``opacity``, baked in, so the frame keeps the fast opaque-fragment path."""
+    out = QPixmap(pixmap.size())
+    out.setDevicePixelRatio(pixmap.devicePixelRatio())
+    out.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(out)
+    painter.setOpacity(opacity)
+    painter.drawPixmap(0, 0, pixmap)
+    painter.end()
+    return out
+
+
+def halo_sprite(ratio: float) -> QPixmap:
+    """The yellow disc behind a search match."""
+    size = int(24 * ratio)
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(HALO_COLOUR)
+    painter.drawEllipse(QRectF(0.5, 0.5, size - 1.0, size - 1.0))
+    painter.end()
+    pixmap.setDevicePixelRatio(ratio)
+    return pixmap
 
 
 class IntRectArray:
@@ -115,7 +146,9 @@ class EventLayer(pg.GraphicsObject):
         self.columns = TimelineColumns.empty()
         self.provider: FrameProvider | None = None
         self.selected_row: int | None = None
-        self.highlight: npt.NDArray[np.bool_] | None = None
+        self.highlight: npt.NDArray[np.bool_] | None = None  # per row: a search match (while searching)
+        self.match_rows: npt.NDArray[np.int64] | None = None  # the same, as sorted rows
+        self.last_matches = np.empty(0, np.int64)  # the match rows the last frame drew, for tests
         self.last_frame: Frame | None = None
         self.last_locks: tuple[FloatArray, FloatArray] = (np.empty(0), np.empty(0))  # device px, for tests
         self.paint_error: Exception | None = None
@@ -124,6 +157,9 @@ class EventLayer(pg.GraphicsObject):
         self._bounds = QRectF(0, -0.5, 1, LANE_COUNT)
         self._ratio = 0.0
         self._sprites: dict[Importance, QPixmap] = {}
+        self._faded: dict[Importance, QPixmap] = {}
+        self._halo = QPixmap()
+        self._faded_lock = QPixmap()
         self._lock = QPixmap()
         self._fragments = internals.PrimitiveArray(QPainter.PixmapFragment, 10)
         self._rects = IntRectArray()
@@ -133,7 +169,18 @@ class EventLayer(pg.GraphicsObject):
         self.provider = provider
         self.selected_row = None
         self.highlight = None
+        self.match_rows = None
         self._update_bounds()
+
+    def set_matches(self, rows: npt.NDArray[np.int64] | None) -> None:
+        """Search matches (sorted rows) to highlight among dimmed events; None ends the search."""
+        self.match_rows = rows
+        if rows is None:
+            self.highlight = None
+        else:
+            self.highlight = np.zeros(len(self.columns), dtype=np.bool_)
+            self.highlight[rows] = True
+        self.update()
 
     def set_lane_rows(self, lane_y: npt.NDArray[np.float64], rows: int) -> None:
         """Where each lane's markers go (y per lane index; hidden lanes are filtered out upstream)."""
@@ -158,7 +205,10 @@ class EventLayer(pg.GraphicsObject):
             return
         self._ratio = ratio
         self._sprites = {importance: marker_sprite(importance, ratio) for importance in Importance}
+        self._faded = {importance: faded(sprite) for importance, sprite in self._sprites.items()}
+        self._halo = halo_sprite(ratio)
         self._lock = lock_sprite(ratio)
+        self._faded_lock = faded(self._lock, 0.45)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
@@ -184,17 +234,32 @@ class EventLayer(pg.GraphicsObject):
         # A plain rectangle clip: a first paint exposes a complex region, and clipping thousands of
         # fragments against a region is ~50x slower than against the view box's rectangle.
         painter.setClipRect(view.sceneBoundingRect(), Qt.ClipOperation.ReplaceClip)
+        searching = self.highlight is not None
+        self.last_matches = np.empty(0, np.int64)
         if frame.rows is None:
             bars = self._bucket_bars(frame.buckets, sx, dx, sy, dy)
-            self._paint_buckets(painter, frame.buckets, bars)
-            self._paint_markers(painter, frame.critical_rows, sx, dx, sy, dy)
+            self._paint_buckets(painter, frame.buckets, bars, faded=searching)
+            if self.highlight is not None and self.match_rows is not None:
+                critical = frame.critical_rows
+                self._paint_markers(painter, critical[~self.highlight[critical]], sx, dx, sy, dy, faded=True)
+                in_window = rows_in_window(self.match_rows, self.columns, x0 * 1000.0, x1 * 1000.0)
+                self._paint_matches(
+                    painter, one_critical_per_bucket(self.columns, in_window, frame.level), sx, dx, sy, dy
+                )
+            else:
+                self._paint_markers(painter, frame.critical_rows, sx, dx, sy, dy)
             # Locks on one row above the tallest bars of each lane, so they read as a line of marks.
             private = frame.buckets.private
             left, width, centre, _height = (part[private] for part in bars)
             above = centre - np.round(abs(sy) * MAX_BAR_FRACTION / 2) - 3 * ratio
             self._paint_locks(painter, left + width / 2, above, frame.buckets.lane[private])
         else:
-            self._paint_markers(painter, frame.rows, sx, dx, sy, dy)
+            if self.highlight is not None:
+                hit = self.highlight[frame.rows]
+                self._paint_markers(painter, frame.rows[~hit], sx, dx, sy, dy, faded=True)
+                self._paint_matches(painter, frame.rows[hit], sx, dx, sy, dy)
+            else:
+                self._paint_markers(painter, frame.rows, sx, dx, sy, dy)
             private = frame.rows[self.columns.is_private[frame.rows]]
             x, y = self._positions(private, sx, dx, sy, dy)
             self._paint_locks(painter, x + 8 * ratio, y - 9 * ratio, self.columns.lane[private])
@@ -237,21 +302,28 @@ class EventLayer(pg.GraphicsObject):
         dx: float,
         sy: float,
         dy: float,
+        *,
+        faded: bool = False,
     ) -> None:
         if not len(rows):
             return
         x, y = self._positions(rows, sx, dx, sy, dy)
         importance = self.columns.importance[rows]
-        if self.highlight is not None:
-            hit = self.highlight[rows]
-            if hit.any():
-                painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(QColor(255, 214, 0, 150))
-                for px, py in zip(x[hit], y[hit], strict=True):
-                    painter.drawEllipse(QPointF(px, py), 11, 11)
+        sprites = self._faded if faded else self._sprites
         for level in Importance:  # low first, so critical markers end up on top
             chosen = importance == int(level)
-            self._draw_fragments(painter, self._sprites[level], x[chosen], y[chosen])
+            self._draw_fragments(painter, sprites[level], x[chosen], y[chosen])
+
+    def _paint_matches(
+        self, painter: QPainter, rows: npt.NDArray[np.int64], sx: float, dx: float, sy: float, dy: float
+    ) -> None:
+        """Search matches: a halo, then the marker at full strength, over the dimmed rest."""
+        self.last_matches = rows
+        if not len(rows):
+            return
+        x, y = self._positions(rows, sx, dx, sy, dy)
+        self._draw_fragments(painter, self._halo, x, y)
+        self._paint_markers(painter, rows, sx, dx, sy, dy)
 
     def _paint_locks(
         self,
@@ -266,7 +338,8 @@ class EventLayer(pg.GraphicsObject):
             return
         keep = spaced(x, lane, LOCK_GAP_PX * self._ratio)
         self.last_locks = (x[keep], y[keep])
-        self._draw_fragments(painter, self._lock, x[keep], y[keep])
+        lock = self._lock if self.highlight is None else self._faded_lock  # a search dims them too
+        self._draw_fragments(painter, lock, x[keep], y[keep])
 
     def _bucket_bars(
         self, buckets: Buckets, sx: float, dx: float, sy: float, dy: float
@@ -283,7 +356,12 @@ class EventLayer(pg.GraphicsObject):
         return left, width, np.asarray(centre, dtype=np.float64), height
 
     def _paint_buckets(
-        self, painter: QPainter, buckets: Buckets, bars: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+        self,
+        painter: QPainter,
+        buckets: Buckets,
+        bars: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+        *,
+        faded: bool = False,
     ) -> None:
         if not len(buckets):
             return
@@ -298,7 +376,7 @@ class EventLayer(pg.GraphicsObject):
             if not n:
                 continue
             top = centre[chosen] - np.floor(height[chosen] / 2)
-            painter.setBrush(BUCKET_COLOURS[level])
+            painter.setBrush((FADED_BUCKET_COLOURS if faded else BUCKET_COLOURS)[level])
             self._rects.draw(painter, left[chosen], top, width[chosen], height[chosen])
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
 

@@ -393,17 +393,17 @@ class TimelineView(QWidget):
         self.filter = flt
         if refresh_search and flt.text.strip():
             self._search(flt.text)
-        self.mask = flt.mask(self.columns) & self.plot.lane_layout.visible_lanes()[self.columns.lane]
-        self.index = TimelineIndex(self.columns, self.mask)
-        self._set_provider()
+        mask = flt.mask(self.columns) & self.plot.lane_layout.visible_lanes()[self.columns.lane]
+        if self.index.columns is not self.columns or not np.array_equal(mask, self.mask):
+            self.mask = mask
+            self.index = TimelineIndex(self.columns, self.mask)
+            self._set_provider()  # a search alone keeps the mask, so the pyramid is not rebuilt
         self.match_rows = (
-            self.filter.text_rows[self.mask[self.filter.text_rows]]
-            if flt.text.strip() and flt.text_rows is not None
+            np.sort(flt.text_rows[self.mask[flt.text_rows]]).astype(np.int64)
+            if flt.searching and flt.text_rows is not None
             else np.empty(0, np.int64)
         )
-        highlight = np.zeros(len(self.columns), dtype=np.bool_)
-        highlight[self.match_rows] = True
-        self.plot.layer.highlight = highlight if len(self.match_rows) else None
+        self.plot.layer.set_matches(self.match_rows if flt.searching else None)
         if self.selected_row is not None and not (
             self.selected_row < len(self.mask) and self.mask[self.selected_row]
         ):

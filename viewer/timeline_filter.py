@@ -1,9 +1,12 @@
-"""Which events the timeline shows: types, minimum importance, privacy, dates, text.
+"""Which events the timeline shows (types, minimum importance, privacy, dates) and which it highlights.
 
 A filter is a value; applying it to the columns gives a boolean mask, so the
 drawing layer never needs to know why an event is hidden.  Text search runs in
 the database (titles are not in the columns) and arrives as the set of
-matching rows, which the filter combines with the rest.
+matching rows.  It does not hide the rest: like a find in a document, the
+matches are highlighted among dimmed neighbours, so a therapist sees what
+happened around each match, and the mask (and the pyramid built on it) does
+not change while they type.
 """
 
 from __future__ import annotations
@@ -67,11 +70,12 @@ class TimelineFilter:
             keep &= columns.time_ms >= self.start_ms
         if self.end_ms is not None:
             keep &= columns.time_ms < self.end_ms
-        if self.text.strip() and self.text_rows is not None:
-            text_mask = np.zeros(len(columns), dtype=np.bool_)
-            text_mask[self.text_rows] = True
-            keep &= text_mask
         return keep
+
+    @property
+    def searching(self) -> bool:
+        """A title search is active and its matches are known (they are highlighted, not filtered)."""
+        return bool(self.text.strip()) and self.text_rows is not None
 
     def describe(self) -> str:
         """The filter in plain words, for the line above the timeline."""
@@ -93,9 +97,10 @@ class TimelineFilter:
             parts.append(f"from {_day(self.start_ms)}")
         elif self.end_ms is not None:
             parts.append(f"until {_day(self.end_ms - 1)}")
-        if self.text.strip():
-            parts.append(f"titles containing “{self.text.strip()}”")
-        return "Filtered: " + "; ".join(parts)
+        search = f"highlighting titles containing “{self.text.strip()}”" if self.text.strip() else ""
+        if not parts:
+            return search[0].upper() + search[1:]
+        return "Filtered: " + "; ".join(parts) + (f"; {search}" if search else "")
 
 
 def _day(time_ms: int) -> str:

@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from ui.event_layer import BUCKET_COLOURS, LOCK_GAP_PX, marker_sprite
+from ui.event_layer import BUCKET_COLOURS, FADED_BUCKET_COLOURS, LOCK_GAP_PX, marker_sprite
 from ui.operations import OperationRunner
 from ui.style import IMPORTANCE_STYLES, LANE_BAND_COLOURS
 from ui.timeline_view import TimelineView
@@ -227,3 +227,63 @@ def test_the_latest_event_in_view_is_inside_the_window(qtbot: QtBot) -> None:
     window = ViewRange(float(columns.time_ms[5]) - DAY_MS / 2, float(columns.time_ms[12]) + DAY_MS / 2)
     view.plot.set_view_range(window)
     assert view.latest_row_in_view() == 12
+
+
+def _search(view: TimelineView, rows: np.ndarray, text: str = "anxiety") -> None:
+    """What a finished title search does: the filter learns the matching rows."""
+    view.filters.search.setText(text)
+    view._apply_filter(view.filter.with_text_rows(rows.astype(np.int64)), refresh_search=False)
+
+
+def test_search_matches_stand_out_among_dimmed_markers(qtbot: QtBot, columns: TimelineColumns) -> None:
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    view.plot.set_view_range(ViewRange.around(float(np.median(columns.time_ms)), 30 * DAY_MS))
+    _paint(view)
+    frame = view.plot.layer.last_frame
+    assert frame is not None and frame.rows is not None and len(frame.rows) > 20
+    matches = frame.rows[::7]
+    _search(view, matches)
+    assert len(view.index) == len(columns)  # nothing hidden
+    _paint(view)
+    image = view.plot.grab().toImage()
+    np.testing.assert_array_equal(np.sort(view.plot.layer.last_matches), matches)
+    for row in matches[:5]:  # a yellow halo around each match's marker
+        x, y = _marker_at(view, int(row))
+        yellow = 0
+        for px in range(x - 12, x + 13):
+            for py in range(y - 12, y + 13):
+                c = QColor(image.pixel(px, py))
+                yellow += c.red() > 230 and 170 < c.green() < 235 and c.blue() < 140
+        assert yellow >= 40, (row, yellow)
+
+
+def _marker_at(view: TimelineView, row: int) -> tuple[int, int]:
+    """Viewport pixel of a row's marker."""
+    lane_y = view.plot.lane_layout.y_of(EventType.from_lane(int(view.columns.lane[row])))
+    assert lane_y is not None
+    scene = view.plot.view_box.mapViewToScene(QPointF(float(view.columns.time_ms[row]) / 1000.0, lane_y))
+    point = view.plot.mapFromScene(scene)
+    return point.x(), point.y()
+
+
+def test_search_matches_are_findable_over_density_bars(qtbot: QtBot) -> None:
+    big = synthetic_history(40_000, seed=9, years=2.0).columns(seed=9)
+    view = make_view(qtbot, big, float(big.time_ms[-1]))
+    matches = np.arange(100, len(big), 2_000)  # twenty scattered matches
+    _search(view, matches)
+    _paint(view)
+    frame = view.plot.layer.last_frame
+    assert frame is not None and frame.rows is None  # density bars
+    drawn = view.plot.layer.last_matches
+    assert 0 < len(drawn) <= len(matches) and set(drawn.tolist()) <= set(matches.tolist())
+    level = frame.level
+    starred = {(int(big.time_ms[r]) >> level, int(big.lane[r])) for r in drawn}
+    for row in matches:  # every match shares its lane and bucket with a drawn one
+        assert (int(big.time_ms[row]) >> level, int(big.lane[row])) in starred
+    image = view.plot.grab().toImage()
+    seen = {image.pixel(px, py) for px in range(0, image.width(), 2) for py in range(0, image.height(), 2)}
+    assert FADED_BUCKET_COLOURS[Importance.NORMAL].rgb() in seen  # the rest recedes
+    assert BUCKET_COLOURS[Importance.NORMAL].rgb() not in seen
+    view.filters.search.clear()
+    _paint(view)
+    assert view.plot.layer.highlight is None and not len(view.plot.layer.last_matches)

@@ -188,7 +188,9 @@ def test_text_search_highlights_and_steps(qtbot: QtBot, view: TimelineView) -> N
     search.setText("Event 1")  # titles are "Event <n>": 1, 10-19, 100-199
     qtbot.waitUntil(lambda: view.filter.text_rows is not None, timeout=10_000)
     titles_matching = [n for n in range(640) if "Event 1" in f"Event {n}"]
-    assert len(view.index) == len(titles_matching) == len(view.match_rows)
+    assert len(view.match_rows) == len(titles_matching)
+    assert len(view.index) == 640  # the other events stay, dimmed, around the matches
+    assert view.plot.layer.highlight is not None and int(view.plot.layer.highlight.sum()) == len(titles_matching)
     assert view.findChild(QLabel, "searchMatches").text() == f"{len(titles_matching)} matches"
     qtbot.keyClick(view.plot, Qt.Key.Key_F3)
     first = view.selected_row

@@ -60,7 +60,7 @@ def test_mask_matches_brute_force(
             flt.private is PrivateMode.ONLY and not private
         )
         ok &= (flt.start_ms is None or t >= flt.start_ms) and (flt.end_ms is None or t < flt.end_ms)
-        ok &= not with_text or i in set(text_rows.tolist())
+        # A title search highlights its matches; it never hides the other events.
         expected.append(ok)
     assert flt.mask(columns).tolist() == expected
 
@@ -83,6 +83,9 @@ def test_describe_names_each_restriction() -> None:
     for part in ("session", "note", "importance high or more", "private events hidden", "intake"):
         assert part in text
     assert not flt.is_default
+    alone = TimelineFilter(text="intake")
+    assert alone.describe() == "Highlighting titles containing “intake”" and not alone.is_default
+    assert not alone.searching and alone.with_text_rows(np.array([3])).searching
 
 
 def _local_midnight(year: int, month: int, day: int) -> int:
