@@ -386,7 +386,10 @@ def cmd_export_fhir(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from exc
     finally:
         engine.dispose()
-    print(f"Wrote {len(bundle['entry']) - 1} events to {args.out}")
+    events = sum(
+        1 for entry in bundle["entry"] if entry["resource"]["resourceType"] not in ("Patient", "Practitioner")
+    )
+    print(f"Wrote {events} events to {args.out}")
     return EXIT_OK
 
 

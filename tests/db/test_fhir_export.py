@@ -16,6 +16,7 @@ from tests.db.privacy_practice import Practice, build_practice, drop_logins
 from tests.db.test_fhir_import import TINY
 from viewer.db import migrate
 from viewer.db.engine import make_engine
+from viewer.fhir.mapping import CASELINE_USER
 from viewer.services.audit import AuditKey
 from viewer.services.errors import NotPermitted
 from viewer.services.fhir_export import export_patient, write_bundle
@@ -40,7 +41,7 @@ def _titles(bundle: dict[str, Any]) -> list[str]:
     return sorted(
         json.loads(e["resource"]["extension"][0]["valueString"])["title"]
         for e in bundle["entry"]
-        if e["resource"]["resourceType"] != "Patient"
+        if "extension" in e["resource"]
     )
 
 
@@ -129,3 +130,97 @@ def test_importing_an_export_into_an_empty_database_gives_the_same_timeline(
     empty.dispose()
     assert summary.created == len(before) and (again.created, again.updated) == (0, 0)
     assert _timeline(scratch_database) == before
+
+
+_WITH_AUTHORS = (
+    "SELECT id, patient_id, therapist_id, event_date, event_type, event_subtype, importance, title, description, "
+    "is_private, related_entity_type, related_entity_id, metadata, row_version FROM timeline_events "
+    "WHERE patient_id = :p AND deleted_at IS NULL ORDER BY id"
+)
+
+
+def _owner_rows(url: sa.URL, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(sa.text(sql), params)]
+    engine.dispose()
+    return rows
+
+
+def _import(url: sa.URL, path: Path, **kwargs: Any) -> Any:
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+        summary = import_file(conn, KEY, path, **kwargs)
+    engine.dispose()
+    return summary
+
+
+def test_an_export_names_the_patient_and_each_author_by_their_caseline_ids(practice: Practice) -> None:
+    bundle = _export(practice, "author", "P1")
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds[0] == "Patient" and kinds.count("Practitioner") == 2  # the author and the colleague
+    patient = bundle["entry"][0]["resource"]
+    assert {"system": CASELINE_USER, "value": str(practice.patients["P1"])} in patient["identifier"]
+    practitioners = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Practitioner"
+    ]
+    assert sorted(p["identifier"][0]["value"] for p in practitioners) == sorted(
+        str(practice.users[a]) for a in ("author", "colleague")
+    )
+    authored = [e["resource"] for e in bundle["entry"] if "extension" in e["resource"]]
+    assert sum(1 for r in authored if f"urn:uuid:{practice.users['author']}" in json.dumps(r)) == 2  # e1, e2
+
+
+def test_reimporting_an_export_where_it_came_from_changes_nothing(practice: Practice, tmp_path: Path) -> None:
+    patient = practice.patients["P1"]
+    before = _owner_rows(practice.url, _WITH_AUTHORS, p=patient)
+    users = _owner_rows(practice.url, "SELECT id, username, display_name FROM users ORDER BY id")
+    for actor in ("author", "colleague"):  # each sees a private event of their own
+        path = write_bundle(_export(practice, actor, "P1"), tmp_path / f"{actor}.json")
+        summary = _import(practice.url, path)
+        assert (summary.created, summary.updated, summary.patients_created) == (0, 0, 0)
+        assert summary.unchanged == 4 and summary.private_without_author == 0
+    assert _owner_rows(practice.url, _WITH_AUTHORS, p=patient) == before  # same authors, same row versions
+    assert _owner_rows(practice.url, "SELECT id, username, display_name FROM users ORDER BY id") == users
+
+
+def test_private_events_exported_to_another_database_stay_private_and_reach_their_author_once_mapped(
+    practice: Practice, scratch_database: sa.URL, tmp_path: Path
+) -> None:
+    path = write_bundle(_export(practice, "author", "P1"), tmp_path / "p1.json")
+    elsewhere = build_practice(scratch_database)  # another practice, its own clinicians and ids
+    try:
+        first = _import(scratch_database, path)
+        patient = practice.patients["P1"]  # created here with the same id, so the next import finds it
+        rows = _owner_rows(scratch_database, _WITH_AUTHORS, p=patient)
+        assert first.created == len(rows) == 4 and first.patients_created == 1
+        private = [r for r in rows if r[9]]
+        assert [(r[7], r[2]) for r in private] == [("Event e2", None)]  # kept private, no author here
+        assert first.private_without_author == 1 and "no clinician can read them" in first.render()
+        # The clinic says who the author is here; the next import hands the event to them.
+        owner = make_engine(scratch_database, poolclass=sa.pool.NullPool)
+        with owner.begin() as conn:
+            conn.execute(
+                sa.text("INSERT INTO user_identifiers (system, value, user_id) VALUES (:s, :v, :u)"),
+                {"s": CASELINE_USER, "v": str(practice.users["author"]), "u": elsewhere.users["author"]},
+            )
+        owner.dispose()
+        second = _import(scratch_database, path, assign_to=elsewhere.users["author"])
+        assert (second.created, second.updated, second.private_without_author) == (0, 2, 0)  # e1, e2
+        reader = elsewhere.engine_for("author")
+        with reader.connect() as conn:
+            titles = (
+                conn.execute(
+                    sa.text("SELECT title FROM timeline_events WHERE patient_id = :p AND is_private"),
+                    {"p": patient},
+                )
+                .scalars()
+                .all()
+            )
+        reader.dispose()
+        assert titles == ["Event e2"]
+        third = _import(scratch_database, path)  # and again: nothing changes
+        assert (third.created, third.updated, third.unchanged) == (0, 0, 4)
+    finally:
+        drop_logins(elsewhere)

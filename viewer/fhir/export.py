@@ -7,6 +7,13 @@ and carries Caseline's exact fields in one extension
 (:data:`EVENT_EXTENSION`), so importing the export reproduces every date,
 lane, importance, title, description and metadata value.  Other FHIR readers
 see ordinary resources and may ignore the extension.
+
+Who is who travels as identifiers: the Patient and each author's Practitioner
+carry their Caseline user id (:data:`~viewer.fhir.mapping.CASELINE_USER`), and
+each event references its author where FHIR puts one (an Encounter's
+participant, a Condition's recorder, …).  Importing the export where it came
+from therefore finds the same patient, the same events (their resource ids are
+the event ids) and the same authors, and changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from viewer.domain import EventDetail, EventType
-from viewer.fhir.mapping import EVENT_EXTENSION
+from viewer.fhir.mapping import CASELINE_USER, CASELINE_USERNAME, EVENT_EXTENSION
 
 SYSTEM = "https://caseline.example/fhir/CodeSystem/event-type"
 
@@ -54,6 +61,7 @@ def event_fields(detail: EventDetail) -> dict[str, Any]:
 
 
 def event_resource(detail: EventDetail, patient_ref: str) -> dict[str, Any]:
+    """The resource one event becomes; its author (if any) referenced where FHIR puts one."""
     kind = _RESOURCE_FOR[detail.event_type]
     when = _instant(detail.event_date)
     concept = {"coding": [{"system": SYSTEM, "code": detail.event_type.value}], "text": detail.title}
@@ -82,18 +90,50 @@ def event_resource(detail: EventDetail, patient_ref: str) -> dict[str, Any]:
                         effectiveDateTime=when)  # fmt: skip
     else:
         resource.update(code=concept, subject=subject, created=when[:10])
+    if detail.therapist_id is not None:
+        author = {"reference": f"urn:uuid:{detail.therapist_id}"}
+        if kind == "Encounter":
+            resource["participant"] = [{"individual": author}]
+        elif kind == "Observation":
+            resource["performer"] = [author]
+        else:
+            resource[_AUTHOR_FIELD[kind]] = author
     return resource
 
 
-def build_bundle(patient_id: uuid.UUID, patient_name: str, events: list[EventDetail]) -> dict[str, Any]:
-    """A collection Bundle: the patient first, then one resource per event (oldest first)."""
+_AUTHOR_FIELD = {"Condition": "recorder", "CarePlan": "author", "MedicationStatement": "informationSource",
+                 "Basic": "author"}  # fmt: skip
+
+
+def _identifiers(user_id: uuid.UUID, username: str | None = None) -> list[dict[str, str]]:
+    found = [{"system": CASELINE_USER, "value": str(user_id)}]
+    if username:
+        found.append({"system": CASELINE_USERNAME, "value": username})
+    return found
+
+
+def build_bundle(
+    patient_id: uuid.UUID, patient_name: str, events: list[EventDetail], patient_username: str | None = None
+) -> dict[str, Any]:
+    """A collection Bundle: the patient, the events' authors, then one resource per event (oldest first)."""
     patient_ref = f"urn:uuid:{patient_id}"
-    entries: list[dict[str, Any]] = [
-        {
-            "fullUrl": patient_ref,
-            "resource": {"resourceType": "Patient", "id": str(patient_id), "name": [{"text": patient_name}]},
+    patient = {
+        "resourceType": "Patient",
+        "id": str(patient_id),
+        "identifier": _identifiers(patient_id, patient_username),
+        "name": [{"text": patient_name}],
+    }
+    entries: list[dict[str, Any]] = [{"fullUrl": patient_ref, "resource": patient}]
+    authors = {d.therapist_id: d.therapist_name for d in events if d.therapist_id is not None}
+    for author_id in sorted(authors, key=str):
+        practitioner: dict[str, Any] = {
+            "resourceType": "Practitioner",
+            "id": str(author_id),
+            "identifier": _identifiers(author_id),
         }
-    ]
+        if authors[author_id]:
+            practitioner["name"] = [{"text": authors[author_id]}]
+        entries.append({"fullUrl": f"urn:uuid:{author_id}", "resource": practitioner})
     for detail in sorted(events, key=lambda d: (d.event_date, str(d.id))):
         entries.append({"fullUrl": f"urn:uuid:{detail.id}", "resource": event_resource(detail, patient_ref)})
     return {

@@ -58,10 +58,12 @@ class MappedEvent:
     importance: Importance
     subtype: str | None = None
     description: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = field(default_factory=dict)  # None: an exported event had none
     is_private: bool = False
     # The related entity stored with the event; by default the source resource itself.
     related: tuple[str, str] | bool | None = True
+    # A resource from a Caseline export: the id of the event it was (matched again on re-import).
+    caseline_id: uuid.UUID | None = None
 
     @cached_property
     def related_entity(self) -> tuple[str | None, str | None]:
@@ -80,7 +82,9 @@ class MappedEvent:
     @property
     def source_key(self) -> tuple[str, str]:
         """What identifies the source resource across imports: metadata.fhir's type and id."""
-        fhir = self.metadata.get("fhir", {})
+        fhir = self.metadata.get("fhir") if self.metadata else None
+        if not isinstance(fhir, dict):  # an extension's metadata may hold anything under "fhir"
+            return self.source_type, self.source_id
         return str(fhir.get("resourceType", self.source_type)), str(fhir.get("id", self.source_id))
 
 
@@ -488,6 +492,9 @@ OTHER_SKIP = "not a timeline event (Organization, CareTeam, SupplyDelivery, Devi
 
 
 EVENT_EXTENSION = "https://caseline.example/fhir/StructureDefinition/timeline-event"
+# Identifier systems of a Caseline export: a user's id (patients and authors) and a patient's username.
+CASELINE_USER = "https://caseline.example/fhir/sid/user-id"
+CASELINE_USERNAME = "https://caseline.example/fhir/sid/username"
 EXTENSION_ROW = (
     "any resource with Caseline's timeline-event extension (a Caseline export)",
     "exactly the event it describes (lane, date, title, description, metadata, private flag)",
@@ -510,10 +517,15 @@ def _caseline_event(resource: dict[str, Any], fields: Any) -> MappedEvent:
         ) from None
     source_id = resource_id(resource)
     kind = str(resource["resourceType"])
-    raw = fields.get("metadata")
-    metadata: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
-    if "fhir" not in metadata:
-        metadata = {**metadata, "fhir": {"resourceType": kind, "id": source_id, "codes": []}}
+    metadata = fields.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise MappingError("the Caseline extension holds metadata that is not a JSON object")
+    try:
+        caseline_id: uuid.UUID | None = uuid.UUID(source_id)
+    except ValueError:
+        caseline_id = None
+    if caseline_id is None and "fhir" not in (metadata or {}):  # not an event id: keyed by its source instead
+        metadata = {**(metadata or {}), "fhir": {"resourceType": kind, "id": source_id, "codes": []}}
     related: tuple[str, str] | None = None
     if fields.get("related_entity_type") and fields.get("related_entity_id"):
         if not isinstance(fields["related_entity_type"], str):
@@ -532,7 +544,7 @@ def _caseline_event(resource: dict[str, Any], fields: Any) -> MappedEvent:
         source_type=kind,
         source_id=source_id,
         patient_ref=_subject(resource),
-        practitioner_refs=(),
+        practitioner_refs=tuple(_author_refs(resource)),
         event_type=event_type,
         when=when,
         title=title,
@@ -542,7 +554,19 @@ def _caseline_event(resource: dict[str, Any], fields: Any) -> MappedEvent:
         metadata=metadata,
         is_private=private,
         related=related,
+        caseline_id=caseline_id,
     )
+
+
+def _author_refs(r: dict[str, Any]) -> list[str]:
+    """References to whoever wrote a resource, wherever its type keeps them."""
+    found = [
+        _ref(r.get(name)) for name in ("recorder", "asserter", "author", "informationSource", "requester")
+    ]
+    found += [_ref(p.get("individual")) for p in _list(r.get("participant")) if isinstance(p, dict)]
+    found += [_ref(p.get("actor")) if "actor" in p else _ref(p) for p in _list(r.get("performer"))
+              if isinstance(p, dict)]  # fmt: skip
+    return [ref for ref in found if ref]
 
 
 def map_resource(resource: dict[str, Any]) -> MappedEvent | Skip:

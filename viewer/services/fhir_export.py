@@ -39,10 +39,10 @@ _EVENTS_SQL = sa.text(
 
 def export_patient(conn: sa.Connection, key: AuditKey | None, patient_id: uuid.UUID) -> dict[str, Any]:
     """The Bundle of ``patient_id``'s events this login may export; audited in the caller's transaction."""
-    name = conn.execute(
-        sa.text("SELECT display_name FROM users WHERE id = :p AND role = 'patient'"), {"p": patient_id}
-    ).scalar()
-    if name is None:
+    patient = conn.execute(
+        sa.text("SELECT display_name, username FROM users WHERE id = :p AND role = 'patient'"), {"p": patient_id}
+    ).first()
+    if patient is None:
         raise UnknownPatient(patient_id)
     try:
         with conn.begin_nested():
@@ -72,7 +72,7 @@ def export_patient(conn: sa.Connection, key: AuditKey | None, patient_id: uuid.U
         )
         for row in rows
     ]
-    bundle = build_bundle(patient_id, str(name), events)
+    bundle = build_bundle(patient_id, str(patient.display_name), events, str(patient.username))
     if key is not None:
         append(conn, key, "export", patient_id=patient_id, detail={"format": "fhir", "events": len(events)})
     return bundle

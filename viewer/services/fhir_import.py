@@ -7,11 +7,13 @@ reference, an unparseable date, hostile nesting) raises
 database never sees the file.  Writing then happens in one transaction: new
 events stream in through ``COPY``, events whose source resource changed are
 updated (their version history keeps the old text), unchanged ones are left
-alone.  Patients become users with role ``patient`` whose username is derived
-from the FHIR id, so a re-import finds them again; practitioners become the
-events' author only when their identifier is one a Caseline user is known by
-(``user_identifiers``).  The import runs as the database owner (it writes
-events no clinician authored) and leaves one audit row per file.
+alone.  Patients become users with role ``patient`` found again on re-import
+(:mod:`viewer.fhir.people`); practitioners become the events' author only when
+their identifier is one a Caseline user is known by (``user_identifiers``, or
+the Caseline user id a Caseline export carries).  A Caseline export's events
+are found again by their event ids, so importing an export where it came from
+changes nothing.  The import runs as the database owner (it writes events no
+clinician authored) and leaves one audit row per file.
 """
 
 from __future__ import annotations
@@ -42,9 +44,19 @@ from viewer.domain import (
     to_storage,
 )
 from viewer.fhir import reader
-from viewer.fhir.mapping import ID_MAX, MappedEvent, MappingError, Skip, map_resource, resource_id
+from viewer.fhir.mapping import ID_MAX, MappedEvent, MappingError, Skip, map_resource
+from viewer.fhir.people import (
+    PatientInfo,
+    caseline_user,
+    identifiers,
+    patient_info,
+    patient_of,
+    patient_username,
+)
 from viewer.fhir.reader import Entry, FhirInputError, read_entries
 from viewer.services.audit import AuditKey, append
+
+__all__ = ["FileSummary", "expand_paths", "import_file", "import_order", "import_paths", "patient_username"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +75,7 @@ _COLUMNS = (
     "importance",
     "is_private",
 )
+DELETED_HERE = "event deleted in Caseline since it was exported"
 
 
 @dataclass
@@ -74,6 +87,8 @@ class FileSummary:
     patients_created: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     by_type: Counter[str] = field(default_factory=Counter)
+    # Private events stored with no author: no clinician can read them (the owner can).
+    private_without_author: int = 0
 
     @property
     def events(self) -> int:
@@ -81,10 +96,16 @@ class FileSummary:
 
     def render(self) -> str:
         skipped = ", ".join(f"{n} {kind}" for kind, n in sorted(self.skipped.items()))
-        return (
+        text = (
             f"{self.path.name}: {self.created} events added, {self.updated} updated, {self.unchanged} unchanged; "
             f"{self.patients_created} new patients" + (f"; skipped {skipped}" if skipped else "")
         )
+        if self.private_without_author:
+            text += (
+                f"; {self.private_without_author} private events have no author in this database, so no "
+                "clinician can read them (record the author's identifier in user_identifiers and import again)"
+            )
+        return text
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -98,54 +119,6 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
         else:
             found.append(path)
     return found
-
-
-def patient_username(fhir_id: str) -> str:
-    """A stable username for an imported patient (never their name: usernames appear in logs)."""
-    return "fhir_" + hashlib.sha256(fhir_id.encode("utf-8")).hexdigest()[:24]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-_DIGITS = re.compile(r"\d+$")
-
-
-def _display_name(resource: dict[str, Any]) -> str:
-    names = resource.get("name")
-    if isinstance(names, list) and names and isinstance(names[0], dict):
-        chosen = next((n for n in names if isinstance(n, dict) and n.get("use") == "official"), names[0])
-        if isinstance(chosen.get("text"), str) and chosen["text"].strip():
-            return str(chosen["text"]).strip()[:200]
-        given = [g for g in _as_list(chosen.get("given")) if isinstance(g, str)]
-        family = chosen.get("family") if isinstance(chosen.get("family"), str) else ""
-        # Synthea numbers its made-up names ("Blair400"); real names have no trailing digits.
-        parts = [_DIGITS.sub("", p) for p in [*given, family] if p]
-        text = " ".join(p for p in parts if p).strip()
-        if text:
-            return text[:200]
-    return f"FHIR patient {str(resource.get('id', ''))[:36]}"
-
-
-_PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]+)?$")
-
-
-def patient_of(reference: str, known: dict[str, str]) -> str | None:
-    """The FHIR id of the patient a reference names: one of this file, else one imported before.
-
-    ``known`` maps the references of the file's own Patients (fullUrl, ``Patient/id``,
-    ``urn:uuid:id``) to their ids.  Otherwise ``urn:uuid:ID``, ``Patient/ID`` and
-    ``https://server/fhir/Patient/ID`` name patient ``ID``, which the database must
-    already hold (an NDJSON bulk export keeps its patients in another file).
-    """
-    found = known.get(reference)
-    if found is not None:
-        return found
-    if reference.startswith("urn:uuid:"):
-        return reference[len("urn:uuid:") :] or None
-    match = _PATIENT_REFERENCE.search(reference)
-    return match.group(1) if match else None
 
 
 class DanglingReference(FhirInputError):
@@ -177,43 +150,27 @@ def _plan(
     summary: FileSummary,
     practitioners: dict[str, list[tuple[str, str]]],
     patient_refs: dict[str, str],
-) -> tuple[dict[str, tuple[int, str]], list[_Planned]]:
+) -> tuple[dict[str, PatientInfo], list[_Planned]]:
     """Map every entry of a batch; raises FhirInputError at the first problem, before any write.
 
     ``practitioners`` (reference -> identifiers) and ``patient_refs`` (reference -> the
     patient's FHIR id) are filled in and carried from batch to batch.
     """
-    patients: dict[str, tuple[int, str]] = {}  # FHIR id -> (entry index, display name)
+    patients: dict[str, PatientInfo] = {}
     for entry in entries:
         kind = entry.resource["resourceType"]
-        if kind == "Patient":
-            try:
-                rid = resource_id(entry.resource)
-                name = _display_name(entry.resource)
-                check_text("Patient name", name, TITLE_MAX, required=True)
-            except MappingError as exc:
-                raise FhirInputError(path, str(exc), entry.index) from None
-            except ValidationError as exc:
-                raise FhirInputError(path, f"{exc.field} {exc.message}", entry.index) from None
-            patients[rid] = (entry.index, name)
-            for key in _keys_of(entry):
-                patient_refs[key] = rid
-        elif kind == "Practitioner":
-            identifiers = [
-                (str(i["system"]), str(i["value"]))
-                for i in _as_list(entry.resource.get("identifier"))
-                if isinstance(i, dict)
-                and isinstance(i.get("system"), str)
-                and isinstance(i.get("value"), str)
-            ]
-            try:  # they become query parameters: text PostgreSQL can hold
-                for system, value in identifiers:
-                    check_text("Practitioner identifier", system, 1000, required=False)
-                    check_text("Practitioner identifier", value, 1000, required=False)
-            except ValidationError as exc:
-                raise FhirInputError(path, f"{exc.field} {exc.message}", entry.index) from None
-            for key in _keys_of(entry):
-                practitioners[key] = identifiers
+        try:
+            if kind == "Patient":
+                info = patient_info(entry.resource, entry.index)
+                patients[info.fhir_id] = info
+                for key in _keys_of(entry):
+                    patient_refs[key] = info.fhir_id
+            elif kind == "Practitioner":
+                found = identifiers(entry.resource)
+                for key in _keys_of(entry):
+                    practitioners[key] = found
+        except MappingError as exc:
+            raise FhirInputError(path, str(exc), entry.index) from None
     planned: list[_Planned] = []
     for entry in entries:
         try:
@@ -330,6 +287,11 @@ def _digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Where an event came from: ("fhir", patient id, resource type, resource id) for a FHIR resource,
+# ("event", event id) for an event of a Caseline export.
+_Source = tuple[Any, ...]
+
+
 def _import_batch(
     conn: sa.Connection,
     path: Path,
@@ -350,12 +312,12 @@ def _import_batch(
             check_text("description", event.description, DESCRIPTION_MAX, required=False)
             check_text("related_entity_type", event.related_entity[0], SHORT_TEXT_MAX, required=False)
             dates[id(event)] = to_storage(event.when)
-            encoded[id(event)] = encode_metadata(event.metadata, shape_trusted=event.shape_trusted)
+            if event.metadata is not None:
+                encoded[id(event)] = encode_metadata(event.metadata, shape_trusted=event.shape_trusted)
         except ValidationError as exc:
             raise FhirInputError(path, f"{exc.field} {exc.message}", item.entry) from None
 
-    # Patients: found again by their derived username (or, for a Caseline export, their id), else created.
-    wanted = {fhir_id for fhir_id in patients} | {item.patient_key for item in planned}
+    wanted = set(patients) | {item.patient_key for item in planned}
     patient_ids = _resolve_patients(conn, path, patients, wanted, planned, summary)
     if assign_to is not None:
         for patient_id in patient_ids.values():
@@ -366,62 +328,39 @@ def _import_batch(
                 ),
                 {"t": assign_to, "p": patient_id},
             )
+    author = _authors(conn, practitioners)
 
-    # Practitioners: an author only when a user is known by one of their identifiers.
-    pairs = sorted({pair for identifiers in practitioners.values() for pair in identifiers})
-    known: dict[tuple[str, str], uuid.UUID] = {}
-    if pairs:
-        for match in conn.execute(
-            sa.text(
-                "SELECT i.system, i.value, i.user_id FROM user_identifiers i JOIN users u ON u.id = i.user_id "
-                "WHERE u.role IN ('therapist', 'supervisor') AND (i.system, i.value) IN "
-                "(SELECT * FROM unnest(CAST(:s AS text[]), CAST(:v AS text[])))"
-            ),
-            {"s": [p[0] for p in pairs], "v": [p[1] for p in pairs]},
-        ):
-            known[(match.system, match.value)] = match.user_id
-
-    def author(event: MappedEvent) -> uuid.UUID | _Unknown | None:
-        """The author, None for a practitioner Caseline does not know, or UNKNOWN_AUTHOR
-        when no file of the run described the practitioners (an event file imported alone)."""
-        described = False
-        for ref in event.practitioner_refs:
-            identifiers = practitioners.get(ref)
-            if identifiers is None:
-                continue
-            described = True
-            for pair in identifiers:
-                if pair in known:
-                    return known[pair]
-        return UNKNOWN_AUTHOR if event.practitioner_refs and not described else None
-
-    # Events: compare with what earlier imports left, by source.
-    rows: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
+    rows: dict[_Source, dict[str, Any]] = {}
+    entry_of: dict[_Source, int] = {}
     for item in planned:
-        row = _row(item.event, patient_ids[item.patient_key], author(item.event), dates[id(item.event)])
-        row["metadata_json"] = encoded[id(item.event)]
-        rows[(row["patient_id"], *item.event.source_key)] = row  # a resource listed twice: the last wins
-        summary.by_type[item.event.event_type.value] += 1
-    stored: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
-    for record in conn.execute(
-        sa.text(
-            f"SELECT id, {', '.join(_COLUMNS)}, metadata->'fhir'->>'resourceType' AS source_type, "
-            "metadata->'fhir'->>'id' AS source_id FROM timeline_events "
-            "WHERE patient_id = ANY(:p) AND metadata->'fhir'->>'id' = ANY(:ids) AND deleted_at IS NULL"
-        ),
-        {"p": list(set(patient_ids.values())), "ids": sorted({key[2] for key in rows})},
-    ).mappings():
-        earlier = dict(record)
-        if earlier["related_entity_id"] is not None:  # compared with the text the mapping produces
-            earlier["related_entity_id"] = str(earlier["related_entity_id"])
-        stored[(record["patient_id"], record["source_type"], record["source_id"])] = earlier
+        event = item.event
+        row = _row(event, patient_ids[item.patient_key], author(event), dates[id(event)])
+        row["metadata_json"] = encoded.get(id(event))
+        source: _Source = (
+            ("event", event.caseline_id)
+            if event.caseline_id is not None
+            else ("fhir", row["patient_id"], *event.source_key)
+        )
+        rows[source] = row  # a resource listed twice: the last wins
+        entry_of[source] = item.entry
+        summary.by_type[event.event_type.value] += 1
+    stored = _stored(conn, path, rows, entry_of, summary)
     fresh: list[dict[str, Any]] = []
+    fresh_with_id: list[dict[str, Any]] = []
     for source, row in rows.items():
         before = stored.get(source)
+        if before is DELETED:
+            continue
         if row["therapist_id"] is UNKNOWN_AUTHOR:  # keep the author an earlier import found
             row["therapist_id"] = None if before is None else before["therapist_id"]
+        if row["is_private"] and row["therapist_id"] is None:
+            summary.private_without_author += 1
         if before is None:
-            fresh.append(row)
+            if source[0] == "event":
+                row["id"] = source[1]
+                fresh_with_id.append(row)
+            else:
+                fresh.append(row)
         elif _comparable(before) == _comparable(row):
             summary.unchanged += 1
         else:
@@ -437,7 +376,112 @@ def _import_batch(
             )
             summary.updated += 1
     copy_events(conn, fresh)
-    summary.created += len(fresh)
+    copy_events(conn, fresh_with_id, with_id=True)
+    summary.created += len(fresh) + len(fresh_with_id)
+
+
+DELETED: dict[str, Any] = {}  # marker: the event of a Caseline export was deleted here since
+
+
+def _stored(
+    conn: sa.Connection,
+    path: Path,
+    rows: dict[_Source, dict[str, Any]],
+    entry_of: dict[_Source, int],
+    summary: FileSummary,
+) -> dict[_Source, dict[str, Any]]:
+    """What earlier imports (or Caseline itself) left for each source, as comparable rows."""
+    stored: dict[_Source, dict[str, Any]] = {}
+    fhir_ids = sorted({str(source[3]) for source in rows if source[0] == "fhir"})
+    patients = sorted({row["patient_id"] for row in rows.values()}, key=str)
+    for record in conn.execute(
+        sa.text(
+            f"SELECT id, {', '.join(_COLUMNS)}, metadata->'fhir'->>'resourceType' AS source_type, "
+            "metadata->'fhir'->>'id' AS source_id FROM timeline_events "
+            "WHERE patient_id = ANY(:p) AND metadata->'fhir'->>'id' = ANY(:ids) AND deleted_at IS NULL"
+        ),
+        {"p": patients, "ids": fhir_ids},
+    ).mappings():
+        stored[("fhir", record["patient_id"], record["source_type"], record["source_id"])] = (
+            _comparable_record(record)
+        )
+    event_ids = [source[1] for source in rows if source[0] == "event"]
+    if event_ids:
+        for record in conn.execute(
+            sa.text(
+                f"SELECT id, {', '.join(_COLUMNS)}, deleted_at FROM timeline_events WHERE id = ANY(:ids)"
+            ),
+            {"ids": event_ids},
+        ).mappings():
+            source = ("event", record["id"])
+            if record["patient_id"] != rows[source]["patient_id"]:
+                raise FhirInputError(
+                    path, "this event id belongs to another patient's event", entry_of[source]
+                )
+            if record["deleted_at"] is not None:
+                summary.skipped[DELETED_HERE] += 1
+                stored[source] = DELETED
+            else:
+                stored[source] = _comparable_record(record)
+    return stored
+
+
+def _comparable_record(record: sa.RowMapping) -> dict[str, Any]:
+    earlier = dict(record)
+    if earlier["related_entity_id"] is not None:  # compared with the text the mapping produces
+        earlier["related_entity_id"] = str(earlier["related_entity_id"])
+    return earlier
+
+
+def _authors(
+    conn: sa.Connection, practitioners: dict[str, list[tuple[str, str]]]
+) -> Callable[[MappedEvent], uuid.UUID | _Unknown | None]:
+    """Who wrote an event: a Caseline clinician known by one of its practitioners' identifiers.
+
+    A Caseline export names its authors by Caseline user id; any other identifier (an
+    NPI, or a Caseline user id from another database) counts when ``user_identifiers``
+    holds it.
+    """
+    pairs = sorted({pair for found in practitioners.values() for pair in found})
+    user_ids = sorted({u for found in practitioners.values() if (u := caseline_user(found))}, key=str)
+    known: dict[tuple[str, str], uuid.UUID] = {}
+    clinicians: set[uuid.UUID] = set()
+    if pairs:
+        for match in conn.execute(
+            sa.text(
+                "SELECT i.system, i.value, i.user_id FROM user_identifiers i JOIN users u ON u.id = i.user_id "
+                "WHERE u.role IN ('therapist', 'supervisor') AND (i.system, i.value) IN "
+                "(SELECT * FROM unnest(CAST(:s AS text[]), CAST(:v AS text[])))"
+            ),
+            {"s": [p[0] for p in pairs], "v": [p[1] for p in pairs]},
+        ):
+            known[(match.system, match.value)] = match.user_id
+    if user_ids:
+        clinicians = set(
+            conn.execute(
+                sa.text("SELECT id FROM users WHERE id = ANY(:i) AND role IN ('therapist', 'supervisor')"),
+                {"i": user_ids},
+            ).scalars()
+        )
+
+    def author(event: MappedEvent) -> uuid.UUID | _Unknown | None:
+        """The author, None for a practitioner Caseline does not know, or UNKNOWN_AUTHOR
+        when no file of the run described the practitioners (an event file imported alone)."""
+        described = False
+        for ref in event.practitioner_refs:
+            found = practitioners.get(ref)
+            if found is None:
+                continue
+            described = True
+            user = caseline_user(found)
+            if user in clinicians:
+                return user
+            for pair in found:
+                if pair in known:
+                    return known[pair]
+        return UNKNOWN_AUTHOR if event.practitioner_refs and not described else None
+
+    return author
 
 
 def _as_uuid(text: str) -> uuid.UUID | None:
@@ -450,48 +494,55 @@ def _as_uuid(text: str) -> uuid.UUID | None:
 def _resolve_patients(
     conn: sa.Connection,
     path: Path,
-    patients: dict[str, tuple[int, str]],
+    patients: dict[str, PatientInfo],
     wanted: set[str],
     planned: list[_Planned],
     summary: FileSummary,
 ) -> dict[str, uuid.UUID]:
     """The Caseline user of each FHIR patient id: found again, or created from the file's Patient.
 
-    A patient is found by the username derived from its FHIR id (an earlier import),
-    else by its id when that is the id of a Caseline patient (a Caseline export, or an
-    NDJSON file whose patients an earlier file brought).
+    In order: the Caseline user id a Caseline export names; the username derived from
+    the FHIR id (an earlier import); the FHIR id itself when it is a Caseline
+    patient's id (an NDJSON file whose Patient an earlier file brought).  A new
+    patient from a Caseline export keeps its id (and its username, if free here).
     """
-    usernames = {fhir_id: patient_username(fhir_id) for fhir_id in wanted}
-    as_ids = {fhir_id: u for fhir_id in wanted if (u := _as_uuid(fhir_id)) is not None}
-    by_username: dict[str, uuid.UUID] = {}
-    by_id: set[uuid.UUID] = set()
+    usernames = {p.username for p in patients.values() if p.username}
+    usernames |= {patient_username(fhir_id) for fhir_id in wanted}
+    ids = {p.caseline_id for p in patients.values() if p.caseline_id}
+    ids |= {u for fhir_id in wanted if (u := _as_uuid(fhir_id)) is not None}
+    roles: dict[uuid.UUID, str] = {}
+    by_username: dict[str, tuple[uuid.UUID, str]] = {}
     for row in conn.execute(
-        sa.text(
-            "SELECT id, username FROM users WHERE role = 'patient' AND (username = ANY(:u) OR id = ANY(:i))"
-        ),
-        {"u": list(usernames.values()), "i": list(as_ids.values())},
+        sa.text("SELECT id, username, role FROM users WHERE username = ANY(:u) OR id = ANY(:i)"),
+        {"u": sorted(usernames), "i": sorted(ids, key=str)},
     ):
-        by_username[row.username] = row.id
-        by_id.add(row.id)
+        roles[row.id] = row.role
+        by_username[row.username] = (row.id, row.role)
     patient_ids: dict[str, uuid.UUID] = {}
-    for fhir_id, username in usernames.items():
-        found = by_username.get(username)
-        if found is None and as_ids.get(fhir_id) in by_id:
-            found = as_ids[fhir_id]
+    for fhir_id in sorted(wanted):
+        info = patients.get(fhir_id)
+        found: uuid.UUID | None = None
+        if info is not None and info.caseline_id is not None and info.caseline_id in roles:
+            if roles[info.caseline_id] != "patient":
+                raise FhirInputError(
+                    path, "Patient identifier names a Caseline user who is not a patient", info.index
+                )
+            found = info.caseline_id
+        if found is None:
+            derived = by_username.get(patient_username(fhir_id))
+            if derived is not None and derived[1] == "patient":
+                found = derived[0]
+        if found is None and (as_id := _as_uuid(fhir_id)) is not None and roles.get(as_id) == "patient":
+            found = as_id
         if found is not None:
             patient_ids[fhir_id] = found
-            if fhir_id in patients:
+            if info is not None:
                 conn.execute(
                     sa.text("UPDATE users SET display_name = :d WHERE id = :i AND display_name <> :d"),
-                    {"d": patients[fhir_id][1], "i": found},
+                    {"d": info.name, "i": found},
                 )
-        elif fhir_id in patients:
-            patient_ids[fhir_id] = conn.execute(
-                sa.text(
-                    "INSERT INTO users (username, display_name, role) VALUES (:u, :d, 'patient') RETURNING id"
-                ),
-                {"u": username, "d": patients[fhir_id][1]},
-            ).scalar_one()
+        elif info is not None:
+            patient_ids[fhir_id] = _create_patient(conn, info, by_username, roles)
             summary.patients_created += 1
         else:
             index = next(item.entry for item in planned if item.patient_key == fhir_id)
@@ -501,18 +552,44 @@ def _resolve_patients(
     return patient_ids
 
 
-def copy_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+def _create_patient(
+    conn: sa.Connection,
+    info: PatientInfo,
+    by_username: dict[str, tuple[uuid.UUID, str]],
+    roles: dict[uuid.UUID, str],
+) -> uuid.UUID:
+    username = info.username if info.username and info.username not in by_username else info.derived_username
+    if info.caseline_id is not None and info.caseline_id not in roles:
+        conn.execute(
+            sa.text("INSERT INTO users (id, username, display_name, role) VALUES (:i, :u, :d, 'patient')"),
+            {"i": info.caseline_id, "u": username, "d": info.name},
+        )
+        created = info.caseline_id
+    else:
+        created = conn.execute(
+            sa.text(
+                "INSERT INTO users (username, display_name, role) VALUES (:u, :d, 'patient') RETURNING id"
+            ),
+            {"u": username, "d": info.name},
+        ).scalar_one()
+    by_username[username] = (created, "patient")
+    roles[created] = "patient"
+    return created
+
+
+def copy_events(conn: sa.Connection, rows: list[dict[str, Any]], *, with_id: bool = False) -> None:
     """Stream new events into ``timeline_events`` with COPY (the fast path for bulk loads)."""
     if not rows:
         return
+    columns = ("id", *_COLUMNS) if with_id else _COLUMNS
     driver = conn.connection.driver_connection
     assert driver is not None
     with (
         driver.cursor() as cursor,
-        cursor.copy(f"COPY timeline_events ({', '.join(_COLUMNS)}) FROM STDIN") as copy,
+        cursor.copy(f"COPY timeline_events ({', '.join(columns)}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row([row["metadata_json"] if c == "metadata" else row[c] for c in _COLUMNS])
+            copy.write_row([row["metadata_json"] if c == "metadata" else row[c] for c in columns])
 
 
 _PEOPLE = re.compile(rb'"resourceType"\s*:\s*"(Patient|Practitioner)"')
