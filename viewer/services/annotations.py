@@ -14,7 +14,11 @@ MAX_BODY = 10_000
 
 
 def add_annotation(conn: sa.Connection, event_id: uuid.UUID, body: str) -> uuid.UUID:
-    """Attach a note by the signed-in user to an event; refused unless they supervise its author."""
+    """Attach a note by the signed-in user to an event; refused unless they supervise its author.
+
+    The caller appends the ``annotation.create`` audit row in the same transaction: the
+    database refuses the note at commit without it (migration ``m3n4o5p6q7r8``).
+    """
     text = body.strip()
     if not text or len(text) > MAX_BODY or "\x00" in text:
         raise ValidationError("body", f"must be 1 to {MAX_BODY} characters without NUL bytes")
