@@ -140,6 +140,67 @@ def test_mental_health_is_read_from_clinical_meaning(db: sa.Connection) -> None:
     assert by_title["Drug overdose"] == ("diagnosis", "critical")
     assert any(t.startswith("Major depress") and v == ("diagnosis", "high") for t, v in by_title.items())
     assert any("Psychiatric" in t and kind == "session" for t, (kind, _) in by_title.items())
+    # The emergency admission for the overdose is a crisis session, not a routine one.
+    assert by_title["Emergency Room Admission"] == ("session", "critical")
+
+
+def test_neurocognitive_disorders_read_alike(db: sa.Connection) -> None:
+    import_file(db, KEY, SAMPLES / "1009582-bundle.json")  # Alzheimer's, and a dementia care plan
+    rows = db.execute(
+        sa.text(
+            "SELECT title, importance FROM timeline_events "
+            "WHERE title ILIKE '%alzheimer%' OR title ILIKE '%dementia%' OR title ILIKE '%demential%'"
+        )
+    ).all()
+    assert {title for title, _ in rows} >= {
+        "Alzheimer's disease (disorder)",
+        "Care plan: Demential management",
+    }
+    assert {importance for _, importance in rows} == {"high"}
+
+
+def _surveys(scores: dict[str, list[float]]) -> dict[str, Any]:
+    """A bundle of questionnaire results built here (the samples hold no PHQ-9 or GAD-7)."""
+    patient = str(uuid.UUID(int=9))
+    entries: list[dict[str, Any]] = [
+        {"fullUrl": f"urn:uuid:{patient}", "resource": {"resourceType": "Patient", "id": patient}}
+    ]
+    for loinc, values in scores.items():
+        for n, value in enumerate(values):
+            entries.append({"resource": {
+                "resourceType": "Observation", "id": f"{loinc}-{n}", "status": "final",
+                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                          "code": "survey"}]}],
+                "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+                "subject": {"reference": f"urn:uuid:{patient}"},
+                "effectiveDateTime": f"2024-01-{n + 1:02d}T09:00:00Z",
+                "valueQuantity": {"value": value},
+            }})  # fmt: skip
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def test_questionnaire_scores_are_stored_with_their_severity_band(db: sa.Connection, tmp_path: Path) -> None:
+    scores = {
+        "44261-6": [0, 4, 5, 9, 10, 14, 15, 19, 20, 27],  # PHQ-9
+        "70274-6": [4, 5, 9, 10, 14, 15, 21],  # GAD-7
+        "72109-2": [3, 4],  # AUDIT-C
+    }
+    import_file(db, KEY, _write(tmp_path, "surveys.json", _surveys(scores)))
+    stored = {
+        (row.metadata["instrument"], row.metadata["score"]): (row.importance, row.metadata["band"], row.title)
+        for row in db.execute(
+            sa.text("SELECT importance, metadata, title FROM timeline_events WHERE event_type = 'assessment'")
+        )
+    }
+    assert {score: v[0] for (name, score), v in stored.items() if name == "PHQ-9"} == {
+        0: "low", 4: "low", 5: "normal", 9: "normal", 10: "high", 14: "high", 15: "high", 19: "high",
+        20: "critical", 27: "critical",
+    }  # fmt: skip
+    assert {score: v[0] for (name, score), v in stored.items() if name == "GAD-7"} == {
+        4: "low", 5: "normal", 9: "normal", 10: "high", 14: "high", 15: "critical", 21: "critical"
+    }  # fmt: skip
+    assert stored[("AUDIT-C", 3)][0] == "low" and stored[("AUDIT-C", 4)][0] == "high"
+    assert stored[("PHQ-9", 20)][1:] == ("severe", "PHQ-9: 20 (severe)")
 
 
 def test_importing_twice_changes_nothing_and_a_changed_resource_updates_its_event(

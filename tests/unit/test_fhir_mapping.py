@@ -9,7 +9,15 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 from viewer.domain import EventType, Importance
-from viewer.fhir.mapping import MappedEvent, MappingError, Skip, map_resource, mapping_table, parse_datetime
+from viewer.fhir.mapping import (
+    INSTRUMENTS,
+    MappedEvent,
+    MappingError,
+    Skip,
+    map_resource,
+    mapping_table,
+    parse_datetime,
+)
 
 PATIENT = {"reference": "urn:uuid:p"}
 
@@ -79,6 +87,19 @@ def test_encounters_and_procedures_become_sessions_only_for_behavioural_health()
         Importance.LOW,
     )
     assert isinstance(emergency, MappedEvent) and emergency.importance is Importance.HIGH
+    psych_emergency = map_resource(encounter("Psychiatric emergency assessment", "EMER"))
+    admitted = map_resource(encounter("Admission to psychiatric ward", "IMP"))
+    assert isinstance(psych_emergency, MappedEvent) and isinstance(admitted, MappedEvent)
+    assert (psych_emergency.event_type, psych_emergency.importance) == (EventType.SESSION, Importance.HIGH)
+    assert admitted.importance is Importance.HIGH
+    overdose = map_resource(
+        {
+            **encounter("Emergency Room Admission", "EMER"),
+            "reasonCode": [{"coding": [{"display": "Drug overdose"}]}],
+        }
+    )
+    assert isinstance(overdose, MappedEvent)
+    assert (overdose.event_type, overdose.importance) == (EventType.SESSION, Importance.CRITICAL)
     condition = {"resourceType": "Condition", "id": "c", "subject": PATIENT, "onsetDateTime": "2019-05-05",
                  "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F32.1"}], "text": "Episode"}}  # fmt: skip
     mapped = map_resource(condition)
@@ -100,4 +121,47 @@ def test_dates_and_missing_fields_are_named() -> None:
 
 def test_the_readme_mapping_table_is_the_one_the_code_generates() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    assert mapping_table() in readme
+    assert mapping_table() in readme, (
+        "README's mapping table differs: paste mapping_table() into it\n" + mapping_table()
+    )
+
+
+def _condition(text: str, system: str = "http://snomed.info/sct", code: str = "1") -> dict[str, Any]:
+    return {"resourceType": "Condition", "id": "c", "subject": PATIENT, "onsetDateTime": "2019-05-05",
+            "code": {"coding": [{"system": system, "code": code}], "text": text}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        _condition("Alzheimer's disease (disorder)"),
+        _condition("Dementia (disorder)"),
+        _condition("Mild cognitive impairment"),
+        _condition("Dementia with Lewy bodies"),
+        _condition("Episode", "http://hl7.org/fhir/sid/icd-10-cm", "G30.9"),  # Alzheimer's, chapter G
+    ],
+    ids=["alzheimer", "dementia", "mci", "lewy", "icd10-g30"],
+)
+def test_neurocognitive_disorders_are_mental_health_diagnoses_alike(condition: dict[str, Any]) -> None:
+    mapped = map_resource(condition)
+    assert isinstance(mapped, MappedEvent) and mapped.importance is Importance.HIGH
+    plan = {
+        "resourceType": "CarePlan",
+        "id": "p",
+        "subject": PATIENT,
+        "period": {"start": "2020-01-01"},
+        "category": [{"coding": [{"display": "Demential management"}]}],
+    }  # fmt: skip  (Synthea's spelling)
+    planned = map_resource(plan)
+    assert isinstance(planned, MappedEvent) and planned.importance is Importance.HIGH
+
+
+def test_instrument_bands_are_described_from_the_table_the_importer_uses() -> None:
+    assert INSTRUMENTS["44261-6"].describe() == "PHQ-9 0-4 low, 5-9 normal, 10-19 high, >= 20 critical"
+    assert INSTRUMENTS["72106-8"].describe() == "MMSE 0-9 critical, 10-18 high, 19-23 normal, >= 24 low"
+    assert INSTRUMENTS["82667-7"].describe() == "DAST-10 0 low, 1-2 normal, 3-5 high, >= 6 critical"
+    table = mapping_table()
+    for instrument in INSTRUMENTS.values():
+        assert instrument.describe() in table
+        for lowest, _band, importance in instrument.bands:  # each band's own lowest score lands in it
+            assert instrument.band(lowest)[1] is importance

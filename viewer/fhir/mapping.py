@@ -198,7 +198,9 @@ def _clip(text: str, limit: int) -> str:
 _MENTAL_HEALTH = re.compile(
     r"psych|mental|depress|anxiety|panic|alcohol(?!.*(disinfectant|swab))|substance|drug (abuse|use|misuse|dependence)"
     r"|overdose|suicid|self.harm|bipolar|schizo|ptsd|post.traumatic|stress disorder|addict|opioid (abuse|use|dependence)"
-    r"|eating disorder|anorexia|bulimia|adhd|attention deficit|counsel|behavio(u)?ral|dementia|cognitive",
+    r"|eating disorder|anorexia|bulimia|adhd|attention deficit|counsel|behavio(u)?ral"
+    # Neurocognitive disorders are mental disorders (DSM-5), Alzheimer's as much as "dementia".
+    r"|dementia|cognitive|alzheimer|lewy bod|frontotemporal|amnestic",
     re.IGNORECASE,
 )
 _CRISIS = re.compile(r"suicid|overdose|self.harm|psychosis|psychotic", re.IGNORECASE)
@@ -213,9 +215,13 @@ _PSYCHOTROPIC = re.compile(
 )
 
 
+_ICD10_MENTAL = ("F", "G30", "G31")  # chapter F, and Alzheimer's and other neurocognitive degenerations
+
+
 def _icd10_mental(codings: list[dict[str, str]]) -> bool:
     return any(
-        "icd-10" in c.get("system", "").lower() and c.get("code", "").upper().startswith("F") for c in codings
+        "icd-10" in c.get("system", "").lower() and c.get("code", "").upper().startswith(_ICD10_MENTAL)
+        for c in codings
     )
 
 
@@ -272,19 +278,28 @@ def _base(
 # -- the rules ---------------------------------------------------------------------------
 
 
+# v3 ActCode encounter classes that mean an emergency or a stay in hospital.
+URGENT_CLASSES = frozenset({"EMER", "IMP", "ACUTE", "NONAC", "OBSENC", "SS"})
+
+
 def _encounter(r: dict[str, Any]) -> MappedEvent:
     types = _concepts(r.get("type"))
     codings = [c for t in types for c in _codings(t)]
     what = next((t for t in map(_text, types) if t), None) or "Encounter"
     reasons = [_text(c) for c in _concepts(r.get("reasonCode"))]
-    klass = r.get("class", {}).get("code", "") if isinstance(r.get("class"), dict) else ""
+    klass = r["class"].get("code") if isinstance(r.get("class"), dict) else None
     practitioners = [_ref(p.get("individual")) for p in _list(r.get("participant")) if isinstance(p, dict)]
     when = _first_date(r, "period.start")
     description = ("Reason: " + "; ".join(t for t in reasons if t)) if any(reasons) else None
+    urgent = isinstance(klass, str) and klass in URGENT_CLASSES
     if _about_mental_health([what, *reasons], codings):
-        return _base(r, EventType.SESSION, when, what, Importance.NORMAL, subtype="fhir_encounter",
+        crisis = any(t and _CRISIS.search(t) for t in [what, *reasons])
+        if urgent:  # an emergency or an admission for a mental-health reason
+            importance = Importance.CRITICAL if crisis else Importance.HIGH
+        else:
+            importance = Importance.HIGH if crisis else Importance.NORMAL
+        return _base(r, EventType.SESSION, when, what, importance, subtype="fhir_encounter",
                      codes=codings, practitioners=[p for p in practitioners if p], description=description)  # fmt: skip
-    urgent = klass in ("EMER", "IMP", "ACUTE")
     return _base(r, EventType.EXTERNAL_EVENT, when, what, Importance.HIGH if urgent else Importance.LOW,
                  subtype="encounter", codes=codings, practitioners=[p for p in practitioners if p],
                  description=description)  # fmt: skip
@@ -355,6 +370,22 @@ class Instrument:
             if score >= band[0]:
                 chosen = band
         return chosen[1], chosen[2]
+
+    def describe(self) -> str:
+        """The bands as the README lists them ("PHQ-9 0-4 low, 5-9 normal, 10-19 high, >= 20 critical")."""
+        merged: list[tuple[float, Importance]] = []
+        for lowest, _name, importance in self.bands:  # neighbours of one importance read as one range
+            if not merged or merged[-1][1] is not importance:
+                merged.append((lowest, importance))
+        parts = []
+        for (lowest, importance), following in zip(merged, [*merged[1:], None], strict=True):
+            if following is None:
+                parts.append(f">= {lowest:g} {importance.db_value}")
+            else:
+                top = following[0] - 1
+                span = f"{lowest:g}" if top <= lowest else f"{lowest:g}-{top:g}"
+                parts.append(f"{span} {importance.db_value}")
+        return f"{self.name} " + ", ".join(parts)
 
 
 _LOW, _NORMAL, _HIGH, _CRITICAL = Importance.LOW, Importance.NORMAL, Importance.HIGH, Importance.CRITICAL
@@ -455,19 +486,20 @@ class Rule:
     map: Callable[[dict[str, Any]], MappedEvent | Skip]
 
 
+_BANDS = "; ".join(dict.fromkeys(instrument.describe() for instrument in INSTRUMENTS.values()))
 RULES: dict[str, Rule] = {
     rule.resource: rule
     for rule in (
         Rule("Encounter", "session when behavioural-health, else external_event",
-             "session normal; emergency or inpatient high; other low", _encounter),
-        Rule("Condition", "diagnosis", "suicidality, overdose or psychosis critical; other mental-health high; "
-             "other normal", _condition),
+             "session: normal; high if emergency or inpatient, or for overdose, suicidality, self-harm or psychosis; "
+             "critical if both. external_event: high if emergency or inpatient, else low", _encounter),
+        Rule("Condition", "diagnosis", "suicidality, overdose or psychosis critical; other mental-health "
+             "(dementia and Alzheimer's included) high; other normal", _condition),
         Rule("MedicationRequest", "medication", "psychotropic high; other low", _medication),
         Rule("MedicationAdministration", "medication", "psychotropic high; other low", _medication),
         Rule("CarePlan", "treatment_plan", "mental-health plans high; other normal", _care_plan),
         Rule("Observation", "assessment when its category is survey (others skipped)",
-             "the instrument's severity band: PHQ-9 >= 20 critical, 10-19 high, 5-9 normal; GAD-7 >= 15 critical; "
-             "AUDIT, AUDIT-C, DAST-10, PHQ-2, MMSE by their bands; unscored surveys low", _observation),
+             f"the instrument's severity band: {_BANDS}; other scored surveys normal; unscored low", _observation),
         Rule("Procedure", "session when psychotherapy or counselling, else external_event",
              "session normal; other low", _procedure),
         Rule("Immunization", "external_event", "low", _external("vaccineCode", "occurrenceDateTime",
@@ -485,8 +517,10 @@ SKIPPED: dict[str, str] = {
 }
 # Resources that are not events but shape them (handled by the importer itself).
 PEOPLE: dict[str, str] = {
-    "Patient": "the patient: a user with role patient (matched again on re-import)",
-    "Practitioner": "the events' author when its identifier matches a Caseline user's, else no author",
+    "Patient": "the patient: a user with role patient, found again on re-import (a Caseline export's patient "
+    "by its Caseline user id)",
+    "Practitioner": "the events' author when an identifier (an NPI, a Caseline export's user id) is a Caseline "
+    "user's, else no author",
 }
 OTHER_SKIP = "not a timeline event (Organization, CareTeam, SupplyDelivery, Device, …)"
 
@@ -497,7 +531,8 @@ CASELINE_USER = "https://caseline.example/fhir/sid/user-id"
 CASELINE_USERNAME = "https://caseline.example/fhir/sid/username"
 EXTENSION_ROW = (
     "any resource with Caseline's timeline-event extension (a Caseline export)",
-    "exactly the event it describes (lane, date, title, description, metadata, private flag)",
+    "exactly the event it describes (lane, date, title, description, metadata, private flag, author), "
+    "found again by its event id",
     "as exported",
 )
 
