@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import sqlalchemy as sa
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPageLayout, QPainter
@@ -492,7 +493,7 @@ class MainWindow(QMainWindow):
         self.runner.run(
             lambda _t, _p: prepare_database(settings),
             success=self._on_database_ready,
-            failure=self._on_failure,
+            failure=lambda error: self._on_failure(error, retry=self.start),
         )
 
     def _on_database_ready(self, result: StartupResult) -> None:
@@ -627,7 +628,12 @@ class MainWindow(QMainWindow):
             with engine.connect() as conn:
                 return list_patients(conn)
 
-        self.runner.run(work, success=self._on_patients, failure=self._on_failure, key="patients")
+        self.runner.run(
+            work,
+            success=self._on_patients,
+            failure=lambda error: self._on_failure(error, retry=self.refresh_patients),
+            key="patients",
+        )
 
     def _on_patients(self, patients: list[PatientSummary]) -> None:
         self.progress.hide()
@@ -651,7 +657,7 @@ class MainWindow(QMainWindow):
         self.runner.run(
             load_timeline_work(self.engine, patient),
             success=lambda columns: self._on_timeline(patient, columns),
-            failure=self._on_failure,
+            failure=lambda error: self._on_failure(error, retry=lambda: self.open_patient(patient)),
             progress=self._on_timeline_progress,
             key="timeline",
         )
@@ -679,6 +685,7 @@ class MainWindow(QMainWindow):
         loaded, total = value
         self.progress.setRange(0, total)
         self.progress.setValue(loaded)
+        self.timeline.show_progress(loaded, total)
 
     def _on_timeline(self, patient: PatientSummary, columns: TimelineColumns | None) -> None:
         if columns is None:  # cancelled
@@ -693,22 +700,27 @@ class MainWindow(QMainWindow):
         self.timelineShown.emit(patient)
 
     # -- errors ------------------------------------------------------------------------
-    def _on_failure(self, error: BaseException) -> None:
+    def _on_failure(self, error: BaseException, retry: Callable[[], object] | None = None) -> None:
+        """A failed operation: a typed error is shown (with "Try again" when ``retry`` is given)."""
         if isinstance(error, ExportFailed):  # the timeline is fine; only the file failed
             self._show_error(str(error), keep_view=True)
             return
         if isinstance(error, ServiceError):
-            self._show_error(str(error))
+            self._show_error(str(error), retry=retry)
             return
-        if isinstance(error, sa.exc.OperationalError):
-            self._show_error(f"the database connection failed ({type(error.orig).__name__})")
+        if isinstance(error, sa.exc.OperationalError | psycopg.OperationalError):
+            # The COPY load runs on the driver's own cursor, so its errors come unwrapped.
+            cause = error.orig if isinstance(error, sa.exc.OperationalError) else error
+            self._show_error(f"the database connection failed ({type(cause).__name__})", retry=retry)
             return
         raise error  # a bug: crash loudly
 
-    def _show_error(self, message: str, *, keep_view: bool = False) -> None:
+    def _show_error(
+        self, message: str, *, keep_view: bool = False, retry: Callable[[], object] | None = None
+    ) -> None:
         self.progress.hide()
         if not keep_view:
-            self.timeline.show_message(f"Something went wrong: {message}", error=True)
+            self.timeline.show_message(f"Something went wrong: {message}", error=True, retry=retry)
         self.statusBar().showMessage(message)
         self.failed.emit(message)
 

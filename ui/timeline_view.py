@@ -254,15 +254,29 @@ class TimelineView(QWidget):
         self.body.setStretchFactor(0, 1)
         self.body.setSizes([900, 280])
 
-        self.message = QLabel(self)
+        message_page = QWidget(self)
+        message_page.setObjectName("timelineMessagePage")
+        message_page.setAccessibleName("Timeline status")
+        self.message = QLabel(message_page)
         self.message.setObjectName("timelineMessage")
         self.message.setAccessibleName("Timeline status")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
+        self.retry = QPushButton("Try again", message_page)
+        self.retry.setObjectName("timelineRetry")
+        self.retry.setAccessibleName("Try again")
+        self.retry.hide()
+        self.retry.clicked.connect(self._on_retry)
+        self._retry: Callable[[], object] | None = None
+        page = QVBoxLayout(message_page)
+        page.addStretch(1)
+        page.addWidget(self.message)
+        page.addWidget(self.retry, 0, Qt.AlignmentFlag.AlignHCenter)
+        page.addStretch(1)
         self.stack = QStackedWidget(self)
         self.stack.setObjectName("timelineStack")
         self.stack.setAccessibleName("Timeline area")
-        self.stack.addWidget(self.message)
+        self.stack.addWidget(message_page)
         self.stack.addWidget(self.body)
 
         self.legend = QWidget(self)
@@ -315,10 +329,26 @@ class TimelineView(QWidget):
         self.focus_plot()
 
     # -- states ------------------------------------------------------------------------
-    def show_message(self, text: str, *, error: bool = False) -> None:
+    def show_message(
+        self, text: str, *, error: bool = False, retry: Callable[[], object] | None = None
+    ) -> None:
+        """The message page instead of the lanes; with ``retry``, a "Try again" button that calls it."""
         self.message.setText(text)
         self.message.setStyleSheet(f"color:{'#A12B00' if error else '#555'}; font-size:15px;")
+        self._retry = retry
+        self.retry.setVisible(retry is not None)
         self.stack.setCurrentIndex(self.MESSAGE_PAGE)
+
+    def _on_retry(self) -> None:
+        retry, self._retry = self._retry, None
+        self.retry.hide()
+        if retry is not None:
+            retry()
+
+    def show_progress(self, loaded: int, total: int) -> None:
+        """While a patient loads: how far the transfer has got."""
+        if self.stack.currentIndex() == self.MESSAGE_PAGE and self.retry.isHidden():
+            self.message.setText(f"Loading {total} events… {loaded} received")
 
     def _set_controls_enabled(self, enabled: bool) -> None:
         for widget in (*self.presets.values(), self.filters):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +42,18 @@ _guard_active = threading.Event()
 def _guard(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
     if _guard_active.is_set() and threading.current_thread() is threading.main_thread():
         raise GuiThreadQuery(f"database query on the GUI thread: {statement[:60]}")
+
+
+@contextmanager
+def gui_thread_queries_allowed() -> Iterator[None]:
+    """The test's own database work on the GUI thread (holding a lock, say), not the app's."""
+    armed = _guard_active.is_set()
+    _guard_active.clear()
+    try:
+        yield
+    finally:
+        if armed:
+            _guard_active.set()
 
 
 @pytest.fixture(autouse=True)
