@@ -16,6 +16,7 @@ from tests.db.privacy_practice import Practice, build_practice, drop_logins
 from tests.db.test_fhir_import import TINY
 from viewer.db import migrate
 from viewer.db.engine import make_engine
+from viewer.fhir.export import OBSERVATION_CATEGORY, SYSTEM
 from viewer.fhir.mapping import CASELINE_USER
 from viewer.services.audit import AuditKey
 from viewer.services.errors import NotPermitted
@@ -72,10 +73,11 @@ def test_an_export_holds_what_the_user_may_see_and_never_another_authors_private
             {"p": practice.patients["P1"]},
         ).all()
     owner.dispose()
-    assert [(a, d["events"]) for a, d in audited] == [
-        (practice.login("author"), 4),
-        (practice.login("colleague"), 4),
-        (practice.login("supervisor"), 3),
+    assert [(a, d.get("events"), d.get("refused", False)) for a, d in audited] == [
+        (practice.login("author"), 4, False),
+        (practice.login("colleague"), 4, False),
+        (practice.login("supervisor"), 3, False),
+        (practice.login("admin"), None, True),  # the refusal is audited too
     ]
 
 
@@ -224,3 +226,70 @@ def test_private_events_exported_to_another_database_stay_private_and_reach_thei
         assert (third.created, third.updated, third.unchanged) == (0, 0, 4)
     finally:
         drop_logins(elsewhere)
+
+
+R4_STATUSES = {  # the R4 value sets (MedicationStatement's "recorded" is R5)
+    "Encounter": {"planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled",
+                  "entered-in-error", "unknown"},
+    "CarePlan": {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"},
+    "MedicationStatement": {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold",
+                            "unknown", "not-taken"},
+    "Observation": {"registered", "preliminary", "final", "amended", "corrected", "cancelled",
+                    "entered-in-error", "unknown"},
+}  # fmt: skip
+
+
+def test_an_export_is_valid_r4_and_keeps_the_source_codes_for_other_readers(
+    practice: Practice, tmp_path: Path
+) -> None:
+    owner = make_engine(practice.url, poolclass=sa.pool.NullPool)
+    with owner.begin() as conn:
+        patient = conn.execute(
+            sa.text(
+                "INSERT INTO users (username, display_name, role) VALUES ('codes', 'Codes', 'patient') RETURNING id"
+            )
+        ).scalar_one()
+        for kind, title, codes, extra in [
+            (
+                "medication",
+                "Sertraline 50 MG",
+                [("http://www.nlm.nih.gov/research/umls/rxnorm", "312940")],
+                {},
+            ),
+            ("assessment", "PHQ-9: 21 (severe)", [("http://loinc.org", "44261-6")], {"score": 21}),
+            ("diagnosis", "Major depression", [("http://snomed.info/sct", "370143000")], {}),
+            ("treatment_plan", "Care plan: CBT", [("http://snomed.info/sct", "718361005")], {}),
+            ("session", "Psychiatric interview", [("http://snomed.info/sct", "90526000")], {}),
+            ("external_event", "Flu shot", [("http://hl7.org/fhir/sid/cvx", "140")], {}),
+        ]:
+            metadata = {"fhir": {"resourceType": "X", "id": title, "codes": [{"system": s, "code": c} for s, c in codes]},
+                        **extra}  # fmt: skip
+            conn.execute(
+                sa.text(
+                    "INSERT INTO timeline_events (patient_id, event_type, event_date, title, importance, metadata) "
+                    "VALUES (:p, :t, '2024-01-01', :title, 'high', CAST(:m AS jsonb))"
+                ),
+                {"p": patient, "t": kind, "title": title, "m": json.dumps(metadata)},
+            )
+        bundle = export_patient(conn, None, patient)
+    owner.dispose()
+    resources = [e["resource"] for e in bundle["entry"] if "extension" in e["resource"]]
+    assert len(resources) == 6
+    for resource in resources:
+        kind = resource["resourceType"]
+        if kind in R4_STATUSES:
+            assert resource["status"] in R4_STATUSES[kind], kind
+        concept = {"Encounter": lambda r: r["type"][0], "CarePlan": lambda r: r["category"][0],
+                   "MedicationStatement": lambda r: r["medicationCodeableConcept"]}.get(kind, lambda r: r["code"])(
+            resource
+        )  # fmt: skip
+        systems = [c["system"] for c in concept["coding"]]
+        assert systems[0] != SYSTEM and systems[-1] == SYSTEM  # the source's code first, then the lane
+    observation = next(r for r in resources if r["resourceType"] == "Observation")
+    assert observation["valueQuantity"] == {"value": 21}
+    assert observation["category"][0]["coding"][0]["system"] == OBSERVATION_CATEGORY
+    medication = next(r for r in resources if r["resourceType"] == "MedicationStatement")
+    assert medication["medicationCodeableConcept"]["coding"][0] == {
+        "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+        "code": "312940",
+    }

@@ -27,6 +27,16 @@ from viewer.domain import EventDetail, EventType
 from viewer.fhir.mapping import CASELINE_USER, CASELINE_USERNAME, EVENT_EXTENSION
 
 SYSTEM = "https://caseline.example/fhir/CodeSystem/event-type"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+# R4 status codes that are true of any event, however old: the record says what happened, not what is planned.
+R4_STATUS = {
+    "Encounter": "finished",
+    "CarePlan": "unknown",
+    "MedicationStatement": "unknown",
+    "Observation": "final",
+}
+MAX_CODES = 10
 
 _RESOURCE_FOR = {
     EventType.SESSION: "Encounter",
@@ -60,11 +70,28 @@ def event_fields(detail: EventDetail) -> dict[str, Any]:
     }
 
 
+def source_codes(detail: EventDetail) -> list[dict[str, str]]:
+    """The codings an imported event came with (SNOMED CT, LOINC, RxNorm…), kept in ``metadata.fhir``."""
+    fhir = (detail.metadata or {}).get("fhir")
+    codes = fhir.get("codes") if isinstance(fhir, dict) else None
+    found = []
+    for code in codes if isinstance(codes, list) else []:
+        if isinstance(code, dict) and isinstance(code.get("code"), str):
+            found.append({k: code[k] for k in ("system", "code", "display") if isinstance(code.get(k), str)})
+    return found[:MAX_CODES]
+
+
 def event_resource(detail: EventDetail, patient_ref: str) -> dict[str, Any]:
-    """The resource one event becomes; its author (if any) referenced where FHIR puts one."""
+    """The resource one event becomes; its author (if any) referenced where FHIR puts one.
+
+    Its codes are the source's own (so another FHIR reader knows the diagnosis, the
+    drug or the questionnaire) followed by Caseline's lane; a scored assessment
+    carries its score as the Observation's value.
+    """
     kind = _RESOURCE_FOR[detail.event_type]
     when = _instant(detail.event_date)
-    concept = {"coding": [{"system": SYSTEM, "code": detail.event_type.value}], "text": detail.title}
+    coding = [*source_codes(detail), {"system": SYSTEM, "code": detail.event_type.value}]
+    concept = {"coding": coding, "text": detail.title}
     resource: dict[str, Any] = {
         "resourceType": kind,
         "id": str(detail.id),
@@ -73,21 +100,24 @@ def event_resource(detail: EventDetail, patient_ref: str) -> dict[str, Any]:
         ],
     }
     subject = {"reference": patient_ref}
+    if kind in R4_STATUS:
+        resource["status"] = R4_STATUS[kind]
     if kind == "Encounter":
-        resource.update(status="finished", **{"class": {"code": "AMB"}}, type=[concept], subject=subject,
-                        period={"start": when})  # fmt: skip
+        resource.update(**{"class": {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"}}, type=[concept],
+                        subject=subject, period={"start": when})  # fmt: skip
     elif kind == "Condition":
         resource.update(code=concept, subject=subject, onsetDateTime=when)
     elif kind == "CarePlan":
-        resource.update(status="active", intent="plan", title=detail.title, category=[concept], subject=subject,
+        resource.update(intent="plan", title=detail.title, category=[concept], subject=subject,
                         period={"start": when})  # fmt: skip
     elif kind == "MedicationStatement":
-        resource.update(
-            status="recorded", medicationCodeableConcept=concept, subject=subject, effectiveDateTime=when
-        )
+        resource.update(medicationCodeableConcept=concept, subject=subject, effectiveDateTime=when)
     elif kind == "Observation":
-        resource.update(status="final", category=[{"coding": [{"code": "survey"}]}], code=concept, subject=subject,
-                        effectiveDateTime=when)  # fmt: skip
+        survey = {"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
+        resource.update(category=[survey], code=concept, subject=subject, effectiveDateTime=when)
+        score = (detail.metadata or {}).get("score")
+        if isinstance(score, int | float) and not isinstance(score, bool):
+            resource["valueQuantity"] = {"value": score}
     else:
         resource.update(code=concept, subject=subject, created=when[:10])
     if detail.therapist_id is not None:

@@ -3,7 +3,8 @@
 The query runs under the user's own login, so row-level security already
 hides what they may not see; on top of that an export never includes another
 author's private event, not even for the author's supervisor (reading one
-needs a stated purpose, an export has none).  Each export is audited.  The
+needs a stated purpose, an export has none).  Each export is audited, and so
+is each refused one (an administrator asking for clinical text).  The
 file is written 0600 through a ``.partial`` file and a rename, so a crash
 never leaves half a bundle under the real name.
 """
@@ -49,6 +50,8 @@ def export_patient(conn: sa.Connection, key: AuditKey | None, patient_id: uuid.U
             rows = conn.execute(_EVENTS_SQL, {"p": patient_id}).mappings().all()
     except sa.exc.DBAPIError as exc:
         if isinstance(exc.orig, pg_errors.InsufficientPrivilege):  # admins: no clinical text to export
+            if key is not None:
+                _audit_refusal(conn.engine, key, patient_id)
             raise NotPermitted("export the events of patient", patient_id) from None
         raise
     events = [
@@ -76,6 +79,12 @@ def export_patient(conn: sa.Connection, key: AuditKey | None, patient_id: uuid.U
     if key is not None:
         append(conn, key, "export", patient_id=patient_id, detail={"format": "fhir", "events": len(events)})
     return bundle
+
+
+def _audit_refusal(engine: sa.Engine, key: AuditKey, patient_id: uuid.UUID) -> None:
+    """A refused export is audited too, in a transaction of its own: the caller's rolls back."""
+    with engine.begin() as conn:
+        append(conn, key, "export", patient_id=patient_id, detail={"format": "fhir", "refused": True})
 
 
 def write_bundle(bundle: dict[str, Any], path: Path) -> Path:
