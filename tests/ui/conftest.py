@@ -7,15 +7,17 @@ scratch database with committed rows instead.
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -39,9 +41,28 @@ class GuiThreadQuery(AssertionError):
 _guard_active = threading.Event()
 
 
-def _guard(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+def _check_thread(what: str) -> None:
     if _guard_active.is_set() and threading.current_thread() is threading.main_thread():
-        raise GuiThreadQuery(f"database query on the GUI thread: {statement[:60]}")
+        raise GuiThreadQuery(f"database {what} on the GUI thread")
+
+
+def _guard(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    _check_thread(f"query {statement[:60]!r}")
+
+
+def _guard_checkout(*_args: Any) -> None:
+    _check_thread("connection checkout")  # any pooled or new connection: the wait starts here
+
+
+def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """A psycopg cursor method that refuses the GUI thread (COPY and raw driver calls bypass SQLAlchemy)."""
+
+    @functools.wraps(method)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_thread(f"psycopg {name}")
+        return method(self, *args, **kwargs)
+
+    return call
 
 
 @contextmanager
@@ -57,16 +78,22 @@ def gui_thread_queries_allowed() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def no_gui_thread_queries() -> Iterator[None]:
-    """Listen to every engine; ``ui_database`` arms the guard once its own setup is done.
+def no_gui_thread_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Watch every engine, pool and psycopg cursor; ``ui_database`` arms the guard once its setup is done.
 
-    Armed, any statement on the GUI (main) thread fails the test.
+    Armed, any statement, connection checkout, COPY or raw driver call on the
+    GUI (main) thread fails the test.  SQLAlchemy's statement hook alone
+    misses the timeline's binary COPY, which runs on the driver's cursor.
     """
     sa.event.listen(sa.Engine, "before_cursor_execute", _guard)
+    sa.event.listen(sa.pool.Pool, "checkout", _guard_checkout)
+    for name in ("execute", "executemany", "copy", "stream"):
+        monkeypatch.setattr(psycopg.Cursor, name, _guarded(name, getattr(psycopg.Cursor, name)))
     try:
         yield
     finally:
         _guard_active.clear()
+        sa.event.remove(sa.pool.Pool, "checkout", _guard_checkout)
         sa.event.remove(sa.Engine, "before_cursor_execute", _guard)
 
 
