@@ -278,9 +278,38 @@ def _broken(case: str, tmp_path: Path) -> tuple[Path, int | None, str]:
         for _ in range(reader.MAX_DEPTH + 5):
             nested = {"n": nested}
         encounter["extension"] = nested
-        return _write(tmp_path, "bad.json", bundle), None, "nested deeper than"
+        return _write(tmp_path, "bad.json", bundle), index, "nested deeper than"
     if case == "way too deep":
         return _write(tmp_path, "bad.json", "[" * 200_000 + "]" * 200_000), None, "nested deeper than"
+    if case == "way too deep in an entry":  # past what json.loads can recurse: found by a scan of the text
+        text = json.dumps(bundle)
+        index, _ = _entry(bundle, "Immunization")
+        marker = '"resourceType": "Immunization"'
+        deep = '"x": ' + "[" * 100_000 + "]" * 100_000 + ", "
+        return _write(tmp_path, "bad.json", text.replace(marker, deep + marker)), index, "nested deeper than"
+    if case == "conflicting repeat":
+        first, encounter = _entry(bundle, "Encounter")
+        again = copy.deepcopy(bundle["entry"][first])
+        again["resource"]["type"][0]["text"] = "Something else"
+        bundle["entry"].append(again)
+        last = len(bundle["entry"]) - 1
+        return (
+            _write(tmp_path, "bad.json", bundle),
+            last,
+            f"entries {first} and {last} are the same Encounter",
+        )
+    if case == "conflicting patients":
+        first, patient = _entry(bundle, "Patient")
+        again = copy.deepcopy(bundle["entry"][first])
+        again["resource"]["name"] = [{"text": "Somebody Else"}]
+        bundle["entry"].insert(1, again)
+        return _write(tmp_path, "bad.json", bundle), 1, "entries 0 and 1 are the same Patient"
+    if case == "empty file":
+        return _write(tmp_path, "bad.json", ""), None, "is empty"
+    if case == "blank file":
+        return _write(tmp_path, "bad.json", " \n\n "), None, "is empty"
+    if case == "empty NDJSON":
+        return _write(tmp_path, "bad.ndjson", "\n\n"), None, "is empty"
     if case == "missing resource":
         del bundle["entry"][3]["resource"]
         return _write(tmp_path, "bad.json", bundle), 3, "missing required field resource"
@@ -368,6 +397,12 @@ def _add_caseline_event(bundle: dict[str, Any], value_string: str) -> int:
         "unparseable date",
         "too deep",
         "way too deep",
+        "way too deep in an entry",
+        "conflicting repeat",
+        "conflicting patients",
+        "empty file",
+        "blank file",
+        "empty NDJSON",
         "missing resource",
         "NaN score",
         "infinite score",
@@ -388,8 +423,21 @@ def test_a_bad_file_is_named_and_leaves_the_database_exactly_as_before(
     with pytest.raises(FhirInputError) as refused, db.begin_nested():
         import_file(db, KEY, path)
     assert refused.value.path == path and refused.value.entry == index
-    assert message in str(refused.value) and str(refused.value).startswith("bad.json")
+    assert message in str(refused.value) and str(refused.value).startswith(path.name)
     assert _state(db) == before
+
+
+def test_an_identical_repeat_is_accepted_and_counted(db: sa.Connection, tmp_path: Path) -> None:
+    bundle = _load(TINY)
+    index, _ = _entry(bundle, "Encounter")
+    bundle["entry"] += [
+        copy.deepcopy(bundle["entry"][index]),
+        copy.deepcopy(bundle["entry"][0]),
+    ]  # + the Patient
+    summary = import_file(db, KEY, _write(tmp_path, "twice.json", bundle))
+    expected = _expected_counts(_load(TINY))
+    assert summary.created == sum(expected.values()) - expected["billing skipped"]
+    assert summary.skipped["repeated entry (identical)"] == 2 and summary.patients_created == 1
 
 
 def test_a_file_too_large_to_hold_is_refused_with_advice(
@@ -672,6 +720,18 @@ def test_a_big_ndjson_file_goes_in_batches_and_stays_all_or_nothing(
     expected = _expected_counts(_load(TINY))
     assert whole.events == sum(expected.values()) - expected["billing skipped"]
     assert whole.unchanged == len(events)  # the NDJSON import above brought the same resources
+    # A resource repeated batches later with other content is caught all the same.
+    changed = copy.deepcopy(events[0])  # the Encounter, with another title
+    changed["type"][0]["text"] = "Renamed"
+    repeated = _write(tmp_path, "repeated.ndjson", "\n".join([*lines, lines[1], json.dumps(changed)]) + "\n")
+    last = len(lines) + 2
+    with (
+        pytest.raises(
+            FhirInputError, match=rf"repeated\.ndjson, entry {last}: entries 2 and {last} are the same"
+        ),
+        db.begin_nested(),
+    ):
+        import_file(db, KEY, repeated)
     monkeypatch.setattr(reader, "MAX_LINE_BYTES", 64)
     with pytest.raises(FhirInputError, match=r"mixed\.ndjson, entry 1: line is longer"), db.begin_nested():
         import_file(db, KEY, good)

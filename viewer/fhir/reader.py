@@ -12,11 +12,13 @@ it); NDJSON files are streamed line by line, so their size is bounded only by
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from viewer.fhir.json_bounds import deeper_than
 from viewer.services.errors import ServiceError
 
 MAX_JSON_BYTES = 256 * 1024 * 1024
@@ -46,34 +48,54 @@ class Entry:
     resource: dict[str, Any]
 
 
-def _depth_ok(value: Any) -> bool:
-    """Iterative depth check (no recursion on hostile input); only containers are walked."""
-    if not isinstance(value, dict | list):
-        return True
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return False
-        children = item.values() if isinstance(item, dict) else item
-        deeper = depth + 1
-        stack.extend((child, deeper) for child in children if isinstance(child, dict | list))
-    return True
-
-
 def _parse(path: Path, text: str | bytes, entry: int | None) -> Any:
+    """One JSON value; nesting beyond :data:`MAX_DEPTH` is refused, naming the entry where it is."""
     try:
         value = json.loads(text)
     except RecursionError:
-        raise FhirInputError(path, f"nested deeper than {MAX_DEPTH} levels", entry) from None
+        where = entry if entry is not None else _deep_entry(text, MAX_DEPTH)
+        raise FhirInputError(path, f"nested deeper than {MAX_DEPTH} levels", where) from None
     except (ValueError, UnicodeDecodeError) as exc:
         position = (
             f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         )
         raise FhirInputError(path, f"not JSON{position}", entry) from None
-    if not _depth_ok(value):
-        raise FhirInputError(path, f"nested deeper than {MAX_DEPTH} levels", entry)
     return value
+
+
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},:]')
+
+
+def _deep_entry(text: str | bytes, limit: int) -> int | None:
+    """Which Bundle entry nests deeper than ``limit`` (json.loads only says *that* something does).
+
+    A scan of the text's strings and brackets, run only when a file has been refused,
+    up to the first place that is too deep.
+    """
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    depth = 0
+    key: bytes | None = None  # the last string at depth 1, if it is a key
+    entries_open = False
+    index = 0
+    previous = b""
+    for match in _TOKEN.finditer(data):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return index if entries_open else None
+            if depth == 2 and token == b"[" and key == b'"entry"':
+                entries_open, index = True, 0
+        elif token in (b"]", b"}"):
+            if depth == 2 and entries_open:
+                entries_open = False
+            depth -= 1
+        elif token == b"," and depth == 2 and entries_open:
+            index += 1
+        elif token == b":" and depth == 1:
+            key = previous
+        previous = token
+    return None
 
 
 def _resource(path: Path, value: Any, entry: int | None) -> dict[str, Any]:
@@ -100,7 +122,10 @@ def read_entries(path: Path) -> Iterator[Entry]:
         raise FhirInputError(
             path, f"is larger than {MAX_JSON_BYTES // 2**20} MiB; export it as NDJSON to stream it instead"
         )
-    bundle = _resource(path, _parse(path, path.read_bytes(), None), None)
+    data = path.read_bytes()
+    if not data.strip():
+        raise FhirInputError(path, "is empty")
+    bundle = _resource(path, _parse(path, data, None), None)
     if bundle["resourceType"] != "Bundle":
         raise FhirInputError(path, f"wrong resourceType {bundle['resourceType'][:40]!r}: expected a Bundle")
     kind = bundle.get("type")
@@ -109,7 +134,11 @@ def read_entries(path: Path) -> Iterator[Entry]:
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
         raise FhirInputError(path, "Bundle.entry must be a list")
+    if deeper_than({k: v for k, v in bundle.items() if k != "entry"}, MAX_DEPTH):
+        raise FhirInputError(path, f"nested deeper than {MAX_DEPTH} levels")
     for index, item in enumerate(entries):
+        if deeper_than(item, MAX_DEPTH - 2):  # inside the Bundle and its entry list
+            raise FhirInputError(path, f"nested deeper than {MAX_DEPTH} levels", index)
         if not isinstance(item, dict):
             raise FhirInputError(path, "an entry must be a JSON object", index)
         if "resource" not in item:
@@ -122,14 +151,20 @@ def read_entries(path: Path) -> Iterator[Entry]:
 
 def _read_ndjson(path: Path) -> Iterator[Entry]:
     with path.open("rb") as handle:
-        number = 0
+        number = found = 0
         while True:
             line = handle.readline(MAX_LINE_BYTES + 1)  # never more than the limit in memory
             if not line:
+                if not found:
+                    raise FhirInputError(path, "is empty: no resources in it")
                 return
             number += 1
             if len(line) > MAX_LINE_BYTES:
                 raise FhirInputError(path, "line is longer than this importer accepts", number)
             if not line.strip():
                 continue
-            yield Entry(number, None, _resource(path, _parse(path, line, number), number))
+            value = _parse(path, line, number)
+            if deeper_than(value, MAX_DEPTH):
+                raise FhirInputError(path, f"nested deeper than {MAX_DEPTH} levels", number)
+            found += 1
+            yield Entry(number, None, _resource(path, value, number))

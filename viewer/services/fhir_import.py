@@ -12,7 +12,8 @@ alone.  Patients become users with role ``patient`` found again on re-import
 their identifier is one a Caseline user is known by (``user_identifiers``, or
 the Caseline user id a Caseline export carries).  A Caseline export's events
 are found again by their event ids, so importing an export where it came from
-changes nothing.  The import runs as the database owner (it writes events no
+changes nothing.  A resource listed twice is taken once when both would store
+the same event, and refused naming both entries when they differ.  The import runs as the database owner (it writes events no
 clinician authored) and leaves one audit row per file.
 """
 
@@ -150,11 +151,12 @@ def _plan(
     summary: FileSummary,
     practitioners: dict[str, list[tuple[str, str]]],
     patient_refs: dict[str, str],
+    seen: _Seen,
 ) -> tuple[dict[str, PatientInfo], list[_Planned]]:
     """Map every entry of a batch; raises FhirInputError at the first problem, before any write.
 
     ``practitioners`` (reference -> identifiers) and ``patient_refs`` (reference -> the
-    patient's FHIR id) are filled in and carried from batch to batch.
+    patient's FHIR id) are filled in and carried from batch to batch, like ``seen``.
     """
     patients: dict[str, PatientInfo] = {}
     for entry in entries:
@@ -162,13 +164,18 @@ def _plan(
         try:
             if kind == "Patient":
                 info = patient_info(entry.resource, entry.index)
-                patients[info.fhir_id] = info
-                for key in _keys_of(entry):
-                    patient_refs[key] = info.fhir_id
+                if seen.first(
+                    path, kind, info.fhir_id, entry.index, hash((info.name, info.caseline_id, info.username))
+                ):
+                    patients[info.fhir_id] = info
+                    for key in _keys_of(entry):
+                        patient_refs[key] = info.fhir_id
             elif kind == "Practitioner":
                 found = identifiers(entry.resource)
-                for key in _keys_of(entry):
-                    practitioners[key] = found
+                rid = entry.resource.get("id")
+                if not isinstance(rid, str) or seen.first(path, kind, rid, entry.index, hash(tuple(found))):
+                    for key in _keys_of(entry):
+                        practitioners[key] = found
         except MappingError as exc:
             raise FhirInputError(path, str(exc), entry.index) from None
     planned: list[_Planned] = []
@@ -192,6 +199,34 @@ def _plan(
             raise FhirInputError(path, f"{exc.field} {exc.message}", entry.index) from None
         planned.append(_Planned(entry.index, mapped, patient))
     return patients, planned
+
+
+class _Seen:
+    """The resources a file has listed so far, to catch one listed twice with different content.
+
+    Kept for the whole file (across NDJSON batches) as two small integers per resource,
+    hashes of its type/id and of what Caseline would store of it: an identical repeat
+    is accepted and counted, a conflicting one refused naming both entries.
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[int, tuple[int, int]] = {}
+        self.repeats = 0
+
+    def first(self, path: Path, kind: str, rid: str, index: int, content: int) -> bool:
+        """True for a resource not listed before; False for an identical repeat; raises on a conflict."""
+        key = hash((kind, rid))
+        earlier = self._first.setdefault(key, (index, content))
+        if earlier == (index, content):
+            return True
+        if earlier[1] != content:
+            raise FhirInputError(
+                path,
+                f"entries {earlier[0]} and {index} are the same {kind} (one id) with different content",
+                index,
+            )
+        self.repeats += 1
+        return False
 
 
 class _Unknown:
@@ -262,8 +297,11 @@ def import_file(
     summary = FileSummary(path)
     practitioners = {} if practitioners is None else practitioners
     patient_refs: dict[str, str] = {}
+    seen = _Seen()
     for batch in _batches(read_entries(path), BATCH_ENTRIES):
-        _import_batch(conn, path, batch, summary, practitioners, patient_refs, assign_to)
+        _import_batch(conn, path, batch, summary, practitioners, patient_refs, seen, assign_to)
+    if seen.repeats:
+        summary.skipped["repeated entry (identical)"] += seen.repeats
     if key is not None:
         append(
             conn,
@@ -299,9 +337,10 @@ def _import_batch(
     summary: FileSummary,
     practitioners: dict[str, list[tuple[str, str]]],
     patient_refs: dict[str, str],
+    seen: _Seen,
     assign_to: uuid.UUID | None,
 ) -> None:
-    patients, planned = _plan(path, entries, summary, practitioners, patient_refs)
+    patients, planned = _plan(path, entries, summary, practitioners, patient_refs, seen)
     encoded: dict[int, str] = {}
     dates: dict[int, datetime] = {}
     for item in planned:  # the schema's own rules, checked before the first write
@@ -336,12 +375,15 @@ def _import_batch(
         event = item.event
         row = _row(event, patient_ids[item.patient_key], author(event), dates[id(event)])
         row["metadata_json"] = encoded.get(id(event))
+        content = hash(tuple(row["metadata_json"] if c == "metadata" else row[c] for c in _COLUMNS))
+        if not seen.first(path, event.source_type, event.source_id, item.entry, content):
+            continue
         source: _Source = (
             ("event", event.caseline_id)
             if event.caseline_id is not None
             else ("fhir", row["patient_id"], *event.source_key)
         )
-        rows[source] = row  # a resource listed twice: the last wins
+        rows[source] = row
         entry_of[source] = item.entry
         summary.by_type[event.event_type.value] += 1
     stored = _stored(conn, path, rows, entry_of, summary)
