@@ -68,6 +68,7 @@ class OverviewStrip(pg.PlotWidget):
         item.addItem(self.window_box)
         self._updating = False
         self.window_box.sigRegionChanged.connect(self._on_region)
+        self.window_box.sigRegionChangeFinished.connect(self._on_region)  # a drag's last step comes only here
         self._history: ViewRange | None = None
 
     def set_density(self, index: TimelineIndex, history: ViewRange, layout: LaneLayout) -> None:

@@ -165,6 +165,8 @@ class PatientListPanel(QWidget):
         self.list.setModel(self.proxy)
         self.list.setUniformItemSizes(True)
         self.list.setItemDelegate(_PatientDelegate(self.list))
+        self.list.viewport().setObjectName("patientListViewport")  # clicks land here, so tests name it
+        self.list.viewport().setAccessibleName("Patients")
         self.list.selectionModel().currentChanged.connect(self._on_current_changed)
         self.list.clicked.connect(self._on_chosen)
         self.list.activated.connect(self._on_chosen)

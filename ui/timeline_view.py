@@ -235,6 +235,8 @@ class TimelineView(QWidget):
         self.plot.lane_axis.laneMenuRequested.connect(self._show_lane_menu)
         self.overview = OverviewStrip(self)
         self.overview.setFocusProxy(self.plot)  # clicking the strip hands the keys to the lanes above
+        self.overview.viewport().setObjectName("timelineOverviewViewport")
+        self.overview.viewport().setAccessibleName("Whole history; drag the box to move the view")
         self.overview.windowMoved.connect(self.plot.set_view_range)
         self.detail = EventDetailPane(self)
 
