@@ -20,6 +20,7 @@ MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 MAX_TICKS = 400  # a guard: no window ever asks for more
+EDGE_FRACTION = 0.02  # ticks this close to either end of the window are not labelled on screen
 
 
 class Base(Enum):
@@ -164,4 +165,23 @@ def tick_times(
             local = _advance(local, unit)
         except (OverflowError, ValueError):
             break
+    if labels and out and unit.base in (Base.MINUTE, Base.HOUR):
+        _date_the_first(out, t0_ms, t1_ms, tz)
     return out
+
+
+def _date_the_first(ticks: list[tuple[int, str]], t0_ms: float, t1_ms: float, tz: tzinfo | None) -> None:
+    """A clock-time window says which day it is: its first label carries the date.
+
+    Unless a midnight tick well inside the window already names a day (``Tue
+    14 Oct``), a day view's axis would read only ``03:00 … 21:00`` (the
+    midnights at its very edges are not drawn); the first label inside
+    becomes ``Mon 13 Oct, 03:00``.
+    """
+    edge = (t1_ms - t0_ms) * EDGE_FRACTION
+    inside = [i for i, (at, _) in enumerate(ticks) if t0_ms + edge <= at <= t1_ms - edge]
+    if not inside or any(not ticks[i][1][:1].isdigit() for i in inside):
+        return
+    at, label = ticks[inside[0]]
+    moment = _to_local(at, tz)
+    ticks[inside[0]] = (at, f"{moment:%a} {moment.day} {moment:%b}, {label}")

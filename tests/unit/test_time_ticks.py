@@ -1,0 +1,42 @@
+"""Calendar ticks: a clock-time window names its day on the first label; other windows do not change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from viewer.time_ticks import choose_units, tick_times
+
+
+def _ms(*args: int) -> float:
+    return datetime(*args, tzinfo=UTC).timestamp() * 1000
+
+
+def test_a_day_view_names_its_day() -> None:
+    t0, t1 = _ms(2025, 10, 13, 0, 30), _ms(2025, 10, 13, 23, 30)  # no midnight inside
+    major, _ = choose_units(t1 - t0, 1400)
+    labels = [label for _, label in tick_times(t0, t1, major, UTC)]
+    assert labels[0].startswith("Mon 13 Oct, ") and labels[0].endswith(":00")
+    assert all(label[:1].isdigit() for label in labels[1:])  # the others stay short
+
+
+def test_a_whole_day_names_it_though_its_midnights_sit_on_the_edges() -> None:
+    t0, t1 = _ms(2025, 10, 13), _ms(2025, 10, 14)
+    major, _ = choose_units(t1 - t0, 1400)
+    labels = [label for _, label in tick_times(t0, t1, major, UTC)]
+    assert labels[0] == "Mon 13 Oct" and labels[-1] == "Tue 14 Oct"  # at the edges, not drawn
+    assert labels[1].startswith("Mon 13 Oct, ")
+
+
+def test_a_window_across_midnight_already_names_the_day() -> None:
+    t0, t1 = _ms(2025, 10, 13, 12), _ms(2025, 10, 14, 12)
+    major, _ = choose_units(t1 - t0, 1400)
+    labels = [label for _, label in tick_times(t0, t1, major, UTC)]
+    assert "Tue 14 Oct" in labels and labels[0][:1].isdigit()
+
+
+def test_day_and_month_labels_are_unchanged() -> None:
+    t0, t1 = _ms(2025, 10, 1), _ms(2025, 11, 1)
+    major, _ = choose_units(t1 - t0, 1400)
+    first = tick_times(t0, t1, major, UTC)[0][1]
+    assert "," not in first
+    assert tick_times(t0, t1, major, UTC, labels=False)[0][1] == ""
