@@ -153,6 +153,12 @@ class EventDetailPane(QWidget):
         self.allowed = frozenset()
         self._show_buttons(set())
 
+    def set_field(self, label: str, text: str) -> None:
+        """Replace one row's value (the Related row, once the related event's title is known)."""
+        widget = self.findChild(QLabel, f"eventDetail{label}")
+        if widget is not None:
+            widget.setText(text)
+
     def field_text(self, label: str) -> str | None:
         widget = self.findChild(QLabel, f"eventDetail{label}")
         return widget.text() if widget is not None else None

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -42,8 +43,9 @@ from PySide6.QtWidgets import (
 )
 
 from ui.detail_pane import EventDetailPane
-from ui.event_layer import FrameProvider, lock_sprite, marker_sprite
+from ui.event_layer import FrameProvider
 from ui.filter_bar import FilterBar
+from ui.marker_shapes import lock_sprite, marker_sprite
 from ui.operations import CancelToken, OperationRunner
 from ui.overview_strip import OverviewStrip, density_image
 from ui.timeline_plot import TimelinePlot
@@ -52,7 +54,7 @@ from viewer.event_text import tooltip_head, tooltip_text
 from viewer.export_caption import describe_range
 from viewer.lane_layout import LaneLayout
 from viewer.lod import LodPyramid
-from viewer.services.errors import PurposeRequired
+from viewer.services.errors import PurposeRequired, ServiceError
 from viewer.services.patients import PatientSummary
 from viewer.services.timeline_query import (
     TimelineColumns,
@@ -65,6 +67,7 @@ from viewer.timeline_filter import TimelineFilter, describe_counts
 from viewer.timeline_frame import brute_force_frame, visible_bounds
 from viewer.timeline_hint import empty_view_hint
 from viewer.timeline_index import TimelineIndex
+from viewer.timeline_related import RelatedEvent, describe_related
 from viewer.view_range import Preset, ViewRange
 
 HOVER_TOLERANCE_PX = 9
@@ -568,15 +571,45 @@ class TimelineView(QWidget):
 
     def _show_selected(self, row: int, detail: EventDetail) -> None:
         if self.selected_row == row:
-            self.detail.show_detail(detail)
-            self.detailShown.emit(detail)
+            self._show_detail(detail)
 
     def remember_detail(self, detail: EventDetail) -> None:
         """A detail read elsewhere (after a stated purpose): cache it and show it if selected."""
         self._details[detail.id] = detail
         if self.selected_row is not None and self.columns.event_id(self.selected_row) == detail.id:
-            self.detail.show_detail(detail)
-            self.detailShown.emit(detail)
+            self._show_detail(detail)
+
+    def _show_detail(self, detail: EventDetail) -> None:
+        self.detail.show_detail(detail)
+        self._show_related(detail)
+        self.detailShown.emit(detail)
+
+    def _show_related(self, detail: EventDetail) -> None:
+        """Name the related event by kind and date at once, and by title when its text arrives."""
+        related_id = detail.related_entity_id
+        if not detail.related_entity_type or related_id is None:
+            return
+        rows = np.flatnonzero(self.columns.ids == np.bytes_(related_id.bytes))
+        if not len(rows):
+            self.detail.set_field("Related", describe_related(detail, None) or "")
+            return
+        row = int(rows[0])
+        target = RelatedEvent(
+            EventType.from_lane(int(self.columns.lane[row])), from_epoch_ms(int(self.columns.time_ms[row]))
+        )
+        self.detail.set_field("Related", describe_related(detail, target) or "")
+
+        def shown(text: str) -> None:
+            if self.detail.detail is detail:  # still the event on screen
+                self.detail.set_field("Related", text)
+
+        self._with_detail(
+            related_id,
+            lambda related: shown(describe_related(detail, replace(target, title=related.title)) or ""),
+            "detail-related",
+            on_private=lambda: shown(describe_related(detail, replace(target, private=True)) or ""),
+            quiet=True,
+        )
 
     def selected_event_id(self) -> uuid.UUID | None:
         return None if self.selected_row is None else self.columns.event_id(self.selected_row)
@@ -587,6 +620,8 @@ class TimelineView(QWidget):
         then: Callable[[EventDetail], None],
         key: str,
         on_private: Callable[[], object] | None = None,
+        *,
+        quiet: bool = False,
     ) -> None:
         """Call ``then`` with the event's text: at once if cached, else after a background fetch.
 
@@ -618,6 +653,8 @@ class TimelineView(QWidget):
                 if on_private is not None:
                     on_private()
                 return
+            if quiet and isinstance(error, ServiceError):
+                return  # a side detail (the related event's title) that could not be read: no alarm
             self._on_failure(error)
 
         self.runner.run(work, success=done, failure=failed, key=key)
