@@ -406,6 +406,10 @@ def run_bench(args: argparse.Namespace) -> int:
     if not 1_000 <= args.events <= 20_000_000:
         print("error: --events must be between 1000 and 20000000", file=sys.stderr)
         return EXIT_USAGE
+    if args.import_events is None:  # scales with --events, so a small run stays quick
+        from viewer.services.bench_import import default_import_events
+
+        args.import_events = default_import_events(args.events)
     if not 1_000 <= args.import_events <= 5_000_000:
         print("error: --import-events must be between 1000 and 5000000", file=sys.stderr)
         return EXIT_USAGE

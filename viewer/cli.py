@@ -120,8 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--import-events",
         type=int,
-        default=100_000,
-        help="events in the synthetic FHIR bundle for import_events_per_s (default: %(default)s)",
+        default=None,
+        help="events in the synthetic FHIR bundle for import_events_per_s "
+        "(default: a tenth of --events, 5000 to 100000)",
     )
     bench.add_argument("--frames", type=int, default=200, help="frames in the gesture (default: %(default)s)")
     bench.add_argument("--dpr", type=float, default=1.0, help="device pixel ratio (default: %(default)s)")

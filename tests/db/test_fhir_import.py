@@ -7,6 +7,7 @@ mutated variants are written to ``tmp_path`` only.
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import re
 import uuid
@@ -224,6 +225,56 @@ def test_importing_twice_changes_nothing_and_a_changed_resource_updates_its_even
         {"i": uuid.UUID(encounter["id"])},
     ).one()
     assert tuple(row) == ("Follow-up visit, renamed at the source", 2)
+
+
+def test_a_reimport_compares_what_the_source_said_and_leaves_edits_made_here_alone(
+    db: sa.Connection, tmp_path: Path
+) -> None:
+    import_file(db, KEY, TINY)
+    digests = db.execute(
+        sa.text("SELECT count(*), count(metadata->'fhir'->>'digest') FROM timeline_events")
+    ).one()
+    assert digests[0] == digests[1] > 0  # each imported event carries the digest of what it was made from
+    db.execute(
+        sa.text("UPDATE timeline_events SET title = 'Renamed here' WHERE related_entity_type = 'Encounter'")
+    )
+    assert import_file(db, KEY, TINY).updated == 0  # the source did not change: the clinic's edit stays
+    assert (
+        db.execute(
+            sa.text("SELECT title FROM timeline_events WHERE related_entity_type = 'Encounter'")
+        ).scalar_one()
+        == "Renamed here"
+    )
+    # Events imported before digests existed are compared column by column: the edit shows there.
+    db.execute(sa.text("UPDATE timeline_events SET metadata = metadata #- '{fhir,digest}'"))
+    again = import_file(db, KEY, TINY)
+    assert (again.updated, again.unchanged, again.created) == (1, digests[0] - 1, 0)
+
+
+def test_a_problem_after_rows_were_streamed_leaves_nothing_and_the_collector_as_it_was(
+    db: sa.Connection, tmp_path: Path
+) -> None:
+    bundle = _load(TINY)
+    index, immunization = _entry(bundle, "Immunization")
+    immunization["vaccineCode"]["text"] = "bad\x00title"  # found while COPY is already under way
+    path = _write(tmp_path, "late.json", bundle)
+    before = _state(db)
+    for enabled in (True, False):
+        gc.enable() if enabled else gc.disable()
+        try:
+            with (
+                pytest.raises(
+                    FhirInputError, match=rf"late\.json, entry {index}: title must not contain NUL"
+                ),
+                db.begin_nested(),
+            ):
+                import_file(db, KEY, path)
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
+    assert _state(db) == before
+    import_file(db, KEY, TINY)  # the connection is fine afterwards
+    assert gc.isenabled()
 
 
 def test_a_practitioner_known_by_identifier_becomes_the_author(db: sa.Connection) -> None:
@@ -831,3 +882,11 @@ def test_a_bulk_export_folder_imports_whatever_order_its_files_sort_in(
     alone, failed = import_paths(engine, KEY, [folder / "Encounter.ndjson"])
     assert failed == [] and alone[0].unchanged == 1
     engine.dispose()
+
+
+def test_the_bench_imports_a_tenth_of_its_events_within_bounds() -> None:
+    from viewer.services.bench_import import default_import_events
+
+    assert [default_import_events(n) for n in (2_000, 20_000, 200_000, 1_000_000, 5_000_000)] == [
+        5_000, 5_000, 20_000, 100_000, 100_000
+    ]  # fmt: skip

@@ -41,7 +41,8 @@ _EVENTS_SQL = sa.text(
 def export_patient(conn: sa.Connection, key: AuditKey | None, patient_id: uuid.UUID) -> dict[str, Any]:
     """The Bundle of ``patient_id``'s events this login may export; audited in the caller's transaction."""
     patient = conn.execute(
-        sa.text("SELECT display_name, username FROM users WHERE id = :p AND role = 'patient'"), {"p": patient_id}
+        sa.text("SELECT display_name, username FROM users WHERE id = :p AND role = 'patient'"),
+        {"p": patient_id},
     ).first()
     if patient is None:
         raise UnknownPatient(patient_id)

@@ -5,9 +5,12 @@ entry anywhere (not JSON, wrong resourceType, a missing field, a dangling
 reference, an unparseable date, hostile nesting) raises
 :class:`~viewer.fhir.reader.FhirInputError` naming the file and entry, and the
 database never sees the file.  Writing then happens in one transaction: new
-events stream in through ``COPY``, events whose source resource changed are
-updated (their version history keeps the old text), unchanged ones are left
-alone.  Patients become users with role ``patient`` found again on re-import
+events stream in through ``COPY`` while the rest are still being checked, events
+whose source resource changed are updated (their version history keeps the old
+text), unchanged ones are left alone.  Each event keeps a digest of what it was
+made from (``metadata.fhir.digest``), so a re-import compares digests instead of
+reading every event back, and an edit made in Caseline survives the re-import of
+an unchanged source.  Patients become users with role ``patient`` found again on re-import
 (:mod:`viewer.fhir.people`); practitioners become the events' author only when
 their identifier is one a Caseline user is known by (``user_identifiers``, or
 the Caseline user id a Caseline export carries).  A Caseline export's events
@@ -19,13 +22,16 @@ clinician authored) and leaves one audit row per file.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import mmap
 import re
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -194,7 +200,7 @@ def _plan(
                 path, "dangling reference in subject: not a Patient reference", entry.index
             )
         try:
-            check_text("subject reference", patient, ID_MAX, required=True)
+            _check_text("subject reference", patient, ID_MAX, required=True)
         except ValidationError as exc:
             raise FhirInputError(path, f"{exc.field} {exc.message}", entry.index) from None
         planned.append(_Planned(entry.index, mapped, patient))
@@ -298,8 +304,9 @@ def import_file(
     practitioners = {} if practitioners is None else practitioners
     patient_refs: dict[str, str] = {}
     seen = _Seen()
-    for batch in _batches(read_entries(path), BATCH_ENTRIES):
-        _import_batch(conn, path, batch, summary, practitioners, patient_refs, seen, assign_to)
+    with cyclic_gc_paused():
+        for batch in _batches(read_entries(path), BATCH_ENTRIES):
+            _import_batch(conn, path, batch, summary, practitioners, patient_refs, seen, assign_to)
     if seen.repeats:
         summary.skipped["repeated entry (identical)"] += seen.repeats
     if key is not None:
@@ -315,6 +322,38 @@ def import_file(
             },
         )
     return summary
+
+
+class _CollectorPause:
+    """How many imports hold the cycle collector off now, and whether it was on before the first."""
+
+    lock = threading.Lock()
+    holders = 0
+    was_enabled = False
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Python's cycle collector off while a file is parsed, mapped and copied, then as it was.
+
+    A parsed bundle is millions of small dicts and lists that live until the file is
+    done; each collection walks all of them again, which took over half of an
+    import's time.  Parsed JSON holds no reference cycles, and reference counting
+    still frees everything else at once, so nothing is lost by waiting.  Counted, so
+    overlapping imports (the app's worker and a test) restore it only at the last.
+    """
+    with _CollectorPause.lock:
+        if _CollectorPause.holders == 0:
+            _CollectorPause.was_enabled = gc.isenabled()
+            gc.disable()
+        _CollectorPause.holders += 1
+    try:
+        yield
+    finally:
+        with _CollectorPause.lock:
+            _CollectorPause.holders -= 1
+            if _CollectorPause.holders == 0 and _CollectorPause.was_enabled:
+                gc.enable()
 
 
 def _digest(path: Path) -> str:
@@ -340,22 +379,13 @@ def _import_batch(
     seen: _Seen,
     assign_to: uuid.UUID | None,
 ) -> None:
-    patients, planned = _plan(path, entries, summary, practitioners, patient_refs, seen)
-    encoded: dict[int, str] = {}
-    dates: dict[int, datetime] = {}
-    for item in planned:  # the schema's own rules, checked before the first write
-        event = item.event
-        try:
-            check_text("title", event.title, TITLE_MAX, required=True)
-            check_text("event_subtype", event.subtype, SHORT_TEXT_MAX, required=False)
-            check_text("description", event.description, DESCRIPTION_MAX, required=False)
-            check_text("related_entity_type", event.related_entity[0], SHORT_TEXT_MAX, required=False)
-            dates[id(event)] = to_storage(event.when)
-            if event.metadata is not None:
-                encoded[id(event)] = encode_metadata(event.metadata, shape_trusted=event.shape_trusted)
-        except ValidationError as exc:
-            raise FhirInputError(path, f"{exc.field} {exc.message}", item.entry) from None
+    """Map a batch, look up what earlier imports left, then check and stream each event.
 
+    The rows go to ``COPY`` one by one as they are checked and encoded, so the server
+    parses, indexes and checks them on the other core meanwhile.  A problem found
+    half-way aborts the COPY; the caller's transaction then leaves nothing.
+    """
+    patients, planned = _plan(path, entries, summary, practitioners, patient_refs, seen)
     wanted = set(patients) | {item.patient_key for item in planned}
     patient_ids = _resolve_patients(conn, path, patients, wanted, planned, summary)
     if assign_to is not None:
@@ -368,58 +398,137 @@ def _import_batch(
                 {"t": assign_to, "p": patient_id},
             )
     author = _authors(conn, practitioners)
-
-    rows: dict[_Source, dict[str, Any]] = {}
-    entry_of: dict[_Source, int] = {}
-    for item in planned:
-        event = item.event
-        row = _row(event, patient_ids[item.patient_key], author(event), dates[id(event)])
-        row["metadata_json"] = encoded.get(id(event))
-        content = hash(tuple(row["metadata_json"] if c == "metadata" else row[c] for c in _COLUMNS))
-        if not seen.first(path, event.source_type, event.source_id, item.entry, content):
-            continue
-        source: _Source = (
-            ("event", event.caseline_id)
-            if event.caseline_id is not None
-            else ("fhir", row["patient_id"], *event.source_key)
-        )
-        rows[source] = row
-        entry_of[source] = item.entry
-        summary.by_type[event.event_type.value] += 1
-    stored = _stored(conn, path, rows, entry_of, summary)
-    fresh: list[dict[str, Any]] = []
-    fresh_with_id: list[dict[str, Any]] = []
-    for source, row in rows.items():
-        before = stored.get(source)
-        if before is DELETED:
-            continue
-        if row["therapist_id"] is UNKNOWN_AUTHOR:  # keep the author an earlier import found
-            row["therapist_id"] = None if before is None else before["therapist_id"]
-        if row["is_private"] and row["therapist_id"] is None:
-            summary.private_without_author += 1
-        if before is None:
-            if source[0] == "event":
-                row["id"] = source[1]
-                fresh_with_id.append(row)
+    sources = [_source_of(item.event, patient_ids[item.patient_key]) for item in planned]
+    stored = _stored(
+        conn, path, planned, sources, [patient_ids[item.patient_key] for item in planned], summary
+    )
+    with_ids: list[dict[str, Any]] = []  # new events of a Caseline export, keeping their ids
+    updates: list[dict[str, Any]] = []
+    with _copy(conn, _COLUMNS) as write:
+        for item, source in zip(planned, sources, strict=True):
+            event = item.event
+            before = stored.get(source)
+            if before is DELETED:
+                continue
+            row = _checked_row(path, item, patient_ids[item.patient_key])
+            therapist = author(event)
+            if therapist is UNKNOWN_AUTHOR:  # keep the author an earlier import found
+                therapist = None if before is None else before["therapist_id"]
+            row["therapist_id"] = therapist
+            digest = _digest_of(row)
+            if not seen.first(path, event.source_type, event.source_id, item.entry, hash(digest)):
+                continue
+            summary.by_type[event.event_type.value] += 1
+            if row["is_private"] and therapist is None:
+                summary.private_without_author += 1
+            if source[0] == "fhir":  # what an event from a FHIR resource was made from travels with it
+                row["metadata_json"] = _with_digest(row["metadata_json"], digest)
+            if before is None:
+                summary.created += 1
+                if source[0] == "event":
+                    with_ids.append({**row, "id": source[1]})
+                else:
+                    write([row["metadata_json"] if c == "metadata" else row[c] for c in _COLUMNS])
+            elif before.get("digest") == digest or (
+                "digest" not in before and _comparable(before) == _comparable(row)
+            ):
+                summary.unchanged += 1
             else:
-                fresh.append(row)
-        elif _comparable(before) == _comparable(row):
-            summary.unchanged += 1
-        else:
-            conn.execute(
-                sa.text(
-                    "UPDATE timeline_events SET therapist_id = :therapist_id, event_type = :event_type, "
-                    "event_subtype = :event_subtype, event_date = :event_date, title = :title, "
-                    "description = :description, metadata = CAST(:metadata AS jsonb), importance = :importance, "
-                    "is_private = :is_private, related_entity_type = :related_entity_type, "
-                    "related_entity_id = :related_entity_id WHERE id = :id"
-                ),
-                {**row, "metadata": row["metadata_json"], "id": before["id"]},
-            )
-            summary.updated += 1
-    copy_events(conn, fresh)
-    copy_events(conn, fresh_with_id, with_id=True)
-    summary.created += len(fresh) + len(fresh_with_id)
+                updates.append({**row, "metadata": row["metadata_json"], "id": before["id"]})
+    copy_events(conn, with_ids, with_id=True)
+    if updates:
+        conn.execute(
+            sa.text(
+                "UPDATE timeline_events SET therapist_id = :therapist_id, event_type = :event_type, "
+                "event_subtype = :event_subtype, event_date = :event_date, title = :title, "
+                "description = :description, metadata = CAST(:metadata AS jsonb), importance = :importance, "
+                "is_private = :is_private, related_entity_type = :related_entity_type, "
+                "related_entity_id = :related_entity_id WHERE id = :id"
+            ),
+            updates,
+        )
+        summary.updated += len(updates)
+
+
+def _source_of(event: MappedEvent, patient_id: uuid.UUID) -> _Source:
+    if event.caseline_id is not None:
+        return ("event", event.caseline_id)
+    return ("fhir", patient_id, *event.source_key)
+
+
+def _checked_row(path: Path, item: _Planned, patient_id: uuid.UUID) -> dict[str, Any]:
+    """The event as a row, after the schema's own rules (each failure names the entry)."""
+    event = item.event
+    try:
+        _check_text("title", event.title, TITLE_MAX, required=True)
+        _check_text("event_subtype", event.subtype, SHORT_TEXT_MAX, required=False)
+        _check_text("description", event.description, DESCRIPTION_MAX, required=False)
+        _check_text("related_entity_type", event.related_entity[0], SHORT_TEXT_MAX, required=False)
+        row = _row(event, patient_id, None, to_storage(event.when))
+        row["metadata_json"] = (
+            None
+            if event.metadata is None
+            else encode_metadata(event.metadata, shape_trusted=event.shape_trusted)
+        )
+    except ValidationError as exc:
+        raise FhirInputError(path, f"{exc.field} {exc.message}", item.entry) from None
+    return row
+
+
+def _check_text(field_name: str, value: str | None, maximum: int, *, required: bool) -> None:
+    """:func:`check_text`, with a fast path for the usual case that gives the same answers.
+
+    Plain ASCII without NUL has no surrogates and is as long in characters as it looks.
+    """
+    if (
+        value.__class__ is str
+        and value.isascii()
+        and "\x00" not in value
+        and len(value) <= maximum
+        and (not required or value.strip())
+    ):
+        return
+    check_text(field_name, value, maximum, required=required)
+
+
+def _digest_of(row: dict[str, Any]) -> str:
+    """A stable hash of everything the import would store of an event (metadata as its JSON text)."""
+    text = "\x1f".join(str(row["metadata_json"] if c == "metadata" else row[c]) for c in _COLUMNS)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+_FHIR_PREFIX = '{"fhir": {'
+
+
+def _with_digest(metadata_json: str | None, digest: str) -> str | None:
+    """``metadata.fhir.digest``: a re-import compares it instead of reading the event back.
+
+    The mapping builds the metadata of a FHIR resource's event with ``fhir`` first,
+    so the digest goes in without encoding the metadata again.
+    """
+    if metadata_json is None or not metadata_json.startswith(_FHIR_PREFIX):
+        return metadata_json
+    return f'{_FHIR_PREFIX}"digest": "{digest}", {metadata_json[len(_FHIR_PREFIX) :]}'
+
+
+@contextmanager
+def _copy(conn: sa.Connection, columns: tuple[str, ...]) -> Iterator[Callable[[list[Any]], None]]:
+    """A ``COPY timeline_events`` open for rows written one at a time (opened at the first row)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with ExitStack() as stack:
+        copy: Any = None
+
+        def write(values: list[Any]) -> None:
+            nonlocal copy
+            if copy is None:
+                cursor = stack.enter_context(driver.cursor())
+                copy = stack.enter_context(
+                    cursor.copy(f"COPY timeline_events ({', '.join(columns)}) FROM STDIN")
+                )
+            copy.write_row(values)
+
+        yield write
 
 
 DELETED: dict[str, Any] = {}  # marker: the event of a Caseline export was deleted here since
@@ -428,43 +537,68 @@ DELETED: dict[str, Any] = {}  # marker: the event of a Caseline export was delet
 def _stored(
     conn: sa.Connection,
     path: Path,
-    rows: dict[_Source, dict[str, Any]],
-    entry_of: dict[_Source, int],
+    planned: list[_Planned],
+    sources: list[_Source],
+    patients_of: list[uuid.UUID],
     summary: FileSummary,
 ) -> dict[_Source, dict[str, Any]]:
-    """What earlier imports (or Caseline itself) left for each source, as comparable rows."""
+    """What earlier imports (or Caseline itself) left for each source.
+
+    An event an import made carries the digest of what it was made from, so only
+    ids and digests are read back; older ones without a digest, and the events of a
+    Caseline export, are read whole and compared column by column.
+    """
     stored: dict[_Source, dict[str, Any]] = {}
-    fhir_ids = sorted({str(source[3]) for source in rows if source[0] == "fhir"})
-    patients = sorted({row["patient_id"] for row in rows.values()}, key=str)
-    for record in conn.execute(
-        sa.text(
-            f"SELECT id, {', '.join(_COLUMNS)}, metadata->'fhir'->>'resourceType' AS source_type, "
-            "metadata->'fhir'->>'id' AS source_id FROM timeline_events "
-            "WHERE patient_id = ANY(:p) AND metadata->'fhir'->>'id' = ANY(:ids) AND deleted_at IS NULL"
-        ),
-        {"p": patients, "ids": fhir_ids},
-    ).mappings():
-        stored[("fhir", record["patient_id"], record["source_type"], record["source_id"])] = (
-            _comparable_record(record)
-        )
-    event_ids = [source[1] for source in rows if source[0] == "event"]
-    if event_ids:
+    fhir_ids = sorted({str(source[3]) for source in sources if source[0] == "fhir"})
+    patients = sorted({source[1] for source in sources if source[0] == "fhir"}, key=str)
+    whole: list[uuid.UUID] = []
+    if fhir_ids:
         for record in conn.execute(
+            sa.text(
+                "SELECT id, patient_id, therapist_id, metadata->'fhir'->>'resourceType' AS source_type, "
+                "metadata->'fhir'->>'id' AS source_id, metadata->'fhir'->>'digest' AS digest FROM timeline_events "
+                "WHERE patient_id = ANY(:p) AND metadata->'fhir'->>'id' = ANY(:ids) AND deleted_at IS NULL"
+            ),
+            {"p": patients, "ids": fhir_ids},
+        ):
+            stored[("fhir", record.patient_id, record.source_type, record.source_id)] = {
+                "id": record.id,
+                "therapist_id": record.therapist_id,
+                "digest": record.digest,
+            }
+            if record.digest is None:
+                whole.append(record.id)
+    if whole:
+        for full in conn.execute(
+            sa.text(
+                f"SELECT id, {', '.join(_COLUMNS)}, metadata->'fhir'->>'resourceType' AS source_type, "
+                "metadata->'fhir'->>'id' AS source_id FROM timeline_events WHERE id = ANY(:ids)"
+            ),
+            {"ids": whole},
+        ).mappings():
+            stored[("fhir", full["patient_id"], full["source_type"], full["source_id"])] = _comparable_record(
+                full
+            )
+    entry_of: dict[_Source, int] = {}
+    patient_of_event: dict[_Source, uuid.UUID] = {}
+    for item, source, patient in zip(planned, sources, patients_of, strict=True):
+        if source[0] == "event":
+            entry_of[source], patient_of_event[source] = item.entry, patient
+    if entry_of:
+        for event in conn.execute(
             sa.text(
                 f"SELECT id, {', '.join(_COLUMNS)}, deleted_at FROM timeline_events WHERE id = ANY(:ids)"
             ),
-            {"ids": event_ids},
+            {"ids": [source[1] for source in entry_of]},
         ).mappings():
-            source = ("event", record["id"])
-            if record["patient_id"] != rows[source]["patient_id"]:
-                raise FhirInputError(
-                    path, "this event id belongs to another patient's event", entry_of[source]
-                )
-            if record["deleted_at"] is not None:
+            key: _Source = ("event", event["id"])
+            if event["patient_id"] != patient_of_event[key]:
+                raise FhirInputError(path, "this event id belongs to another patient's event", entry_of[key])
+            if event["deleted_at"] is not None:
                 summary.skipped[DELETED_HERE] += 1
-                stored[source] = DELETED
+                stored[key] = DELETED
             else:
-                stored[source] = _comparable_record(record)
+                stored[key] = _comparable_record(event)
     return stored
 
 
