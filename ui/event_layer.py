@@ -19,10 +19,11 @@ import pyqtgraph as pg
 import shiboken6
 from pyqtgraph.Qt import internals
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QPaintEngine, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
-from ui.style import IMPORTANCE_STYLES, PRIVATE_OUTLINE
+from ui.marker_shapes import Sprite, halo, lock, marker
+from ui.style import IMPORTANCE_STYLES
 from viewer.domain import EventType, Importance
 from viewer.lane_layout import LaneLayout
 from viewer.services.timeline_query import TimelineColumns
@@ -32,37 +33,11 @@ from viewer.timeline_marks import spaced
 log = logging.getLogger(__name__)
 LANE_COUNT = len(EventType)
 LOCK_GAP_PX = 16  # padlocks (10 px wide) at least this far apart in a lane
+FADED_OPACITY = 0.3
+VECTOR_ENGINES = frozenset({QPaintEngine.Type.SVG, QPaintEngine.Type.Pdf, QPaintEngine.Type.MacPrinter})
 MAX_BAR_FRACTION = 0.72  # the busiest density bar fills this much of its lane's height
 FrameProvider = Callable[[float, float, int], Frame]
 FloatArray = npt.NDArray[np.float64]
-
-
-def marker_sprite(importance: Importance, ratio: float) -> QPixmap:
-    """The marker of an importance level at a device pixel ratio (the lanes and the legend share it)."""
-    style = IMPORTANCE_STYLES[importance]
-    pen = pg.mkPen(style.outline, width=style.outline_width * ratio)
-    image: QImage = pg.graphicsItems.ScatterPlotItem.renderSymbol(
-        style.symbol, style.size * ratio, pen, pg.mkBrush(style.brush)
-    )
-    pixmap = QPixmap.fromImage(image)
-    pixmap.setDevicePixelRatio(ratio)
-    return pixmap
-
-
-def lock_sprite(ratio: float) -> QPixmap:
-    """A small padlock drawn beside private markers."""
-    size = int(10 * ratio)
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    colour = QColor(PRIVATE_OUTLINE)
-    painter.setPen(QPen(colour, 1.4 * ratio))
-    painter.drawArc(QRectF(2.5 * ratio, 0.8 * ratio, 5 * ratio, 6 * ratio), 0, 180 * 16)
-    painter.fillRect(QRectF(1.5 * ratio, 4.2 * ratio, 7 * ratio, 5.3 * ratio), colour)
-    painter.end()
-    pixmap.setDevicePixelRatio(ratio)
-    return pixmap
 
 
 def _tint(colour: str, alpha: float) -> QColor:
@@ -78,35 +53,6 @@ def _tint(colour: str, alpha: float) -> QColor:
 BUCKET_COLOURS = {level: _tint(style.colour, 0.8) for level, style in IMPORTANCE_STYLES.items()}
 # While a search highlights its matches, everything else recedes to these.
 FADED_BUCKET_COLOURS = {level: _tint(style.colour, 0.25) for level, style in IMPORTANCE_STYLES.items()}
-FADED_OPACITY = 0.3
-HALO_COLOUR = QColor(255, 200, 0, 170)
-
-
-def faded(pixmap: QPixmap, opacity: float = FADED_OPACITY) -> QPixmap:
-    """A sprite drawn at ``opacity``, baked in, so the frame keeps the fast opaque-fragment path."""
-    out = QPixmap(pixmap.size())
-    out.setDevicePixelRatio(pixmap.devicePixelRatio())
-    out.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(out)
-    painter.setOpacity(opacity)
-    painter.drawPixmap(0, 0, pixmap)
-    painter.end()
-    return out
-
-
-def halo_sprite(ratio: float) -> QPixmap:
-    """The yellow disc behind a search match."""
-    size = int(24 * ratio)
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(HALO_COLOUR)
-    painter.drawEllipse(QRectF(0.5, 0.5, size - 1.0, size - 1.0))
-    painter.end()
-    pixmap.setDevicePixelRatio(ratio)
-    return pixmap
 
 
 class IntRectArray:
@@ -156,11 +102,12 @@ class EventLayer(pg.GraphicsObject):
         self._rows = LANE_COUNT
         self._bounds = QRectF(0, -0.5, 1, LANE_COUNT)
         self._ratio = 0.0
-        self._sprites: dict[Importance, QPixmap] = {}
-        self._faded: dict[Importance, QPixmap] = {}
-        self._halo = QPixmap()
-        self._faded_lock = QPixmap()
-        self._lock = QPixmap()
+        self._sprites: dict[Importance, Sprite] = {}
+        self._faded: dict[Importance, Sprite] = {}
+        self._halo: Sprite | None = None
+        self._lock: Sprite | None = None
+        self._faded_lock: Sprite | None = None
+        self._vector_scale: float | None = None  # set while painting on an SVG or PDF device
         self._fragments = internals.PrimitiveArray(QPainter.PixmapFragment, 10)
         self._rects = IntRectArray()
 
@@ -204,11 +151,11 @@ class EventLayer(pg.GraphicsObject):
         if ratio == self._ratio:
             return
         self._ratio = ratio
-        self._sprites = {importance: marker_sprite(importance, ratio) for importance in Importance}
-        self._faded = {importance: faded(sprite) for importance, sprite in self._sprites.items()}
-        self._halo = halo_sprite(ratio)
-        self._lock = lock_sprite(ratio)
-        self._faded_lock = faded(self._lock, 0.45)
+        self._sprites = {importance: marker(importance, ratio) for importance in Importance}
+        self._faded = {importance: marker(importance, ratio, FADED_OPACITY) for importance in Importance}
+        self._halo = halo(ratio)
+        self._lock = lock(ratio)
+        self._faded_lock = lock(ratio, 0.45)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
@@ -224,8 +171,15 @@ class EventLayer(pg.GraphicsObject):
         transform = painter.transform()  # item (data) coordinates to device pixels
         sx, dx = transform.m11(), transform.m31()
         sy, dy = transform.m22(), transform.m32()
-        ratio = widget.devicePixelRatioF() if widget is not None else 1.0
-        self._ensure_sprites(ratio)
+        engine = painter.paintEngine()
+        vector = engine is not None and engine.type() in VECTOR_ENGINES
+        if vector:  # exports: marks as paths, sized by how many device units a screen pixel became
+            ratio = abs(sx) * (x1 - x0) / max(view.width(), 1.0)
+        else:
+            ratio = widget.devicePixelRatioF() if widget is not None else 1.0
+        self._vector_scale = ratio if vector else None
+        self._ensure_sprites(1.0 if vector else ratio)
+        clip = transform.mapRect(self.mapRectFromScene(view.sceneBoundingRect()))  # in device units
         painter.save()
         painter.resetTransform()
         # Sprites are rendered at the device's pixel ratio and land 1:1 on device pixels; smoothing
@@ -233,7 +187,7 @@ class EventLayer(pg.GraphicsObject):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         # A plain rectangle clip: a first paint exposes a complex region, and clipping thousands of
         # fragments against a region is ~50x slower than against the view box's rectangle.
-        painter.setClipRect(view.sceneBoundingRect(), Qt.ClipOperation.ReplaceClip)
+        painter.setClipRect(clip, Qt.ClipOperation.ReplaceClip)
         searching = self.highlight is not None
         self.last_matches = np.empty(0, np.int64)
         if frame.rows is None:
@@ -274,10 +228,16 @@ class EventLayer(pg.GraphicsObject):
         return x, np.asarray(y)
 
     def _draw_fragments(
-        self, painter: QPainter, pixmap: QPixmap, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+        self, painter: QPainter, sprite: Sprite | None, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
     ) -> None:
-        if not len(x):
+        if not len(x) or sprite is None:
             return
+        if self._vector_scale is not None:
+            scale = self._vector_scale
+            for px, py in zip(x.tolist(), y.tolist(), strict=True):
+                sprite.vector(painter, px, py, scale)
+            return
+        pixmap = sprite.pixmap
         width = pixmap.width()
         height = pixmap.height()
         ratio = pixmap.devicePixelRatio()

@@ -4,7 +4,8 @@ Every sheet carries its caption (:mod:`viewer.export_caption`): the patient,
 the time range, the filters, the legend and a confidentiality footer.  The
 sheet is painted on the GUI thread (widgets can only be painted there) into
 memory; encoding and writing the file happen on a worker thread, so a slow
-disk never freezes the window.
+disk never freezes the window.  SVG and PDF sheets are vector drawings: the
+lanes draw their markers as paths there (:mod:`ui.marker_shapes`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from ui.operations import CancelToken
 from ui.timeline_view import TimelineView
@@ -109,7 +110,13 @@ def paint_sheet(painter: QPainter, view: TimelineView, caption: ExportCaption) -
     )
     view.plot.scene().prepareForPaint()
     # QWidget.render: the plot as on screen (pyqtgraph's own render() is QGraphicsView's scene render).
-    QWidget.render(view.plot, painter, QPoint(MARGIN, layout.plot_top))
+    # Without the view's background cache, an SVG or PDF gets the lane bands as shapes, not an image.
+    cache = view.plot.cacheMode()
+    view.plot.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+    try:
+        QWidget.render(view.plot, painter, QPoint(MARGIN, layout.plot_top))
+    finally:
+        view.plot.setCacheMode(cache)
     legend_size = view.legend.sizeHint()
     view.legend.resize(legend_size)
     view.legend.render(

@@ -16,7 +16,9 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from ui.event_layer import BUCKET_COLOURS, FADED_BUCKET_COLOURS, LOCK_GAP_PX, marker_sprite
+from ui.event_layer import BUCKET_COLOURS, FADED_BUCKET_COLOURS, LOCK_GAP_PX
+from ui.export import caption_for, render_pdf, render_svg
+from ui.marker_shapes import marker_sprite
 from ui.operations import OperationRunner
 from ui.style import IMPORTANCE_STYLES, LANE_BAND_COLOURS
 from ui.timeline_view import TimelineView
@@ -287,3 +289,19 @@ def test_search_matches_are_findable_over_density_bars(qtbot: QtBot) -> None:
     view.filters.search.clear()
     _paint(view)
     assert view.plot.layer.highlight is None and not len(view.plot.layer.last_matches)
+
+
+def test_svg_and_pdf_exports_draw_markers_as_shapes(qtbot: QtBot, columns: TimelineColumns) -> None:
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    view.plot.set_view_range(ViewRange.around(float(np.median(columns.time_ms)), 60 * DAY_MS))
+    _paint(view)
+    frame = view.plot.layer.last_frame
+    assert frame is not None and frame.rows is not None and len(frame.rows) > 100
+    svg = render_svg(view, caption_for(view))
+    legend_images = len(Importance) + 1  # the legend's marker and padlock pictures
+    assert svg.count(b"<image") <= legend_images  # not one per marker
+    assert svg.count(b"<path") >= len(frame.rows)
+    pdf = render_pdf(view, caption_for(view))
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Subtype /Image") <= 2 * legend_images  # each with a mask
+    _paint(view)  # and the screen goes on with sprites
+    assert view.plot.layer._vector_scale is None
