@@ -24,6 +24,7 @@ from viewer.services.fhir_export import export_patient, write_bundle
 from viewer.services.fhir_import import FileSummary, import_paths
 
 ImportResult = tuple[list[FileSummary], list[FhirInputError]]
+PROGRESS_SCALE = 1000  # the bar counts per mille of the run's bytes, so a big file moves it too
 
 
 def import_summary_text(done: list[FileSummary], failed: list[FhirInputError]) -> str:
@@ -53,7 +54,9 @@ class FhirActions(QObject):
         paths: list[Path],
         progress: Callable[[int, int], None],
         failure: Callable[[BaseException], None],
+        imported_by: str | None = None,
     ) -> None:
+        """Import in the background; ``progress`` hears (per mille done, 1000), within files too."""
         home = self._home
 
         def work(token: CancelToken, report: Callable[[object], None]) -> ImportResult:
@@ -63,7 +66,8 @@ class FhirActions(QObject):
                     engine,
                     AuditKey.load(home),
                     paths,
-                    progress=lambda done, total, _path: report((done, total)),
+                    imported_by=imported_by,
+                    progress=lambda step: report((round(step.done * PROGRESS_SCALE), PROGRESS_SCALE)),
                 )
             finally:
                 engine.dispose()

@@ -297,7 +297,8 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, max(total, 1))
             self.progress.setValue(done)
 
-        self.fhir.import_files(self._owner_url, paths, progress, self._on_failure)
+        who = self.identity.username if self.identity is not None else None
+        self.fhir.import_files(self._owner_url, paths, progress, self._on_failure, imported_by=who)
 
     def _after_import(self) -> None:
         self.progress.hide()

@@ -310,8 +310,10 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 
 def cmd_import_fhir(args: argparse.Namespace) -> int:
+    import getpass
+
     from viewer.services.audit import AuditKey, AuditKeyError
-    from viewer.services.fhir_import import expand_paths, import_paths
+    from viewer.services.fhir_import import ImportProgress, expand_paths, import_paths
 
     settings = _settings(args)
     try:
@@ -335,11 +337,14 @@ def cmd_import_fhir(args: argparse.Namespace) -> int:
             if assign_to is None:
                 raise UserError(f"--assign-to: no therapist named {args.assign_to!r}")
 
-        def progress(done: int, total: int, path: Path) -> None:
-            if done < total:
-                print(f"[{done + 1}/{total}] {path.name}…", file=sys.stderr)
+        def progress(step: ImportProgress) -> None:
+            if step.entries == 0 and step.done < 1.0:  # a file begins
+                print(f"[{step.file}/{step.files}] {step.path.name}…", file=sys.stderr)
 
-        done, failed = import_paths(engine, key, files, assign_to=assign_to, progress=progress)
+        by = f"{getpass.getuser()} (command line)"
+        done, failed = import_paths(
+            engine, key, files, assign_to=assign_to, imported_by=by, progress=progress
+        )
     finally:
         engine.dispose()
     for summary in done:

@@ -28,7 +28,7 @@ from viewer.fhir import reader
 from viewer.fhir.mapping import EVENT_EXTENSION
 from viewer.fhir.reader import FhirInputError
 from viewer.services.audit import AuditKey
-from viewer.services.fhir_import import import_file, import_paths, patient_username
+from viewer.services.fhir_import import ImportProgress, import_file, import_paths, patient_username
 
 SAMPLES = SHARED / "fhir-samples"
 TINY = SAMPLES / "1114198-bundle.json"
@@ -890,3 +890,30 @@ def test_the_bench_imports_a_tenth_of_its_events_within_bounds() -> None:
     assert [default_import_events(n) for n in (2_000, 20_000, 200_000, 1_000_000, 5_000_000)] == [
         5_000, 5_000, 20_000, 100_000, 100_000
     ]  # fmt: skip
+
+
+def test_progress_moves_within_a_file_and_the_audit_row_names_who_imported(
+    scratch_database: sa.URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import viewer.services.fhir_import as importer
+
+    monkeypatch.setattr(importer, "PROGRESS_EVERY", 5)
+    big = SAMPLES / "1272568-bundle.json"  # the largest sample
+    engine = make_engine(scratch_database, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+    steps: list[ImportProgress] = []
+    done, failed = import_paths(
+        engine, KEY, [TINY, big], imported_by="demo_admin_noor", progress=steps.append
+    )
+    assert failed == [] and len(done) == 2
+    within = [s for s in steps if s.path == big and s.entries > 0]
+    assert len(within) > 10  # not just 0 -> 1 for the big file
+    assert [s.done for s in steps] == sorted(s.done for s in steps) and steps[-1].done == 1.0
+    assert [s.entries for s in within] == sorted(s.entries for s in within)
+    assert {(s.file, s.files) for s in steps if s.entries == 0 and s.done < 1} == {(1, 2), (2, 2)}
+    with engine.connect() as conn:
+        audited = conn.execute(sa.text("SELECT actor, detail FROM audit_log WHERE action = 'import'")).all()
+    engine.dispose()
+    assert [d["by"] for _, d in audited] == ["demo_admin_noor", "demo_admin_noor"]
+    assert {a for a, _ in audited} == {scratch_database.username}  # the login that wrote: the owner

@@ -41,11 +41,16 @@ class FhirInputError(ServiceError):
 
 @dataclass(frozen=True)
 class Entry:
-    """One resource of a file: its index (0-based entry, or 1-based NDJSON line) and fullUrl."""
+    """One resource of a file: its index (0-based entry, or 1-based NDJSON line) and fullUrl.
+
+    ``offset`` is how far into the file (in bytes) the reading is once this entry is
+    done: exact for NDJSON, proportional to the entry's place in a bundle.
+    """
 
     index: int
     full_url: str | None
     resource: dict[str, Any]
+    offset: int = 0
 
 
 def _parse(path: Path, text: str | bytes, entry: int | None) -> Any:
@@ -145,7 +150,10 @@ def read_entries(path: Path) -> Iterator[Entry]:
             raise FhirInputError(path, "missing required field resource", index)
         full_url = item.get("fullUrl")
         yield Entry(
-            index, full_url if isinstance(full_url, str) else None, _resource(path, item["resource"], index)
+            index,
+            full_url if isinstance(full_url, str) else None,
+            _resource(path, item["resource"], index),
+            len(data) * (index + 1) // len(entries),
         )
 
 
@@ -167,4 +175,4 @@ def _read_ndjson(path: Path) -> Iterator[Entry]:
             if deeper_than(value, MAX_DEPTH):
                 raise FhirInputError(path, f"nested deeper than {MAX_DEPTH} levels", number)
             found += 1
-            yield Entry(number, None, _resource(path, value, number))
+            yield Entry(number, None, _resource(path, value, number), handle.tell())

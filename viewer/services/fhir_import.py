@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,15 @@ from viewer.fhir.people import (
 from viewer.fhir.reader import Entry, FhirInputError, read_entries
 from viewer.services.audit import AuditKey, append
 
-__all__ = ["FileSummary", "expand_paths", "import_file", "import_order", "import_paths", "patient_username"]
+__all__ = [
+    "FileSummary",
+    "ImportProgress",
+    "expand_paths",
+    "import_file",
+    "import_order",
+    "import_paths",
+    "patient_username",
+]
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +158,7 @@ class _Planned:
     entry: int
     event: MappedEvent
     patient_key: str  # the patient's FHIR id
+    offset: int  # how far into the file this entry ends, for progress
 
 
 def _plan(
@@ -158,6 +168,7 @@ def _plan(
     practitioners: dict[str, list[tuple[str, str]]],
     patient_refs: dict[str, str],
     seen: _Seen,
+    tracker: _Tracker,
 ) -> tuple[dict[str, PatientInfo], list[_Planned]]:
     """Map every entry of a batch; raises FhirInputError at the first problem, before any write.
 
@@ -186,6 +197,7 @@ def _plan(
             raise FhirInputError(path, str(exc), entry.index) from None
     planned: list[_Planned] = []
     for entry in entries:
+        tracker.mapped(entry.offset)
         try:
             mapped = map_resource(entry.resource)
         except MappingError as exc:
@@ -203,7 +215,7 @@ def _plan(
             _check_text("subject reference", patient, ID_MAX, required=True)
         except ValidationError as exc:
             raise FhirInputError(path, f"{exc.field} {exc.message}", entry.index) from None
-        planned.append(_Planned(entry.index, mapped, patient))
+        planned.append(_Planned(entry.index, mapped, patient, entry.offset))
     return patients, planned
 
 
@@ -233,6 +245,40 @@ class _Seen:
             )
         self.repeats += 1
         return False
+
+
+class _Tracker:
+    """Progress within a file: each entry is read and mapped, then checked and written.
+
+    The share done counts both passes over the file's bytes, so a big bundle moves
+    the bar while it is mapped and again while it is written; it is told at most
+    every :data:`PROGRESS_EVERY` entries.
+    """
+
+    def __init__(self, path: Path, report: Callable[[float, int], None] | None) -> None:
+        try:
+            self._size = max(path.stat().st_size, 1)
+        except OSError:
+            self._size = 1
+        self._report = report
+        self._mapped = self._written = self._count = 0
+
+    def mapped(self, offset: int) -> None:
+        self._mapped = offset
+        self._tick()
+
+    def written(self, offset: int) -> None:
+        self._written = offset
+        self._tick()
+
+    def _tick(self) -> None:
+        self._count += 1
+        if self._report is not None and self._count % PROGRESS_EVERY == 0:
+            share = min(1.0, (self._mapped + self._written) / (2 * self._size))
+            self._report(share, self._count // 2)
+
+
+PROGRESS_EVERY = 2_000
 
 
 class _Unknown:
@@ -293,20 +339,26 @@ def import_file(
     *,
     assign_to: uuid.UUID | None = None,
     practitioners: dict[str, list[tuple[str, str]]] | None = None,
+    imported_by: str | None = None,
+    progress: Callable[[float, int], None] | None = None,
 ) -> FileSummary:
     """Import one file in the caller's transaction (the caller commits; any error leaves nothing).
 
     Big NDJSON files go in batches, so memory stays bounded whatever their size; the
     transaction still makes the whole file one unit.  ``practitioners`` (reference ->
     identifiers) holds those of earlier files of the run and gains this file's.
+    ``imported_by`` (who asked for the import: the signed-in administrator, the OS
+    user of the command line) goes into the audit row, whose actor is the database
+    login that wrote.  ``progress`` hears (share of the file done, entries done).
     """
     summary = FileSummary(path)
     practitioners = {} if practitioners is None else practitioners
     patient_refs: dict[str, str] = {}
     seen = _Seen()
+    tracker = _Tracker(path, progress)
     with cyclic_gc_paused():
         for batch in _batches(read_entries(path), BATCH_ENTRIES):
-            _import_batch(conn, path, batch, summary, practitioners, patient_refs, seen, assign_to)
+            _import_batch(conn, path, batch, summary, practitioners, patient_refs, seen, tracker, assign_to)
     if seen.repeats:
         summary.skipped["repeated entry (identical)"] += seen.repeats
     if key is not None:
@@ -315,6 +367,7 @@ def import_file(
             key,
             "import",
             detail={
+                "by": imported_by,
                 "sha256": _digest(path) if path.suffix.lower() == ".json" else None,
                 "created": summary.created,
                 "updated": summary.updated,
@@ -377,6 +430,7 @@ def _import_batch(
     practitioners: dict[str, list[tuple[str, str]]],
     patient_refs: dict[str, str],
     seen: _Seen,
+    tracker: _Tracker,
     assign_to: uuid.UUID | None,
 ) -> None:
     """Map a batch, look up what earlier imports left, then check and stream each event.
@@ -385,7 +439,7 @@ def _import_batch(
     parses, indexes and checks them on the other core meanwhile.  A problem found
     half-way aborts the COPY; the caller's transaction then leaves nothing.
     """
-    patients, planned = _plan(path, entries, summary, practitioners, patient_refs, seen)
+    patients, planned = _plan(path, entries, summary, practitioners, patient_refs, seen, tracker)
     wanted = set(patients) | {item.patient_key for item in planned}
     patient_ids = _resolve_patients(conn, path, patients, wanted, planned, summary)
     if assign_to is not None:
@@ -406,6 +460,7 @@ def _import_batch(
     updates: list[dict[str, Any]] = []
     with _copy(conn, _COLUMNS) as write:
         for item, source in zip(planned, sources, strict=True):
+            tracker.written(item.offset)
             event = item.event
             before = stored.get(source)
             if before is DELETED:
@@ -802,34 +857,55 @@ def import_order(files: list[Path]) -> list[Path]:
     return people + [path for path in files if path not in people]
 
 
+@dataclass(frozen=True)
+class ImportProgress:
+    """Where a run of imports is: the file being imported (1-based, of ``files`` attempts,
+    retries included), entries of it done so far, and the share of the whole run done (by bytes)."""
+
+    file: int
+    files: int
+    path: Path
+    entries: int
+    done: float
+
+
 def import_paths(
     engine: sa.Engine,
     key: AuditKey | None,
     paths: Iterable[Path],
     *,
     assign_to: uuid.UUID | None = None,
-    progress: Callable[[int, int, Path], None] | None = None,
+    imported_by: str | None = None,
+    progress: Callable[[ImportProgress], None] | None = None,
 ) -> tuple[list[FileSummary], list[FhirInputError]]:
     """Import each file in its own transaction; a bad file is reported and the others still land.
 
     Files that bring patients go first; a file refused only for a reference to a patient
     that no file had brought yet is tried again once another file has landed (its
     patients may be there now), as long as that makes progress.  Practitioners of
-    landed files are remembered for the files after them.
+    landed files are remembered for the files after them.  ``progress`` hears at the
+    start of each file and every few thousand entries within one.
     """
     files = expand_paths(paths)
     results: dict[Path, FileSummary | FhirInputError] = {}
     practitioners: dict[str, list[tuple[str, str]]] = {}
+    sizes = {path: _size(path) for path in files}
     pending = import_order(files)
     attempts, total = 0, len(files)
+    finished, all_bytes = 0, sum(sizes.values())
     while pending:
         deferred: list[Path] = []
         landed = False
         for path in pending:
-            if progress is not None:
-                progress(attempts, total, path)
             attempts += 1
-            outcome = _import_one(engine, key, path, assign_to, practitioners)
+            report = None
+            if progress is not None:
+                report = partial(
+                    _tell, progress, attempts, total, path, finished / all_bytes, sizes[path] / all_bytes
+                )
+                report(0.0, 0)
+            outcome = _import_one(engine, key, path, assign_to, practitioners, imported_by, report)
+            finished += sizes[path]
             results[path] = outcome
             if isinstance(outcome, FileSummary):
                 landed = True
@@ -839,11 +915,33 @@ def import_paths(
             break
         pending = deferred
         total += len(deferred)
+        all_bytes += sum(sizes[path] for path in deferred)
     if progress is not None and files:
-        progress(total, total, files[-1])
+        progress(ImportProgress(total, total, files[-1], 0, 1.0))
     done = [r for path in files if isinstance(r := results[path], FileSummary)]
     failed = [r for path in files if isinstance(r := results[path], FhirInputError)]
     return done, failed
+
+
+def _tell(
+    progress: Callable[[ImportProgress], None],
+    number: int,
+    files: int,
+    path: Path,
+    before: float,
+    weight: float,
+    share: float,
+    entries: int,
+) -> None:
+    """One file's progress as a share of the run: what came before, plus its own share by its size."""
+    progress(ImportProgress(number, files, path, entries, min(before + share * weight, 1.0)))
+
+
+def _size(path: Path) -> int:
+    try:
+        return max(path.stat().st_size, 1)
+    except OSError:
+        return 1
 
 
 def _import_one(
@@ -852,12 +950,22 @@ def _import_one(
     path: Path,
     assign_to: uuid.UUID | None,
     practitioners: dict[str, list[tuple[str, str]]],
+    imported_by: str | None,
+    progress: Callable[[float, int], None] | None,
 ) -> FileSummary | FhirInputError:
     """One file in its own transaction: its summary, or why nothing from it was written."""
     known = dict(practitioners)
     try:
         with engine.begin() as conn:
-            summary = import_file(conn, key, path, assign_to=assign_to, practitioners=known)
+            summary = import_file(
+                conn,
+                key,
+                path,
+                assign_to=assign_to,
+                practitioners=known,
+                imported_by=imported_by,
+                progress=progress,
+            )
     except FhirInputError as exc:
         return exc
     except sa.exc.DataError as exc:
