@@ -91,3 +91,20 @@ def test_garbage_is_refused() -> None:
     header = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
     with pytest.raises(CopyFormatError):
         parse_binary_copy(header + b"\x00\x05" + b"\xff\xff")  # a partial tuple
+
+
+def test_the_full_load_reads_the_patient_index_in_order_without_sorting(db: sa.Connection) -> None:
+    """With no statistics on patient_id the planner would pick a bitmap scan and a sort that spills."""
+    from viewer.services.timeline_copy import _COPY_SQL, PLAN_SETTINGS
+
+    patient = _patient_with_events(db, 3000)
+    db.execute(sa.text("ANALYZE timeline_events"))
+    query = _COPY_SQL.split("COPY (", 1)[1].rsplit(") TO STDOUT", 1)[0].replace("%s", ":p")
+
+    def plan() -> str:
+        return "\n".join(db.execute(sa.text("EXPLAIN " + query), {"p": patient}).scalars())
+
+    db.execute(sa.text(PLAN_SETTINGS))
+    chosen = plan()
+    assert "Index Scan Backward using idx_timeline_patient_date" in chosen, chosen
+    assert "Sort" not in chosen, chosen

@@ -48,6 +48,13 @@ _PG_EPOCH_MS = 946_684_800_000  # 2000-01-01 in Unix milliseconds
 
 # Sent in index order (a backward scan of idx_timeline_patient_date); ties in
 # time are put in id order here, as the keyset pages order them.
+#
+# The planner keeps no statistics on patient_id (migration o5p6q7r8s9t0: estimates
+# would reveal hidden rows), so it guesses a few thousand rows per patient and picks
+# a bitmap scan plus a sort, which spills to disk for a big history (1.05 s instead
+# of 0.66 s at 1M events).  We know better: the index already gives the order.
+# ``SET LOCAL`` lasts only for the loading transaction.
+PLAN_SETTINGS = "SET LOCAL enable_bitmapscan = off"
 _COPY_SQL = f"""
 COPY (
     SELECT id, event_date, (({_LANE_SQL}) * 8 + ({_IMPORTANCE_SQL}) * 2 + is_private::int)::int2
@@ -127,15 +134,17 @@ def copy_timeline(
     buffer = bytearray()
     cancelled = False
     try:
-        with driver.cursor() as cursor, cursor.copy(_COPY_SQL, (patient_id,)) as copy:
-            for chunk in copy:
-                if cancelled:
-                    continue  # drain what was already in flight until the server stops
-                buffer += chunk
-                received = max(len(buffer) - _HEADER_FIXED, 0) // _TUPLE.itemsize
-                if progress is not None and not progress(received):
-                    cancelled = True
-                    driver.cancel_safe()
+        with driver.cursor() as cursor:
+            cursor.execute(PLAN_SETTINGS)
+            with cursor.copy(_COPY_SQL, (patient_id,)) as copy:
+                for chunk in copy:
+                    if cancelled:
+                        continue  # drain what was already in flight until the server stops
+                    buffer += chunk
+                    received = max(len(buffer) - _HEADER_FIXED, 0) // _TUPLE.itemsize
+                    if progress is not None and not progress(received):
+                        cancelled = True
+                        driver.cancel_safe()
     except psycopg.errors.QueryCanceled:
         if not cancelled:
             raise
