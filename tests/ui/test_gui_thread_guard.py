@@ -29,10 +29,12 @@ def test_a_copy_on_the_gui_thread_fails(ui_database: UiDatabase) -> None:
         conn = ui_database.engine.connect()  # checked out while the guard looks away
         conn.execute(sa.text("SELECT 1"))
     try:
-        with pytest.raises(GuiThreadQuery, match="psycopg copy"):
+        with pytest.raises(GuiThreadQuery, match="psycopg"):
             copy_timeline(conn, ui_database.patients["busy"])  # no SQLAlchemy statement is involved
         driver = conn.connection.driver_connection
         assert driver is not None
+        with pytest.raises(GuiThreadQuery, match="psycopg copy"), driver.cursor() as cursor:
+            cursor.copy("COPY (SELECT 1) TO STDOUT")
         with pytest.raises(GuiThreadQuery, match="psycopg execute"):
             driver.execute("SELECT 1")
     finally:
