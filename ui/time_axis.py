@@ -4,22 +4,37 @@
 (minutes to centuries, weeks on Mondays).  ``LaneBackground`` paints the
 alternating lane bands and the vertical grid at the axis' major ticks in
 device pixels with a handful of calls: pyqtgraph's own grid is drawn through
-a QPicture across the whole plot and cost about half of every repaint.
+a QPicture across the whole plot and cost about half of every repaint.  For
+the same reason the axis lays out its ticks and labels itself (pyqtgraph's
+algorithm without its per-tick Python objects), and the axis and the grid
+share one :class:`~viewer.time_ticks.TickCache`.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import tzinfo
+from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from pyqtgraph.Qt import internals
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from ui.style import GRID_COLOUR, LANE_BAND_COLOURS
-from viewer.time_ticks import choose_units, tick_times
+from viewer.time_ticks import TickCache, choose_units
+
+
+class TickRun(NamedTuple):
+    """The ticks of one level: one pen, x positions in axis coordinates, from ``top`` to ``bottom``."""
+
+    pen: QPen
+    x: npt.NDArray[np.float64]
+    top: float
+    bottom: float
 
 
 class CalendarAxis(pg.AxisItem):
@@ -29,24 +44,164 @@ class CalendarAxis(pg.AxisItem):
         super().__init__(orientation)
         self.tz = tz
         self.enableAutoSIPrefix(False)
+        self.tick_cache = TickCache()  # shared with the lane background's grid
         self._labels: dict[float, str] = {}
+        self._text_sizes: dict[str, tuple[float, float]] = {}  # label -> (width, height) in _text_font
+        self._text_font = QFont()
+        self._lines = internals.PrimitiveArray(QLineF, 4)
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
         major, minor = choose_units((maxVal - minVal) * 1000.0, size)
-        majors = tick_times(minVal * 1000.0, maxVal * 1000.0, major, self.tz)
+        majors = self.tick_cache.ticks(minVal * 1000.0, maxVal * 1000.0, major, self.tz)
         self._labels = {t / 1000.0: label for t, label in majors}
         levels = [(major.approx_ms / 1000.0, list(self._labels))]
         if minor is not None:
             taken = {t for t, _ in majors}
             minors = [
                 t / 1000.0
-                for t, _ in tick_times(minVal * 1000.0, maxVal * 1000.0, minor, self.tz, labels=False)
+                for t, _ in self.tick_cache.ticks(
+                    minVal * 1000.0, maxVal * 1000.0, minor, self.tz, labels=False
+                )
             ]
             levels.append((minor.approx_ms / 1000.0, [t for t in minors if t * 1000.0 not in taken]))
         return levels
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         return [self._labels.get(value, "") for value in values]
+
+    def _lean(self) -> bool:
+        """Whether :meth:`generateDrawSpecs` can take the short way: a plain bottom axis, as here."""
+        style = self.style
+        return (
+            self.orientation == "bottom"
+            and self._tickLevels is None
+            and self.grid is False
+            and style["showValues"]
+            and style["tickAlpha"] is None
+            and tuple(style["stopAxisAtTick"]) == (False, False)
+        )
+
+    def _measure(self, painter: QPainter) -> dict[str, tuple[float, float]]:
+        """Label sizes as pyqtgraph measures them (height trimmed to 0.8), remembered per string and font."""
+        font = painter.font()
+        if font != self._text_font:
+            self._text_sizes.clear()
+            self._text_font = QFont(font)
+        return self._text_sizes
+
+    def generateDrawSpecs(self, p: QPainter) -> Any:
+        """pyqtgraph's tick and label layout for a bottom axis, without its per-tick overhead.
+
+        pyqtgraph's general version builds two ``Point``s per tick (a window has up
+        to 250 minor ticks), measures every label with ``QPainter.boundingRect``
+        and recomputes the axis' bounding rectangle per label, on every frame:
+        about a fifth of a repaint.  This is the same algorithm for the one case
+        used here (tested to give the same ticks and labels as pyqtgraph's), with
+        the ticks of a level as one array (:class:`TickRun`, drawn with one
+        ``drawLines``) and label sizes remembered per string.  Minor ticks have
+        empty labels, which pyqtgraph measures as 0 x 0 and draws as nothing, so
+        they are skipped.  Any other configuration goes to pyqtgraph.
+        """
+        if not self._lean():
+            return super().generateDrawSpecs(p)
+        style = self.style
+        if style["tickFont"] is not None:
+            p.setFont(style["tickFont"])
+        bounds = self.mapRectFromParent(self.geometry())
+        device = self.deviceTransform_()
+        if device is None:
+            return None
+        span = (bounds.topLeft() + QPointF(-1.0, 1.0), bounds.topRight() + QPointF(1.0, 1.0))
+        start, end = device.map(span[0]), device.map(span[1])
+        length = math.hypot(end.x() - start.x(), end.y() - start.y())
+        if length == 0:
+            return None
+        low, high = self.range
+        levels = self.tickValues(low, high, length)
+        dif = high - low
+        x_scale = bounds.width() / dif if dif else 1.0
+        offset = low * x_scale if dif else 0.0
+        x_min, x_max = sorted((low * x_scale - offset, high * x_scale - offset))
+        top = bounds.top()
+        tick_length = style["tickLength"]
+        runs: list[TickRun] = []
+        positions: list[tuple[list[float], list[bool]]] = []
+        for i, (_spacing, values) in enumerate(levels):
+            pen = self.tickPen()
+            if pen.brush().style() == Qt.BrushStyle.SolidPattern:
+                pen = QPen(pen)
+                colour = QColor(pen.color())
+                colour.setAlpha(int(255 / (i + 1)))
+                pen.setColor(colour)
+            xs = np.asarray(values, dtype=np.float64) * x_scale - offset
+            inside = (xs >= x_min) & (xs <= x_max)
+            runs.append(TickRun(pen, xs[inside], top, top + tick_length / (i * 0.5 + 1.0)))
+            positions.append((xs.tolist(), inside.tolist()))
+        axis_spec = (self.pen(), span[0], span[1])
+
+        text_top = top + (max(0, tick_length) + style["tickTextOffset"][1])
+        flags = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextDontClip
+        clip = self.boundingRect()
+        sizes = self._measure(p)
+        filled = 0.0  # label widths so far; all multiples of 1/64 px, so any order sums them exactly
+        tallest = 0.0
+        text_specs: list[tuple[QRectF, Any, str]] = []
+        for i in range(min(len(levels), style["maxTextLevel"] + 1)):
+            spacing, values = levels[i]
+            strings = self.tickStrings(values, self.autoSIPrefixScale * self.scale, spacing)
+            xs, inside = positions[i]
+            placed: list[tuple[float, str, float, float]] = []
+            for x, shown, text in zip(xs, inside, strings, strict=True):
+                if not shown or not text:
+                    continue
+                size = sizes.get(text)
+                if size is None:
+                    rect = p.boundingRect(QRectF(0, 0, 100, 100), Qt.AlignmentFlag.AlignCenter, text)
+                    size = sizes[text] = (rect.width(), rect.height() * 0.8)
+                placed.append((x, text, *size))
+            if not placed:
+                continue
+            level_filled = filled + sum(width for _x, _text, width, _height in placed)
+            if i > 0 and any(
+                len(text_specs) >= count and level_filled / length >= limit
+                for count, limit in style["textFillLimits"]
+            ):
+                break  # too crowded: this level and finer ones stay unlabelled
+            filled = level_filled
+            tallest = max(tallest, *(height for _x, _text, _width, height in placed))
+            for x, text, width, height in placed:
+                rect = QRectF(x - width / 2.0, text_top, width, height)
+                if clip & rect == rect:
+                    text_specs.append((rect, flags, text))
+        self._updateMaxTextSize(tallest)
+        return axis_spec, runs, text_specs
+
+    def drawPicture(self, p: QPainter, axisSpec: Any, tickSpecs: Any, textSpecs: Any) -> None:
+        """pyqtgraph's drawing of the specs, with each :class:`TickRun` as one ``drawLines`` call."""
+        if not tickSpecs or not isinstance(tickSpecs[0], TickRun):
+            super().drawPicture(p, axisSpec, tickSpecs, textSpecs)
+            return
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        pen, start, end = axisSpec
+        p.setPen(pen)
+        p.drawLine(start, end)
+        for run in tickSpecs:
+            if not len(run.x):
+                continue
+            p.setPen(run.pen)
+            self._lines.resize(len(run.x))
+            lines = self._lines.ndarray()
+            lines[:, 0] = lines[:, 2] = run.x
+            lines[:, 1] = run.top
+            lines[:, 3] = run.bottom
+            p.drawLines(*self._lines.drawargs())
+        if self.style["tickFont"] is not None:
+            p.setFont(self.style["tickFont"])
+        p.setPen(self.textPen())
+        p.setClipRect(self.boundingRect().toAlignedRect())
+        for rect, flags, text in textSpecs:
+            p.drawText(rect, int(flags), text)
 
 
 class LaneBackground(pg.GraphicsObject):
@@ -94,7 +249,8 @@ class LaneBackground(pg.GraphicsObject):
                 self._band_colours[1],
             )
         major, _minor = choose_units((x1 - x0) * 1000.0, max(right - left, 1.0))
-        ticks = tick_times(x0 * 1000.0, x1 * 1000.0, major, self.axis.tz, labels=False)
+        # The axis' own labelled ticks when it chose the same unit: the cache computes them once.
+        ticks = self.axis.tick_cache.ticks(x0 * 1000.0, x1 * 1000.0, major, self.axis.tz)
         if ticks:
             xs = np.array([t for t, _ in ticks], dtype=np.float64) * (sx / 1000.0) + dx
             top, bottom = (self.rows - 0.5) * sy + dy, -0.5 * sy + dy

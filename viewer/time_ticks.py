@@ -12,6 +12,8 @@ local datetimes, which Python converts with the platform's DST rules.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import Enum
@@ -168,6 +170,40 @@ def tick_times(
     if labels and out and unit.base in (Base.MINUTE, Base.HOUR):
         _date_the_first(out, t0_ms, t1_ms, tz)
     return out
+
+
+Ticks = tuple[tuple[int, str], ...]
+
+
+class TickCache:
+    """The ticks of the last few windows, so one repaint computes each list once.
+
+    A repaint asks for the same major ticks twice (the axis for its labels, the
+    lane background for its grid lines), and a repaint without a range change
+    (hover, selection) asks again; computing them walks the calendar in Python.
+    With ``tz=None`` the key holds the local zone's offsets and names as of the
+    last ``time.tzset()``, so a changed ``TZ`` is not answered from memory.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[object, ...], Ticks] = OrderedDict()
+
+    def ticks(
+        self, t0_ms: float, t1_ms: float, unit: TickUnit, tz: tzinfo | None = None, *, labels: bool = True
+    ) -> Ticks:
+        """:func:`tick_times`, remembered."""
+        zone = tz if tz is not None else (time.timezone, time.altzone, time.daylight, time.tzname)
+        key = (t0_ms, t1_ms, unit, zone, labels)
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+            return found
+        found = tuple(tick_times(t0_ms, t1_ms, unit, tz, labels=labels))
+        self._entries[key] = found
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return found
 
 
 def _date_the_first(ticks: list[tuple[int, str]], t0_ms: float, t1_ms: float, tz: tzinfo | None) -> None:

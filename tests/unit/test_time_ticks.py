@@ -1,10 +1,16 @@
-"""Calendar ticks: a clock-time window names its day on the first label; other windows do not change."""
+"""Calendar ticks: a clock-time window names its day on the first label; other windows do not change.
+
+The tick cache answers what ``tick_times`` would, also after the local zone changes.
+"""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
-from viewer.time_ticks import choose_units, tick_times
+import pytest
+
+from viewer.time_ticks import TickCache, choose_units, tick_times
 
 
 def _ms(*args: int) -> float:
@@ -40,3 +46,33 @@ def test_day_and_month_labels_are_unchanged() -> None:
     first = tick_times(t0, t1, major, UTC)[0][1]
     assert "," not in first
     assert tick_times(t0, t1, major, UTC, labels=False)[0][1] == ""
+
+
+def test_the_cache_answers_what_tick_times_would() -> None:
+    cache = TickCache(size=2)
+    t0, t1 = _ms(2025, 10, 13, 0, 30), _ms(2025, 10, 13, 23, 30)
+    major, minor = choose_units(t1 - t0, 1400)
+    assert minor is not None
+    assert cache.ticks(t0, t1, major, UTC) == tuple(tick_times(t0, t1, major, UTC))
+    assert cache.ticks(t0, t1, major, UTC) is cache.ticks(t0, t1, major, UTC)  # remembered
+    unlabelled = tuple(tick_times(t0, t1, major, UTC, labels=False))
+    assert cache.ticks(t0, t1, major, UTC, labels=False) == unlabelled
+    assert cache.ticks(t0, t1 + 1, major, UTC) == tuple(tick_times(t0, t1 + 1, major, UTC))  # another window
+    assert cache.ticks(t0, t1, minor, UTC) == tuple(tick_times(t0, t1, minor, UTC))  # another unit
+    assert len(cache._entries) == 2  # the oldest were dropped
+
+
+def test_the_cache_follows_a_changed_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = TickCache()
+    t0, t1 = _ms(2025, 10, 13, 0, 30), _ms(2025, 10, 13, 23, 30)
+    major, _ = choose_units(t1 - t0, 1400)
+    try:
+        monkeypatch.setenv("TZ", "UTC")
+        time.tzset()
+        in_utc = cache.ticks(t0, t1, major)
+        monkeypatch.setenv("TZ", "Asia/Kolkata")  # +05:30: every hour tick moves by half an hour
+        time.tzset()
+        assert cache.ticks(t0, t1, major) == tuple(tick_times(t0, t1, major)) != in_utc
+    finally:
+        monkeypatch.undo()
+        time.tzset()
