@@ -165,3 +165,32 @@ def test_instrument_bands_are_described_from_the_table_the_importer_uses() -> No
         assert instrument.describe() in table
         for lowest, _band, importance in instrument.bands:  # each band's own lowest score lands in it
             assert instrument.band(lowest)[1] is importance
+
+
+@pytest.mark.parametrize(
+    "display",
+    [
+        "Encounter for check-up",
+        "Dépression légère — 抑郁",
+        "nul\x00inside",
+        "lone \ud800 surrogate",
+        "x" * 70_000,
+    ],
+)
+def test_importer_encoder_gives_encode_metadata_text_and_errors(display: str) -> None:
+    """The importer's reused encoder must write the text (digests depend on it) and refuse what encode_metadata does."""
+    from viewer.domain import ValidationError, encode_metadata
+    from viewer.services.fhir_import import _encode_trusted
+
+    metadata = {
+        "fhir": {"resourceType": "Condition", "id": "c1", "codes": [{"display": display}]},
+        "score": 1.5,
+    }
+    try:
+        expected: str | None = encode_metadata(metadata, shape_trusted=True)
+    except ValidationError as exc:
+        with pytest.raises(ValidationError) as caught:
+            _encode_trusted(metadata)
+        assert caught.value.message == exc.message
+        return
+    assert _encode_trusted(metadata) == expected

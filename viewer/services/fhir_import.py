@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
 import mmap
 import re
@@ -33,7 +34,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ import sqlalchemy as sa
 
 from viewer.domain import (
     DESCRIPTION_MAX,
+    METADATA_MAX_BYTES,
     SHORT_TEXT_MAX,
     TITLE_MAX,
     EventType,
@@ -291,29 +292,6 @@ _TYPE_TEXT = {t: t.value for t in EventType}
 _IMPORTANCE_TEXT = {i: i.db_value for i in Importance}
 
 
-def _row(
-    event: MappedEvent,
-    patient_id: uuid.UUID,
-    therapist_id: uuid.UUID | _Unknown | None,
-    stored_date: datetime,
-) -> dict[str, Any]:
-    related_type, related_id = event.related_entity
-    return {
-        "patient_id": patient_id,
-        "therapist_id": therapist_id,
-        "event_type": _TYPE_TEXT[event.event_type],
-        "event_subtype": event.subtype,
-        "event_date": stored_date,
-        "title": event.title,
-        "description": event.description,
-        "metadata": event.metadata,
-        "related_entity_type": related_type,
-        "related_entity_id": related_id,
-        "importance": _IMPORTANCE_TEXT[event.importance],
-        "is_private": event.is_private,
-    }
-
-
 def _comparable(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(row[c] for c in _COLUMNS)  # metadata compares as dicts: key order does not matter
 
@@ -458,38 +436,41 @@ def _import_batch(
     )
     with_ids: list[dict[str, Any]] = []  # new events of a Caseline export, keeping their ids
     updates: list[dict[str, Any]] = []
+    by_type = summary.by_type
+    written = tracker.written
     with _copy(conn, _COLUMNS) as write:
         for item, source in zip(planned, sources, strict=True):
-            tracker.written(item.offset)
+            written(item.offset)
             event = item.event
             before = stored.get(source)
             if before is DELETED:
                 continue
-            row = _checked_row(path, item, patient_ids[item.patient_key])
+            values = _checked_values(path, item, patient_ids[item.patient_key])
             therapist = author(event)
             if therapist is UNKNOWN_AUTHOR:  # keep the author an earlier import found
                 therapist = None if before is None else before["therapist_id"]
-            row["therapist_id"] = therapist
-            digest = _digest_of(row)
+            values[_THERAPIST] = therapist
+            digest = _digest_of(values)
             if not seen.first(path, event.source_type, event.source_id, item.entry, hash(digest)):
                 continue
-            summary.by_type[event.event_type.value] += 1
-            if row["is_private"] and therapist is None:
+            by_type[values[_TYPE]] += 1
+            if therapist is None and values[_PRIVATE]:
                 summary.private_without_author += 1
             if source[0] == "fhir":  # what an event from a FHIR resource was made from travels with it
-                row["metadata_json"] = _with_digest(row["metadata_json"], digest)
+                values[_METADATA] = _with_digest(values[_METADATA], digest)
             if before is None:
                 summary.created += 1
                 if source[0] == "event":
-                    with_ids.append({**row, "id": source[1]})
+                    with_ids.append({**_as_row(values), "id": source[1]})
                 else:
-                    write([row["metadata_json"] if c == "metadata" else row[c] for c in _COLUMNS])
+                    write(values)
             elif before.get("digest") == digest or (
-                "digest" not in before and _comparable(before) == _comparable(row)
+                "digest" not in before
+                and _comparable(before) == _comparable({**_as_row(values), "metadata": event.metadata})
             ):
                 summary.unchanged += 1
             else:
-                updates.append({**row, "metadata": row["metadata_json"], "id": before["id"]})
+                updates.append({**_as_row(values), "id": before["id"]})
     copy_events(conn, with_ids, with_id=True)
     if updates:
         conn.execute(
@@ -511,23 +492,90 @@ def _source_of(event: MappedEvent, patient_id: uuid.UUID) -> _Source:
     return ("fhir", patient_id, *event.source_key)
 
 
-def _checked_row(path: Path, item: _Planned, patient_id: uuid.UUID) -> dict[str, Any]:
-    """The event as a row, after the schema's own rules (each failure names the entry)."""
+def _checked_values(path: Path, item: _Planned, patient_id: uuid.UUID) -> list[Any]:
+    """The event as COPY values in :data:`_COLUMNS` order (metadata as JSON text, no author yet),
+    after the schema's own rules; each failure names the entry."""
     event = item.event
+    related_type, related_id = event.related_entity
     try:
         _check_text("title", event.title, TITLE_MAX, required=True)
         _check_text("event_subtype", event.subtype, SHORT_TEXT_MAX, required=False)
         _check_text("description", event.description, DESCRIPTION_MAX, required=False)
-        _check_text("related_entity_type", event.related_entity[0], SHORT_TEXT_MAX, required=False)
-        row = _row(event, patient_id, None, to_storage(event.when))
-        row["metadata_json"] = (
-            None
-            if event.metadata is None
-            else encode_metadata(event.metadata, shape_trusted=event.shape_trusted)
-        )
+        _check_text("related_entity_type", related_type, SHORT_TEXT_MAX, required=False)
+        metadata = event.metadata
+        if metadata is None:
+            encoded = None
+        elif event.shape_trusted:
+            encoded = _encode_trusted(metadata)
+        else:
+            encoded = encode_metadata(metadata)
+        return [
+            patient_id,
+            None,
+            _TYPE_TEXT[event.event_type],
+            event.subtype,
+            to_storage(event.when),
+            event.title,
+            event.description,
+            encoded,
+            related_type,
+            related_id,
+            _IMPORTANCE_TEXT[event.importance],
+            event.is_private,
+        ]
     except ValidationError as exc:
         raise FhirInputError(path, f"{exc.field} {exc.message}", item.entry) from None
-    return row
+
+
+_THERAPIST, _TYPE, _METADATA, _PRIVATE = (
+    _COLUMNS.index(c) for c in ("therapist_id", "event_type", "metadata", "is_private")
+)
+
+
+def _as_row(values: list[Any]) -> dict[str, Any]:
+    """Checked values as a row by column name (metadata as its JSON text), for the rare paths."""
+    return dict(zip(_COLUMNS, values, strict=True))
+
+
+def _one_shot_encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, allow_nan=False, ensure_ascii=False)``, built once instead of per call.
+
+    The C encoder json.dumps builds on every call, kept; the text is the same, byte for
+    byte (the digests of earlier imports depend on it).  Without the C module, json.dumps.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return partial(json.dumps, allow_nan=False, ensure_ascii=False)
+
+    def refuse(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    encoder = make(None, refuse, json.encoder.encode_basestring, None, ": ", ", ", False, False, False)
+    join = "".join
+    return lambda value: join(encoder(value, 0))
+
+
+_dumps = _one_shot_encoder()
+
+
+def _encode_trusted(metadata: dict[str, Any]) -> str:
+    """:func:`encode_metadata` with ``shape_trusted``: the same checks and text, with a reused encoder.
+
+    Only for metadata the mapping built (fixed depth, no cycles, numbers checked).
+    """
+    encoded = _dumps(metadata)
+    if "\\u0000" in encoded:
+        raise ValidationError("metadata", "must not contain NUL characters")
+    if encoded.isascii():
+        size = len(encoded)
+    else:
+        try:
+            size = len(encoded.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise ValidationError("metadata", "contains characters that are not valid Unicode text") from None
+    if size > METADATA_MAX_BYTES:
+        raise ValidationError("metadata", f"is larger than {METADATA_MAX_BYTES // 1024} KiB")
+    return encoded
 
 
 def _check_text(field_name: str, value: str | None, maximum: int, *, required: bool) -> None:
@@ -546,9 +594,9 @@ def _check_text(field_name: str, value: str | None, maximum: int, *, required: b
     check_text(field_name, value, maximum, required=required)
 
 
-def _digest_of(row: dict[str, Any]) -> str:
+def _digest_of(values: list[Any]) -> str:
     """A stable hash of everything the import would store of an event (metadata as its JSON text)."""
-    text = "\x1f".join(str(row["metadata_json"] if c == "metadata" else row[c]) for c in _COLUMNS)
+    text = "\x1f".join(map(str, values))
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
@@ -820,7 +868,7 @@ def copy_events(conn: sa.Connection, rows: list[dict[str, Any]], *, with_id: boo
         cursor.copy(f"COPY timeline_events ({', '.join(columns)}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row([row["metadata_json"] if c == "metadata" else row[c] for c in columns])
+            copy.write_row([row[c] for c in columns])
 
 
 _PEOPLE = re.compile(rb'"resourceType"\s*:\s*"(Patient|Practitioner)"')
