@@ -76,6 +76,19 @@ class Buckets:
     def __len__(self) -> int:
         return int(self.lane.shape[0])
 
+    def starting_in(self, start_ms: int, end_ms: int) -> Buckets:
+        """The buckets that start in ``[start_ms, end_ms)``; buckets come sorted by start."""
+        a = int(np.searchsorted(self.start_ms, start_ms, side="left"))
+        b = int(np.searchsorted(self.start_ms, end_ms, side="left"))
+        return Buckets(
+            self.lane[a:b],
+            self.start_ms[a:b],
+            self.end_ms[a:b],
+            self.count[a:b],
+            self.max_importance[a:b],
+            self.private[a:b],
+        )
+
 
 @dataclass(frozen=True)
 class Frame:

@@ -94,6 +94,45 @@ def test_frames_equal_brute_force(
     _assert_no_critical_hides(columns, mask, frame, t0, t1)
 
 
+# A gesture: start somewhere over the data, then pan (in window widths) or zoom (factors) in turn;
+# mostly pans and small zooms, which keep the level, so kept binnings are both reused and outrun.
+gestures = st.lists(
+    st.one_of(
+        st.floats(-2.5, 2.5).map(lambda f: ("pan", f)),
+        st.floats(-0.4, 0.4).map(lambda f: ("pan", f)),
+        st.floats(0.8, 1.25).map(lambda f: ("zoom", f)),
+        st.floats(0.3, 3.0).map(lambda f: ("zoom", f)),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(st.integers(0, 2**31), gestures, st.floats(0.05, 0.3), st.floats(0.0, 1.0))
+def test_a_gesture_on_one_pyramid_equals_brute_force_frame_by_frame(
+    seed: int, gesture: list, share: float, at: float
+) -> None:
+    """The pyramid keeps its binning of the levels it does not store: every later frame must still be exact."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    time_ms = np.sort(rng.integers(0, 2**22, n))
+    importance = rng.choice(4, n, p=[0.3, 0.5, 0.17, 0.03]).astype(np.int8)
+    columns = TimelineColumns(
+        np.zeros(n, "S16"), time_ms, rng.integers(0, 8, n).astype(np.int8), importance, np.zeros(n, np.uint8)
+    )
+    mask = rng.random(n) < 0.8
+    pyramid = LodPyramid(TimelineIndex(columns, mask), budget_bytes_per_event=0.5)  # few stored levels
+    span = 2**22 * share
+    t0 = (2**22 - span) * at + 0.25
+    for move, amount in gesture:
+        if move == "pan":
+            t0 += span * amount
+        else:
+            t0, span = t0 + span / 2 - span * amount / 2, max(span * amount, 1.0)
+        frame = pyramid.frame(t0, t0 + span, 16)
+        _assert_frames_equal(frame, brute_force_frame(columns, mask, t0, t0 + span, 16))
+
+
 def _assert_no_critical_hides(
     columns: TimelineColumns, mask: np.ndarray, frame: Frame, t0: float, t1: float
 ) -> None:
