@@ -917,3 +917,21 @@ def test_progress_moves_within_a_file_and_the_audit_row_names_who_imported(
     engine.dispose()
     assert [d["by"] for _, d in audited] == ["demo_admin_noor", "demo_admin_noor"]
     assert {a for a, _ in audited} == {scratch_database.username}  # the login that wrote: the owner
+
+
+def test_the_audited_write_trigger_is_skipped_only_for_superuser_sessions(db: sa.Connection) -> None:
+    """The import's owner (a superuser here) queues no audit-trigger event per row; anyone else still does.
+
+    A superuser may disable triggers anyway; any wider condition would let an app login write unaudited.
+    """
+    definition = db.execute(
+        sa.text(
+            "SELECT pg_get_triggerdef(oid) FROM pg_trigger "
+            "WHERE tgrelid = 'timeline_events'::regclass AND tgname = 'timeline_events_audited'"
+        )
+    ).scalar_one()
+    assert "WHEN ((current_setting('is_superuser'::text) <> 'on'::text))" in definition
+    assert db.execute(sa.text("SELECT current_setting('is_superuser')")).scalar_one() == "on"
+    db.execute(sa.text("SET LOCAL ROLE caseline_therapist"))  # a login role, as an app login would be
+    assert db.execute(sa.text("SELECT current_setting('is_superuser')")).scalar_one() == "off"
+    db.execute(sa.text("RESET ROLE"))
