@@ -56,7 +56,7 @@ FADED_BUCKET_COLOURS = {level: _tint(style.colour, 0.25) for level, style in IMP
 
 
 class IntRectArray:
-    """Integer rectangles in one C array, filled with one ``QPainter.drawRects`` call.
+    """Integer rectangles in one C array, any slice of it filled with one ``QPainter.drawRects`` call.
 
     QPainter fills QRect arrays much faster than QRectF arrays.  pyqtgraph's
     ``PrimitiveArray`` always stores float64, which is QRectF's layout, not
@@ -67,12 +67,9 @@ class IntRectArray:
     def __init__(self) -> None:
         self._array = np.empty((0, 4), dtype=np.int32)
 
-    def draw(
-        self, painter: QPainter, left: FloatArray, top: FloatArray, width: FloatArray, height: FloatArray
-    ) -> None:
+    def fill(self, left: FloatArray, top: FloatArray, width: FloatArray, height: FloatArray) -> None:
+        """Hold these rectangles (whole pixels), replacing the last ones."""
         n = len(left)
-        if not n:
-            return
         if len(self._array) < n:
             self._array = np.empty((max(n, 2 * len(self._array)), 4), dtype=np.int32)
         rects = self._array[:n]
@@ -80,8 +77,12 @@ class IntRectArray:
         rects[:, 1] = top
         rects[:, 2] = left + width - 1
         rects[:, 3] = top + height - 1
-        first = shiboken6.wrapInstance(self._array.ctypes.data, QRect)
-        painter.drawRects(first, n)
+
+    def draw(self, painter: QPainter, start: int, end: int) -> None:
+        """Fill the held rectangles ``[start, end)`` with the painter's brush, in one call."""
+        if end > start:
+            first = shiboken6.wrapInstance(self._array.ctypes.data + start * self._array.strides[0], QRect)
+            painter.drawRects(first, end - start)
 
 
 class EventLayer(pg.GraphicsObject):
@@ -325,19 +326,26 @@ class EventLayer(pg.GraphicsObject):
     ) -> None:
         if not len(buckets):
             return
-        # Whole device pixels, opaque, no antialiasing: buckets never overlap within a lane, and
-        # blended antialiased rectangles cost four times as much to fill for no visible gain.
+        # Whole device pixels, opaque, no antialiasing: blended antialiased rectangles cost four
+        # times as much to fill for no visible gain.
         left, width, centre, height = bars
+        top = centre - np.floor(height / 2)
+        # Low importance first, so the higher ones end up on top where neighbours share a pixel column;
+        # a stable sort keeps the buckets' order within a level.  One sort and one array for all
+        # levels, then one drawRects per level over its slice.
+        order = np.argsort(buckets.max_importance, kind="stable")
+        self._rects.fill(left[order], top[order], width[order], height[order])
+        levels = buckets.max_importance[order]
+        values = np.arange(len(Importance))
+        starts = np.searchsorted(levels, values, side="left").tolist()
+        ends = np.searchsorted(levels, values, side="right").tolist()
+        colours = FADED_BUCKET_COLOURS if faded else BUCKET_COLOURS
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         for level in Importance:
-            chosen = buckets.max_importance == int(level)
-            n = int(chosen.sum())
-            if not n:
-                continue
-            top = centre[chosen] - np.floor(height[chosen] / 2)
-            painter.setBrush((FADED_BUCKET_COLOURS if faded else BUCKET_COLOURS)[level])
-            self._rects.draw(painter, left[chosen], top, width[chosen], height[chosen])
+            if ends[level] > starts[level]:
+                painter.setBrush(colours[level])
+                self._rects.draw(painter, starts[level], ends[level])
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
 
     def _paint_selection(self, painter: QPainter, sx: float, dx: float, sy: float, dy: float) -> None:

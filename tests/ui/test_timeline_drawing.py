@@ -12,11 +12,11 @@ from datetime import datetime
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from ui.event_layer import BUCKET_COLOURS, FADED_BUCKET_COLOURS, LOCK_GAP_PX
+from ui.event_layer import BUCKET_COLOURS, FADED_BUCKET_COLOURS, LOCK_GAP_PX, EventLayer
 from ui.export import caption_for, render_pdf, render_svg
 from ui.marker_shapes import marker_sprite
 from ui.operations import OperationRunner
@@ -26,6 +26,7 @@ from viewer.domain import EventType, Importance
 from viewer.services.bench_data import synthetic_history
 from viewer.services.patients import PatientSummary
 from viewer.services.timeline_query import FLAG_PRIVATE, TimelineColumns, from_epoch_ms
+from viewer.timeline_frame import Buckets
 from viewer.view_range import DAY_MS, ViewRange
 
 pytestmark = pytest.mark.ui
@@ -171,6 +172,37 @@ def test_density_bars_are_drawn_and_carry_locks(qtbot: QtBot, columns: TimelineC
     seen = {image.pixel(px, py) for px in range(0, image.width(), 3) for py in range(0, image.height(), 3)}
     for level in (Importance.NORMAL, Importance.HIGH):
         assert BUCKET_COLOURS[level].rgb() in seen, level  # the bars are really painted
+
+
+def test_where_neighbouring_bars_share_a_pixel_column_the_more_important_is_on_top() -> None:
+    """Bars span whole pixels, so neighbours in a lane overlap by a column; importance decides it."""
+    levels = [Importance.HIGH, Importance.LOW, Importance.LOW, Importance.CRITICAL, Importance.NORMAL]
+    n = len(levels)
+    buckets = Buckets(
+        np.zeros(n, np.int8),
+        np.arange(n, dtype=np.int64),
+        np.arange(1, n + 1, dtype=np.int64),
+        np.ones(n, np.int64),
+        np.array(levels, np.int8),
+        np.zeros(n, np.bool_),
+    )
+    left = (
+        np.arange(n, dtype=np.float64) * 4 + 2
+    )  # each bar 5 px wide: its last column is the next one's first
+    bars = (left, np.full(n, 5.0), np.full(n, 10.0), np.full(n, 8.0))
+    image = QImage(40, 20, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    try:
+        EventLayer()._paint_buckets(painter, buckets, bars)
+    finally:
+        painter.end()
+    # Shared columns 6, 10, 14, 18: HIGH over LOW, LOW and LOW, CRITICAL over LOW, CRITICAL over NORMAL.
+    shown = [image.pixel(x, 10) for x in (4, 6, 8, 10, 12, 14, 16, 18, 20)]
+    expected = [Importance.HIGH, Importance.HIGH, Importance.LOW, Importance.LOW, Importance.LOW]
+    expected += [Importance.CRITICAL, Importance.CRITICAL, Importance.CRITICAL, Importance.NORMAL]
+    assert shown == [BUCKET_COLOURS[level].rgb() for level in expected]
+    assert image.pixel(4, 5) == QColor("white").rgb() and image.pixel(4, 6) == BUCKET_COLOURS[levels[0]].rgb()
 
 
 def test_a_private_critical_star_over_density_bars_has_a_lock_nearby(qtbot: QtBot) -> None:
