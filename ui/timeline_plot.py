@@ -132,6 +132,10 @@ class TimelinePlot(pg.PlotWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         item = self.getPlotItem()
         item.hideButtons()
+        # The hidden top and right axes still follow the range; without SI prefixes (which they never
+        # show) a range change no longer re-typesets their labels, on every frame.
+        for axis in ("top", "right"):
+            item.getAxis(axis).enableAutoSIPrefix(False)
         for axis in ("left", "bottom"):
             item.getAxis(axis).setTextPen(pg.mkPen("#333"))
             item.getAxis(axis).setPen(pg.mkPen("#999"))
