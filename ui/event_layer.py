@@ -19,7 +19,7 @@ import pyqtgraph as pg
 import shiboken6
 from pyqtgraph.Qt import internals
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QPaintEngine, QPainter, QPen
+from PySide6.QtGui import QColor, QPaintEngine, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from ui.marker_shapes import Sprite, halo, lock, marker
@@ -330,11 +330,17 @@ class EventLayer(pg.GraphicsObject):
         # times as much to fill for no visible gain.
         left, width, centre, height = bars
         top = centre - np.floor(height / 2)
+        # At a whole pixel ratio (2) the rectangles go over in device pixels with nothing left to
+        # scale, which QPainter fills a tenth faster; whole pixels times a whole ratio are the very
+        # same device pixels.  A fractional ratio, SVG, PDF and printers draw as given.
+        device = painter.device()
+        ratio = device.devicePixelRatioF() if device is not None else 1.0
+        scale = int(ratio) if ratio > 1 and ratio.is_integer() else 1
         # Low importance first, so the higher ones end up on top where neighbours share a pixel column;
         # a stable sort keeps the buckets' order within a level.  One sort and one array for all
         # levels, then one drawRects per level over its slice.
         order = np.argsort(buckets.max_importance, kind="stable")
-        self._rects.fill(left[order], top[order], width[order], height[order])
+        self._rects.fill(left[order] * scale, top[order] * scale, width[order] * scale, height[order] * scale)
         levels = buckets.max_importance[order]
         values = np.arange(len(Importance))
         starts = np.searchsorted(levels, values, side="left").tolist()
@@ -342,10 +348,13 @@ class EventLayer(pg.GraphicsObject):
         colours = FADED_BUCKET_COLOURS if faded else BUCKET_COLOURS
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        transform = painter.worldTransform()
+        painter.setWorldTransform(QTransform.fromScale(1 / scale, 1 / scale), True)
         for level in Importance:
             if ends[level] > starts[level]:
                 painter.setBrush(colours[level])
                 self._rects.draw(painter, starts[level], ends[level])
+        painter.setWorldTransform(transform)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
 
     def _paint_selection(self, painter: QPainter, sx: float, dx: float, sy: float, dy: float) -> None:

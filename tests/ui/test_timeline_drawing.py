@@ -6,6 +6,7 @@ The view is built straight from columns (nothing is fetched), with a fixed
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 
@@ -174,8 +175,13 @@ def test_density_bars_are_drawn_and_carry_locks(qtbot: QtBot, columns: TimelineC
         assert BUCKET_COLOURS[level].rgb() in seen, level  # the bars are really painted
 
 
-def test_where_neighbouring_bars_share_a_pixel_column_the_more_important_is_on_top() -> None:
-    """Bars span whole pixels, so neighbours in a lane overlap by a column; importance decides it."""
+@pytest.mark.parametrize("ratio", [1.0, 2.0, 1.5])
+def test_where_neighbouring_bars_share_a_pixel_column_the_more_important_is_on_top(ratio: float) -> None:
+    """Bars span whole pixels, so neighbours in a lane overlap by a column; importance decides it.
+
+    At a whole pixel ratio the bars go to the device in device pixels: they must land where the
+    painter's scaling would have put them, to the device pixel.
+    """
     levels = [Importance.HIGH, Importance.LOW, Importance.LOW, Importance.CRITICAL, Importance.NORMAL]
     n = len(levels)
     buckets = Buckets(
@@ -186,23 +192,33 @@ def test_where_neighbouring_bars_share_a_pixel_column_the_more_important_is_on_t
         np.array(levels, np.int8),
         np.zeros(n, np.bool_),
     )
-    left = (
-        np.arange(n, dtype=np.float64) * 4 + 2
-    )  # each bar 5 px wide: its last column is the next one's first
+    left = np.arange(n, dtype=np.float64) * 4 + 2  # 5 px wide: a bar's last column is the next one's first
     bars = (left, np.full(n, 5.0), np.full(n, 10.0), np.full(n, 8.0))
-    image = QImage(40, 20, QImage.Format.Format_RGB32)
+    image = QImage(round(40 * ratio), round(20 * ratio), QImage.Format.Format_RGB32)
+    image.setDevicePixelRatio(ratio)
     image.fill(QColor("white"))
     painter = QPainter(image)
     try:
         EventLayer()._paint_buckets(painter, buckets, bars)
     finally:
         painter.end()
+
+    def colour(x: int, y: int) -> int:  # the device pixel at the top left of layer pixel (x, y)
+        return image.pixel(math.ceil(x * ratio), math.ceil(y * ratio))
+
     # Shared columns 6, 10, 14, 18: HIGH over LOW, LOW and LOW, CRITICAL over LOW, CRITICAL over NORMAL.
-    shown = [image.pixel(x, 10) for x in (4, 6, 8, 10, 12, 14, 16, 18, 20)]
+    shown = [colour(x, 10) for x in (4, 6, 8, 10, 12, 14, 16, 18, 20)]
     expected = [Importance.HIGH, Importance.HIGH, Importance.LOW, Importance.LOW, Importance.LOW]
     expected += [Importance.CRITICAL, Importance.CRITICAL, Importance.CRITICAL, Importance.NORMAL]
     assert shown == [BUCKET_COLOURS[level].rgb() for level in expected]
-    assert image.pixel(4, 5) == QColor("white").rgb() and image.pixel(4, 6) == BUCKET_COLOURS[levels[0]].rgb()
+    white = QColor("white").rgb()
+    top, bottom, first, last = 6, 13, 2, 22  # the bars' rows and columns, in layer pixels
+    assert colour(4, top) == BUCKET_COLOURS[levels[0]].rgb() and colour(last, bottom) != white
+    x, y = round(4 * ratio), round(10 * ratio)
+    assert image.pixel(x, math.floor(top * ratio) - 1) == white  # nothing above ...
+    assert image.pixel(x, math.ceil((bottom + 1) * ratio)) == white  # ... or below
+    assert image.pixel(math.floor(first * ratio) - 1, y) == white  # ... or beside
+    assert image.pixel(math.ceil((last + 1) * ratio), y) == white
 
 
 def test_a_private_critical_star_over_density_bars_has_a_lock_nearby(qtbot: QtBot) -> None:
