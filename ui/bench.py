@@ -5,7 +5,9 @@ default), loads it through binary COPY and through ORM objects, opens it in
 the real timeline widget offscreen at 1600x600 and replays a scripted
 zoom-in, pan, zoom-out gesture, timing each synchronous repaint.  The naive
 baseline (one pyqtgraph ``ScatterPlotItem`` holding every event) and a 10k
-history are measured in the same run, so ratios compare like with like.
+history are measured in the same run, so ratios compare like with like: the
+big and the 10k gestures alternate, each timed replay after an untimed one
+(:data:`GESTURE_PASSES`), and the naive scatter paints once before it is timed.
 The patient is removed afterwards.  Prints one JSON object.
 
 Nothing in the test suite asserts these times; the suite runs this at a small
@@ -44,6 +46,10 @@ from viewer.view_range import ViewRange
 
 PLOT_SIZE = (1600, 600)
 GROWTH_BASE_EVENTS = 10_000
+# Timed replays of each gesture, alternating the big and the 10k history so both meet the same
+# machine (a shared 2-core box drifts by ~10% from one second to the next); each replay follows an
+# untimed one, since the first visit of each zoom level fills caches a therapist's next gesture reuses.
+GESTURE_PASSES = 3
 
 # (figure, comparison, target) from performance.md; "max" means the figure must not exceed the target.
 TARGETS: dict[str, tuple[str, float]] = {
@@ -198,6 +204,14 @@ class _Bench:
             raise RuntimeError(f"only {painted} of {len(views)} benchmark frames were painted")
         return times
 
+    def _gesture(self, columns: TimelineColumns, patient_id: Any, frames: int) -> list[float]:
+        """Open ``columns``, replay the gesture once untimed, then return the times of a second replay."""
+        self._open(columns, patient_id)
+        assert self.view.history is not None
+        views = gesture_script(self.view.history, densest_time(columns), frames)
+        self._frames(views)
+        return self._frames(views)
+
     def _hover(self, columns: TimelineColumns, focus_ms: float, samples: int = 2000) -> list[float]:
         from PySide6.QtCore import QPointF
 
@@ -243,6 +257,8 @@ class _Bench:
         plot.layer.setVisible(False)
         times: list[float] = []
         try:
+            plot.set_view_range(views[0])
+            plot.viewport().repaint()  # untimed, like the warm-up replay: renders the symbol atlas
             for view in views:
                 start = time.perf_counter()
                 plot.set_view_range(view)
@@ -296,10 +312,17 @@ class _Bench:
         self._open(columns, patient_id)  # warm-up: lays the plot page out once
         first_paints = [self._open(columns, patient_id) for _ in range(3)]
         window_paints = [self._open(columns, patient_id, whole_window=True) for _ in range(3)]
+        small = synthetic_history(GROWTH_BASE_EVENTS, seed).columns(seed)
+        frame_times: list[float] = []
+        small_times: list[float] = []
+        self.say(f"the gesture, {GESTURE_PASSES} times, alternating with a {GROWTH_BASE_EVENTS}-event history…")
+        for _ in range(GESTURE_PASSES):
+            frame_times += self._gesture(columns, patient_id, frames)
+            small_times += self._gesture(small, patient_id, frames)
+        self._open(columns, patient_id)
         focus = densest_time(columns)
         assert self.view.history is not None
         views = gesture_script(self.view.history, focus, frames)
-        frame_times = self._frames(views)
         hover_times = self._hover(columns, focus)
         with _timer() as lod_time:
             pyramid = LodPyramid(self.view.index)
@@ -310,12 +333,6 @@ class _Bench:
         stride = max(len(views) // max(naive_frames, 1), 1)
         naive_build, naive_times = self._naive(columns, views[::stride][:naive_frames])
 
-        self.say(f"the same gesture over {GROWTH_BASE_EVENTS} events…")
-        small = synthetic_history(GROWTH_BASE_EVENTS, seed).columns(seed)
-        self._open(small, patient_id)
-        assert self.view.history is not None
-        small_times = self._frames(gesture_script(self.view.history, densest_time(small), frames))
-
         frame_median = statistics.median(frame_times)
         naive_median = statistics.median(naive_times)
         load_s = statistics.median(loads)
@@ -324,7 +341,9 @@ class _Bench:
             "device_pixel_ratio": self.view.plot.devicePixelRatioF(),
             "widget_px": [self.view.plot.width(), self.view.plot.height()],
             "plot_area_px": [int(self.view.plot.view_box.width()), int(self.view.plot.view_box.height())],
-            "frames": len(frame_times),
+            "frames": frames,  # per gesture
+            "gesture_passes": GESTURE_PASSES,
+            "frames_timed": len(frame_times),
             "frame_ms_median": _ms(frame_median),
             "frame_ms_p99": _ms(_p99(frame_times)),
             "frame_ms_max": _ms(max(frame_times)),

@@ -42,6 +42,7 @@ from viewer.timeline_frame import (
     bucket_level,
     bucket_span,
     one_critical_per_bucket,
+    star_level,
     visible_bounds,
 )
 from viewer.timeline_index import TimelineIndex
@@ -173,7 +174,7 @@ class LodPyramid:
         if b - a <= MARKERS_PER_PIXEL * max(width_px, 1):
             rows = self.index.visible_rows[a:b].astype(np.int64)
             return Frame(rows, Buckets.empty(), critical[:CRITICAL_MARKER_LIMIT], b - a, level)
-        critical = one_critical_per_bucket(self.columns, critical, level)
+        critical = one_critical_per_bucket(self.columns, critical, star_level(level))
         first, last = bucket_span(t0_ms, t1_ms, level)
         if level >= self.finest:
             buckets = self.buckets(level, first, last)

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from pytestqt.qtbot import QtBot
 
-from ui.bench import TARGETS, measure
+from ui.bench import GESTURE_PASSES, TARGETS, measure
 
 pytestmark = pytest.mark.ui
 
@@ -42,6 +42,7 @@ def test_bench_reports_every_figure_and_cleans_up(qtbot: QtBot, engine: sa.Engin
             ), key
     assert figures["events"] == 3_000 and figures["import_events"] == 2_000
     assert figures["frames"] == 16 and figures["naive_frames"] == 4
+    assert figures["frames_timed"] == 16 * GESTURE_PASSES == 16 * figures["gesture_passes"]
     assert figures["widget_px"] == [1600, 600]
     assert set(figures["targets"]) == set(TARGETS)
     # Memory is a property of the data structures, not of the machine: it must meet the target.

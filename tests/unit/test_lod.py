@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from viewer.domain import Importance
 from viewer.lod import BUDGET_BYTES_PER_EVENT, LodPyramid
 from viewer.services.timeline_query import TimelineColumns
-from viewer.timeline_frame import MAX_LEVEL, Buckets, Frame, bin_rows, brute_force_frame
+from viewer.timeline_frame import MAX_LEVEL, Buckets, Frame, bin_rows, brute_force_frame, star_level
 from viewer.timeline_index import TimelineIndex
 
 CRITICAL = int(Importance.CRITICAL)
@@ -91,7 +91,7 @@ def test_frames_equal_brute_force(
     t0, t1 = float(start) + 0.25, float(start + span) + 0.5
     frame = pyramid.frame(t0, t1, width)
     _assert_frames_equal(frame, brute_force_frame(columns, mask, t0, t1, width))
-    _assert_no_critical_hides(columns, mask, frame, t0, t1)
+    _assert_no_critical_hides(columns, mask, frame, t0, t1, width)
 
 
 # A gesture: start somewhere over the data, then pan (in window widths) or zoom (factors) in turn;
@@ -134,9 +134,12 @@ def test_a_gesture_on_one_pyramid_equals_brute_force_frame_by_frame(
 
 
 def _assert_no_critical_hides(
-    columns: TimelineColumns, mask: np.ndarray, frame: Frame, t0: float, t1: float
+    columns: TimelineColumns, mask: np.ndarray, frame: Frame, t0: float, t1: float, width_px: int
 ) -> None:
-    """Every visible critical event in the window is drawn, or shares its lane and bucket with a drawn star."""
+    """Every visible critical event in the window is drawn, or shares its lane and star bucket with a drawn star.
+
+    A star bucket is narrower than 4 px, so the event lies under its star (16 px wide).
+    """
     in_window = [
         i
         for i in range(len(columns))
@@ -147,9 +150,11 @@ def _assert_no_critical_hides(
         assert drawn == set(in_window) and set(in_window) <= set(frame.rows.tolist())
         return
     assert drawn <= set(in_window)
-    starred = {(int(columns.time_ms[i]) >> frame.level, int(columns.lane[i])) for i in drawn}
+    level = star_level(frame.level)
+    assert 2**level < 4 * max((t1 - t0) / width_px, 1.0)
+    starred = {(int(columns.time_ms[i]) >> level, int(columns.lane[i])) for i in drawn}
     for i in in_window:
-        assert (int(columns.time_ms[i]) >> frame.level, int(columns.lane[i])) in starred
+        assert (int(columns.time_ms[i]) >> level, int(columns.lane[i])) in starred
 
 
 @settings(max_examples=5, deadline=None)
@@ -173,7 +178,7 @@ def test_a_large_history_uses_buckets_within_budget(seed: int) -> None:
     assert int(frame.buckets.count.sum()) == n
     assert frame.buckets.private.any() and not frame.buckets.private.all()
     assert 0 < len(frame.critical_rows) <= int((importance == 3).sum())
-    _assert_no_critical_hides(columns, mask, frame, t0, t1)
+    _assert_no_critical_hides(columns, mask, frame, t0, t1, 1600)
     _assert_frames_equal(frame, brute_force_frame(columns, mask, t0, t1, 1600))
 
 
