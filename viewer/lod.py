@@ -24,6 +24,7 @@ bucket in the window that holds a visible critical event
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +42,6 @@ from viewer.timeline_frame import (
     bucket_keys,
     bucket_level,
     bucket_span,
-    one_critical_per_bucket,
     star_level,
     visible_bounds,
 )
@@ -98,6 +98,28 @@ def _coarser(level: Level) -> Level:
     return _reduce(keys, level.count, level.max_importance, level.private)
 
 
+def _star_merge_levels(columns: TimelineColumns, critical: npt.NDArray[np.int32]) -> npt.NDArray[np.int8]:
+    """Per critical row: the lowest level at which it shares a bucket with its lane's previous critical row.
+
+    Two times share a bucket at ``level`` exactly when they agree above bit
+    ``level``, so that level is the bit length of their XOR (``frexp`` gives it
+    exactly: times are far below 2**53).  A lane's first critical row never
+    merges, nor does a row after 1970 with one before (their XOR has the sign bit).  One byte per critical event.
+    """
+    merge = np.full(len(critical), np.iinfo(np.int8).max, dtype=np.int8)
+    if len(critical) < 2:
+        return merge
+    order = np.argsort(columns.lane[critical], kind="stable")  # by lane, time order kept
+    times = columns.time_ms[critical[order]]
+    lanes = columns.lane[critical[order]]
+    same_lane = lanes[1:] == lanes[:-1]
+    differ = times[1:] ^ times[:-1]  # negative when the two straddle 1970: they never share a bucket
+    _, bits = np.frexp(differ.astype(np.float64))
+    merged = np.where(same_lane & (differ >= 0), bits, np.iinfo(np.int8).max).astype(np.int8)
+    merge[order[1:]] = merged
+    return merge
+
+
 def _distinct_buckets(time_ms: IntArray, level: int) -> int:
     """Distinct time buckets at ``level`` among sorted times (ignoring lanes)."""
     if not len(time_ms):
@@ -117,6 +139,7 @@ class LodPyramid:
         lanes = self.columns.lane[rows]
         importance = self.columns.importance[rows]
         budget = budget_bytes_per_event * max(len(rows), 1)
+        self.star_merge = _star_merge_levels(self.columns, index.critical_rows)
         self.finest = self._finest_level(times, budget)
         self.levels: dict[int, Level] = {}
         level = _reduce(
@@ -150,7 +173,28 @@ class LodPyramid:
 
     @property
     def nbytes(self) -> int:
-        return sum(level.nbytes for level in self.levels.values())
+        return sum(level.nbytes for level in self.levels.values()) + int(self.star_merge.nbytes)
+
+    def _stars(self, t0_ms: float, lo: int, hi: int, level: int) -> IntArray:
+        """:func:`one_critical_per_bucket` of the visible critical rows in ``[lo, hi)``, without a sort.
+
+        A critical event is the first of its (lane, bucket) at ``level`` when its
+        lane's previous critical event lies in an earlier bucket: when it merges
+        with that one only above ``level`` (:attr:`star_merge`).  Only the
+        window's first bucket may start before the window, so there the first
+        event of each lane inside the window is taken whatever came before.
+        """
+        critical = self.index.critical_rows
+        a = int(np.searchsorted(critical, np.int32(lo), side="left"))
+        b = int(np.searchsorted(critical, np.int32(hi), side="left"))
+        chosen = self.star_merge[a:b] > level
+        edge_end_ms = ((math.ceil(t0_ms) >> level) + 1) << level
+        edge_row = int(np.searchsorted(self.columns.time_ms, edge_end_ms, side="left"))
+        k = int(np.searchsorted(critical[a:b], np.int32(edge_row), side="left"))
+        if k:
+            _, first = np.unique(self.columns.lane[critical[a : a + k]], return_index=True)
+            chosen[first] = True
+        return critical[a:b][chosen][:CRITICAL_MARKER_LIMIT].astype(np.int64)
 
     def buckets(self, level: int, first: int | None = None, last: int | None = None) -> Buckets:
         """The level's buckets with index in ``[first, last]`` (all of them by default)."""
@@ -169,12 +213,12 @@ class LodPyramid:
         """What to draw for the window ``[t0, t1)``; equal to :func:`brute_force_frame`."""
         lo, hi = visible_bounds(self.columns.time_ms, t0_ms, t1_ms)
         a, b = self.index.position(lo), self.index.position(hi)
-        critical = self.index.critical_between(lo, hi)
         level = bucket_level(t0_ms, t1_ms, width_px)
         if b - a <= MARKERS_PER_PIXEL * max(width_px, 1):
             rows = self.index.visible_rows[a:b].astype(np.int64)
+            critical = self.index.critical_between(lo, hi)
             return Frame(rows, Buckets.empty(), critical[:CRITICAL_MARKER_LIMIT], b - a, level)
-        critical = one_critical_per_bucket(self.columns, critical, star_level(level))
+        critical = self._stars(t0_ms, lo, hi, star_level(level))
         first, last = bucket_span(t0_ms, t1_ms, level)
         if level >= self.finest:
             buckets = self.buckets(level, first, last)
