@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -210,6 +211,19 @@ class FilterBar(QWidget):
         for edit in (self.date_from, self.date_to):
             edit.setEnabled(on)
         self._emit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """F3 / Shift+F3 step through matches while typing in the search box (or on any filter control).
+
+        The search box ignores F3, so the key comes up to the bar; the timeline
+        has its own F3 for when it has the focus.
+        """
+        if event.key() == Qt.Key.Key_F3:
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self.searchStep.emit(-1 if shift else 1)
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def set_match_status(self, text: str) -> None:
         self.match_label.setText(text)

@@ -198,6 +198,12 @@ def test_text_search_highlights_and_steps(qtbot: QtBot, view: TimelineView) -> N
     assert view.selected_row == int(view.match_rows[1]) and first == int(view.match_rows[0])
     qtbot.keyClick(view.plot, Qt.Key.Key_F3, Qt.KeyboardModifier.ShiftModifier)
     assert view.selected_row == first
+    # Still typing in the search box: F3 and Shift+F3 step from there too.
+    search.setFocus()
+    qtbot.keyClick(search, Qt.Key.Key_F3)
+    assert view.selected_row == int(view.match_rows[1])
+    qtbot.keyClick(search, Qt.Key.Key_F3, Qt.KeyboardModifier.ShiftModifier)
+    assert view.selected_row == first and search.text() == "Event 1"
 
 
 def test_double_click_on_empty_lane_zooms_in_there(qtbot: QtBot, view: TimelineView) -> None:
