@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pyqtgraph as pg
 from pyqtgraph.Qt import internals
 from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPicture
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from ui.style import GRID_COLOUR, LANE_BAND_COLOURS
@@ -49,6 +49,7 @@ class CalendarAxis(pg.AxisItem):
         self._text_sizes: dict[str, tuple[float, float]] = {}  # label -> (width, height) in _text_font
         self._text_font = QFont()
         self._lines = internals.PrimitiveArray(QLineF, 4)
+        self._specs: Any = None  # the last generateDrawSpecs, while pyqtgraph's picture stands
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
         major, minor = choose_units((maxVal - minVal) * 1000.0, size)
@@ -175,6 +176,33 @@ class CalendarAxis(pg.AxisItem):
                     text_specs.append((rect, flags, text))
         self._updateMaxTextSize(tallest)
         return axis_spec, runs, text_specs
+
+    def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        """Draw straight onto the view, not through pyqtgraph's ``QPicture``.
+
+        pyqtgraph records the axis into a picture and replays it; the range
+        changes every frame of a pan or zoom, so each frame paid for recording,
+        serialising and replaying the same lines and labels.  The specs are kept
+        until pyqtgraph drops its picture (range, size or style changed), so a
+        repaint for any other reason (hover, selection) reuses them.
+        """
+        if not self._lean():
+            super().paint(p, opt, widget)
+            return
+        if self.picture is None or self._specs is None:
+            p.save()
+            if self.style["tickFont"]:
+                p.setFont(self.style["tickFont"])
+            self._specs = self.generateDrawSpecs(p)
+            p.restore()
+            self.picture = QPicture()  # an empty stand-in: pyqtgraph resets it to None when the specs go stale
+        if self._specs is None:
+            return
+        p.save()
+        if self.style["tickFont"]:
+            p.setFont(self.style["tickFont"])
+        self.drawPicture(p, *self._specs)
+        p.restore()
 
     def drawPicture(self, p: QPainter, axisSpec: Any, tickSpecs: Any, textSpecs: Any) -> None:
         """pyqtgraph's drawing of the specs, with each :class:`TickRun` as one ``drawLines`` call."""
