@@ -201,8 +201,9 @@ class EventLayer(pg.GraphicsObject):
                 self._paint_matches(
                     painter, one_critical_per_bucket(self.columns, in_window, frame.level), sx, dx, sy, dy
                 )
-            else:
-                self._paint_markers(painter, frame.critical_rows, sx, dx, sy, dy)
+            else:  # every one critical: one sprite, no sorting by level
+                x, y = self._positions(frame.critical_rows, sx, dx, sy, dy)
+                self._draw_fragments(painter, self._sprites[Importance.CRITICAL], x, y)
             # Locks on one row above the tallest bars of each lane, so they read as a line of marks.
             private = frame.buckets.private
             left, width, centre, _height = (part[private] for part in bars)

@@ -12,7 +12,7 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QNativeGestureEvent
-from PySide6.QtWidgets import QGraphicsView, QLabel, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QLabel, QWidget
 
 from ui.event_layer import EventLayer
 from ui.style import LANE_BAND_COLOURS, TODAY_COLOUR
@@ -47,6 +47,9 @@ class LaneAxis(pg.AxisItem):
     def __init__(self) -> None:
         super().__init__("left")
         self.setWidth(112)
+        # The names change only when lanes are hidden, moved or resized, never on a pan or zoom:
+        # kept as a device pixmap, a frame blits them instead of replaying their text.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.layout = LaneLayout()
         self.set_layout(self.layout)
 
