@@ -27,7 +27,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import numpy as np
@@ -402,10 +402,8 @@ def _checkpoint(conn: sa.Connection) -> None:
     of the two cores, while frames are timed.  Needs superuser (the embedded
     server's owner has it); a login without it just skips this.
     """
-    try:
-        conn.execute(sa.text("CHECKPOINT"))  # the connection is in autocommit: a refusal leaves it usable
-    except sa.exc.DBAPIError:
-        pass
+    with suppress(sa.exc.DBAPIError):  # the connection is in autocommit: a refusal leaves it usable
+        conn.execute(sa.text("CHECKPOINT"))
 
 
 def _machine() -> dict[str, Any]:
