@@ -7,11 +7,12 @@ named actions; ``TimelineView`` decides what those actions mean.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
-from PySide6.QtGui import QFont, QKeyEvent, QNativeGestureEvent
+from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QFont, QKeyEvent, QNativeGestureEvent, QPainter, QRegion
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QLabel, QWidget
 
 from ui.event_layer import EventLayer
@@ -126,15 +127,16 @@ class TimelinePlot(pg.PlotWidget):
         self.lane_axis = LaneAxis()
         super().__init__(
             parent,
-            background=LANE_BAND_COLOURS[0],  # doubles as every other lane band
+            background=LANE_BAND_COLOURS[0],  # the margins; the lanes paint their own bands
             viewBox=self.view_box,
             axisItems={"bottom": self.time_axis, "left": self.lane_axis},
         )
         # pyqtgraph caches the view's background as a pixmap; for a plain colour, copying that
         # viewport-sized pixmap costs more than filling (about 0.3 ms a frame at pixel ratio 2).
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
-        # The view fills every pixel with its solid background first, so Qt need not clear the
-        # viewport before each paint as well (about 0.25 ms a frame at pixel ratio 2).
+        # The view fills every pixel itself (the margins in drawBackground, the lanes' bands in
+        # LaneBackground), so Qt need not clear the viewport before each paint (about 0.25 ms a
+        # frame at pixel ratio 2).
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setObjectName("timelinePlot")
         self.setAccessibleName("Patient timeline")
@@ -253,6 +255,21 @@ class TimelinePlot(pg.PlotWidget):
 
     def zoom(self, factor: float, anchor_ms: float | None = None) -> None:
         self.set_view_range(self.view_range().zoomed(factor, anchor_ms))
+
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        """Fill ``rect`` but for the lanes, which :class:`LaneBackground` fills whole (each pixel once)."""
+        brush = self.backgroundBrush()
+        lanes = self.view_box.sceneBoundingRect()
+        # Inward to whole pixels: the lanes' own fill covers the edge pixels they share with margins.
+        inner = QRect(
+            math.ceil(lanes.left()),
+            math.ceil(lanes.top()),
+            max(math.floor(lanes.right()) - math.ceil(lanes.left()), 0),
+            max(math.floor(lanes.bottom()) - math.ceil(lanes.top()), 0),
+        )
+        exposed = rect.toAlignedRect() if isinstance(rect, QRectF) else rect
+        for part in QRegion(exposed).subtracted(QRegion(inner)):
+            painter.fillRect(part, brush)
 
     # -- input -------------------------------------------------------------------------
     def keyPressEvent(self, ev: QKeyEvent) -> None:

@@ -353,3 +353,27 @@ def test_svg_and_pdf_exports_draw_markers_as_shapes(qtbot: QtBot, columns: Timel
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Subtype /Image") <= 2 * legend_images  # each with a mask
     _paint(view)  # and the screen goes on with sprites
     assert view.plot.layer._vector_scale is None
+
+
+@pytest.mark.parametrize("share", [1.0, 0.37, 0.0123, 0.00071])
+def test_every_pixel_of_the_lanes_and_margins_is_painted(
+    qtbot: QtBot, columns: TimelineColumns, share: float
+) -> None:
+    """The viewport paints opaque with no clearing: margins and lanes are filled apart, each pixel once.
+
+    Rendered over magenta without Qt's own background fill, so a pixel nobody
+    paints stays magenta (fractional view-box edges and windows included).
+    """
+    from PySide6.QtWidgets import QWidget
+
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    first, last = float(columns.time_ms[0]), float(columns.time_ms[-1])
+    span = (last - first) * share
+    start = first + (last - first - span) * 0.61 + 0.3
+    view.plot.set_view_range(ViewRange(start, start + span))
+    viewport = view.plot.viewport()
+    image = QImage(viewport.size(), QImage.Format.Format_ARGB32)
+    image.fill(QColor("#FF00FF"))
+    viewport.render(image, renderFlags=QWidget.RenderFlag.DrawChildren)
+    pixels = np.frombuffer(image.constBits(), np.uint32).reshape(image.height(), image.width())
+    assert not (pixels == 0xFFFF00FF).any()
