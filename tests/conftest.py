@@ -28,6 +28,10 @@ from viewer.db.embedded import EmbeddedServer
 from viewer.db.engine import make_engine
 
 atexit.register(shutil.rmtree, os.environ["CASELINE_HOME"], ignore_errors=True)  # after the server stops
+# One audit key for the whole session, the one the database tests construct, given as a clinic
+# gives it to every workstation: tests in fresh homes sign the shared chains with it, since a key a
+# home makes for itself may start a chain but never join one.  Tests of key files unset it.
+os.environ["CASELINE_AUDIT_KEY"] = bytes(range(32)).hex()
 
 settings.register_profile(
     "ci", derandomize=True, deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]

@@ -532,9 +532,13 @@ class MainWindow(QMainWindow):
 
         def work(_token: CancelToken, _report: Callable[[object], None]) -> SignedIn:
             engine, identity = sign_in(base, username, password)
-            with engine.begin() as conn:
-                append(conn, AuditKey.load(home), "sign_in")
-                actor = load_actor(conn)
+            try:
+                with engine.begin() as conn:
+                    append(conn, AuditKey.load(home), "sign_in")
+                    actor = load_actor(conn)
+            except BaseException:
+                engine.dispose()  # signed in, but refused here (no audit key, say): close the login
+                raise
             if remember:
                 remember_username(home, username)
             drafts = DraftStore.open(home, identity.username, password)  # key from the password, in memory

@@ -275,12 +275,16 @@ def test_a_damaged_checkpoint_is_reported_not_reset(chain_db: sa.Engine, tmp_pat
     assert (tmp_path / "audit.tail").read_text(encoding="ascii") == "{not json"
 
 
-def test_key_file_is_created_private_and_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_key_file_is_created_private_and_checked(
+    chain_db: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CASELINE_AUDIT_KEY", raising=False)
     with pytest.raises(AuditKeyError):
         AuditKey.load(tmp_path, create=False)
     first = AuditKey.load(tmp_path)
     path = tmp_path / "audit.key"
+    assert not path.exists()  # kept only once it signs a chain's first row
+    _append_committed(chain_db, first, 1)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert AuditKey.load(tmp_path) == first and len(first.secret) == 32
     os.chmod(path, 0o644)
@@ -316,3 +320,33 @@ def test_cli_audit_verify_exit_codes(
         with engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM audit_log"))
         (caseline_home / "audit.tail").unlink(missing_ok=True)
+
+
+def test_a_new_workstation_key_may_start_a_chain_but_never_join_one(
+    chain_db: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine without the clinic's key makes its own: on an empty chain that key is the chain's."""
+    monkeypatch.delenv("CASELINE_AUDIT_KEY", raising=False)
+    first_home, second_home = tmp_path / "first", tmp_path / "second"
+    starter = AuditKey.load(first_home)
+    assert starter.created == first_home / "audit.key" and not starter.created.exists()
+    _append_committed(chain_db, starter, 2)  # the same new key goes on signing the chain it started
+    _append_committed(chain_db, AuditKey.load(first_home), 1)  # and so does the file, loaded again
+    newcomer = AuditKey.load(second_home)
+    assert not (second_home / "audit.key").exists()  # a machine that never reaches the chain keeps no key
+    with chain_db.begin() as conn, pytest.raises(AuditKeyError, match="already keeps an audit trail") as err:
+        append(conn, newcomer, "sign_in")
+    assert "audit.key" in str(err.value) and "CASELINE_AUDIT_KEY" in str(err.value)
+    assert not (second_home / "audit.key").exists()  # nothing left behind to fork the chain later
+    with chain_db.begin() as conn, pytest.raises(AuditKeyError):  # and asking again changes nothing
+        append(conn, AuditKey.load(second_home), "sign_in")
+    with chain_db.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one() == 3
+        assert verify(conn, starter).ok
+    # Given the clinic's key, the second machine signs the same chain.
+    second_home.mkdir()
+    (second_home / "audit.key").write_text(starter.secret.hex(), encoding="ascii")
+    (second_home / "audit.key").chmod(0o600)
+    _append_committed(chain_db, AuditKey.load(second_home), 1)
+    with chain_db.connect() as conn:
+        assert verify(conn, starter).ok and verify(conn, starter).rows == 4

@@ -119,3 +119,22 @@ def test_sign_out_forgets_the_patients_and_asks_again(
     qtbot.waitUntil(lambda: window.sign_in_dialog is not None and window.sign_in_dialog is not first_dialog)
     _sign_in(qtbot, window, practice, "outsider")
     assert window.patients.model.patients == []  # treats nobody: sees nobody
+
+
+def test_a_workstation_without_the_clinics_audit_key_cannot_sign_in_and_is_told_how(
+    qtbot: QtBot, practice: Practice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its own new key would fork the practice's audit chain, so sign-in stops and says what to copy."""
+    monkeypatch.delenv("CASELINE_AUDIT_KEY", raising=False)
+    settings = Settings(tmp_path, practice.url.render_as_string(hide_password=False), UrlSource.FLAG)
+    win = MainWindow(settings, require_sign_in=True)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: win.sign_in_dialog is not None and win.sign_in_dialog.isVisible(), timeout=30_000)
+    _type_and_submit(qtbot, win, practice.login("colleague"), practice.passwords["colleague"])
+    error = win.sign_in_dialog.findChild(QLabel, "signInError")  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: "audit trail" in error.text(), timeout=30_000)
+    assert "audit.key" in error.text() and "CASELINE_AUDIT_KEY" in error.text()
+    assert win.identity is None and not (tmp_path / "audit.key").exists()
+    win.close()

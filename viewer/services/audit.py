@@ -30,7 +30,7 @@ import json
 import os
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ KEY_FILE_NAME = "audit.key"
 KEY_ENV = "CASELINE_AUDIT_KEY"
 GENESIS = bytes(32)
 _LOCK_ID = 0x0CA5E11E  # pg_advisory_xact_lock id serialising appends (the insert trigger takes it too)
+_STARTED_HERE: set[bytes] = set()  # new keys (AuditKey.created) that started their database's chain
 _APPENDED_IN = "caseline_audit_appended_in"  # conn.info: the transaction of this connection's last append
 
 
@@ -59,10 +60,16 @@ class AuditKeyError(Exception):
 
 @dataclass(frozen=True)
 class AuditKey:
-    """The chain's secret, and where this machine keeps its checkpoint of the chain's end (if anywhere)."""
+    """The chain's secret, and where this machine keeps its checkpoint of the chain's end (if anywhere).
+
+    ``created`` is where a key this load just made will be kept: a new key may
+    start a chain, never join one.  :func:`append` writes its file when it
+    signs a chain's first row and refuses it on a chain that has rows.
+    """
 
     secret: bytes
     checkpoint: Path | None = None
+    created: Path | None = field(default=None, compare=False)
 
     @classmethod
     def load(cls, home: Path, *, create: bool = True) -> AuditKey:
@@ -80,12 +87,9 @@ class AuditKey:
         if not path.exists():
             if not create:
                 raise AuditKeyError(f"no audit key at {path}")
-            home.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{KEY_FILE_NAME}.{os.getpid()}")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(32))
-            os.replace(temporary, path)
+            # A new key, written only when it starts a chain (``append``): a workstation that never
+            # reaches the database, or finds a chain signed by another key, keeps no key file.
+            return cls(secrets.token_bytes(32), home / CHECKPOINT_FILE_NAME, path)
         if path.stat().st_mode & 0o077:
             raise AuditKeyError(f"{path} must be readable by its owner only (chmod 600)")
         try:
@@ -93,6 +97,24 @@ class AuditKey:
         except ValueError:
             raise AuditKeyError(f"{path} does not hold a hex key") from None
         return cls(secret, home / CHECKPOINT_FILE_NAME)
+
+    def keep(self) -> None:
+        """Write a new key to its file (0600), now that it starts its chain; a no-op for any other key."""
+        path = self.created
+        if path is None or self.secret in _STARTED_HERE:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{KEY_FILE_NAME}.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(self.secret.hex())
+        try:
+            os.link(temporary, path)  # fails if another process wrote a key meanwhile: never replace one
+        except FileExistsError:
+            raise AuditKeyError(f"{path} appeared while this key was being made; try again") from None
+        finally:
+            os.unlink(temporary)
+        _STARTED_HERE.add(self.secret)
 
 
 def _canonical(
@@ -133,6 +155,16 @@ def append(
             "pg_current_xact_id()::text AS xact FROM caseline_audit_tail() t"
         )
     ).one()
+    if key.created is not None and key.secret not in _STARTED_HERE:
+        if tail.seq is not None:
+            # A workstation without the clinic's key just made one: its rows would fork the chain
+            # (verify would call every one of them edited).  Refuse; no key file was written.
+            raise AuditKeyError(
+                f"this database already keeps an audit trail, signed with another machine's key; "
+                f"copy that machine's {KEY_FILE_NAME} into {key.created.parent} (chmod 600) "
+                f"or set {KEY_ENV} (hex) to the clinic's key"
+            )
+        key.keep()  # the chain's first row: this key is the chain's from now on
     seq = tail.seq + 1 if tail.seq is not None else 1
     prev_mac = bytes(tail.mac) if tail.mac is not None else GENESIS
     if key.checkpoint is not None and tail.seq is not None and conn.info.get(_APPENDED_IN) != tail.xact:
