@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.elided_label import ElidedLabel
 from viewer.domain import EventType, Importance
 from viewer.timeline_filter import PrivateMode, TimelineFilter
 
@@ -128,7 +129,7 @@ class FilterBar(QWidget):
         self.match_label.setObjectName("searchMatches")
         self.match_label.setAccessibleName("Search matches")
 
-        self.summary = QLabel("Showing all events", self)
+        self.summary = ElidedLabel("Showing all events", self)
         self.summary.setObjectName("filterSummary")
         self.summary.setAccessibleName("Active filters")
         self.reset = QPushButton("Reset filters", self)

@@ -58,6 +58,9 @@ DEMO_BANNER = (
 )
 
 
+PATIENT_LIST_MIN_WIDTH = 190  # px: a full name and its event count
+
+
 @dataclass(frozen=True)
 class SignedIn:
     """What signing in yields: the clinician's own pool, who they are, their links, their drafts."""
@@ -147,6 +150,10 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.patients)
         splitter.addWidget(self.timeline)
         splitter.setStretchFactor(1, 1)
+        # Names stay readable in a narrow window: the timeline gives up width first (its detail pane
+        # folds away), the patient list never shrinks below a name and its event count.
+        self.patients.setMinimumWidth(PATIENT_LIST_MIN_WIDTH)
+        splitter.setCollapsible(0, False)
         splitter.setSizes([260, 1000])
 
         self.content = QWidget(self)

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.detail_pane import EventDetailPane
+from ui.elided_label import ElidedLabel
 from ui.event_layer import FrameProvider
 from ui.filter_bar import FilterBar
 from ui.marker_shapes import lock_sprite, marker_sprite
@@ -173,7 +174,7 @@ class TimelineView(QWidget):
         font.setPointSize(font.pointSize() + 3)
         font.setBold(True)
         self.header.setFont(font)
-        self.summary = QLabel("", self)
+        self.summary = ElidedLabel("", self)  # in a narrow window it ends in "…" rather than widen it
         self.summary.setObjectName("timelineSummary")
         self.summary.setAccessibleName("Timeline summary")
         self.summary.setStyleSheet("color:#555;")
@@ -185,12 +186,13 @@ class TimelineView(QWidget):
         toolbar.addSpacing(12)
         toolbar.addWidget(self.summary)
         toolbar.addSpacing(12)
-        self.range_label = QLabel("", self)
+        self.range_label = ElidedLabel("", self)
         self.range_label.setObjectName("timelineRange")
         self.range_label.setAccessibleName("Time shown")
         self.range_label.setStyleSheet("color:#333;")
         toolbar.addWidget(self.range_label)
         toolbar.addStretch(1)
+
         keys = {Preset.DAY: "D", Preset.WEEK: "1", Preset.MONTH: "2", Preset.YEAR: "3", Preset.ALL: "0"}
         for preset in Preset:
             button = QPushButton(preset.value, self)
@@ -309,7 +311,7 @@ class TimelineView(QWidget):
         footer.setContentsMargins(0, 0, 0, 0)
         footer.addWidget(self.legend)  # the legend alone, so exports can draw it without the hint
         footer.addStretch(1)
-        hint = QLabel("Wheel: zoom · drag: pan · Shift+drag: zoom to range · ←/→: events", self)
+        hint = ElidedLabel("Wheel: zoom · drag: pan · Shift+drag: zoom to range · ←/→: events", self)
         hint.setObjectName("timelineHint")
         hint.setAccessibleName("Timeline controls")
         hint.setStyleSheet("color:#777;")

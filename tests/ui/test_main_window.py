@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import UiDatabase
-from ui.main_window import MainWindow
+from ui.main_window import PATIENT_LIST_MIN_WIDTH, MainWindow
 from ui.timeline_view import TimelineView
 
 pytestmark = pytest.mark.ui
@@ -155,3 +155,17 @@ def test_every_control_has_names(qtbot: QtBot, window: MainWindow) -> None:
         assert widget.accessibleName(), widget.objectName()
     for name in ("patientSearch", "patientList", "timelinePlot", "timelineMessage", "loadProgress"):
         assert window.findChild(QWidget, name) is not None, name
+
+
+def test_a_narrow_window_keeps_names_readable_and_fits_a_laptop(qtbot: QtBot, window: MainWindow) -> None:
+    """At 1100 px the patient list keeps its width; secondary labels end in "…" with the text in a tooltip."""
+    _select(qtbot, window, "Aspen Busy")
+    window.resize(1100, 700)
+    qtbot.waitUntil(lambda: window.width() == 1100)
+    assert window.minimumSizeHint().width() <= 1100
+    assert window.patients.width() >= PATIENT_LIST_MIN_WIDTH
+    summary = window.timeline.summary
+    assert summary.width() < summary.sizeHint().width()  # squeezed ...
+    assert summary.toolTip() == summary.text() and "640 events" in summary.text()  # ... not lost
+    window.resize(1900, 700)
+    qtbot.waitUntil(lambda: summary.width() >= summary.sizeHint().width())  # room again: shown whole
