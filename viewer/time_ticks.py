@@ -58,7 +58,9 @@ class TickUnit:
                 else f"{moment.day} {moment:%b}"
             )
         if self.base is Base.MONTH:
-            return f"{moment:%b %Y}" if moment.month == 1 or self.step >= 3 else f"{moment:%b}"
+            if self.step >= 3:  # quarters: the year at New Year, the month elsewhere ("2025 Apr Jul Oct")
+                return f"{moment.year}" if moment.month == 1 else f"{moment:%b}"
+            return f"{moment:%b %Y}" if moment.month == 1 else f"{moment:%b}"
         return f"{moment.year}"
 
 
@@ -74,7 +76,7 @@ UNITS: tuple[TickUnit, ...] = (
     TickUnit(Base.DAY, 1, DAY_MS, 80),
     TickUnit(Base.WEEK, 1, 7 * DAY_MS, 80),
     TickUnit(Base.MONTH, 1, 30.4 * DAY_MS, 70),
-    TickUnit(Base.MONTH, 3, 91.3 * DAY_MS, 70),
+    TickUnit(Base.MONTH, 3, 91.3 * DAY_MS, 40),  # labels "2025", "Apr": short enough for an overview
     TickUnit(Base.YEAR, 1, 365.25 * DAY_MS, 44),
     TickUnit(Base.YEAR, 2, 2 * 365.25 * DAY_MS, 44),
     TickUnit(Base.YEAR, 5, 5 * 365.25 * DAY_MS, 44),

@@ -76,3 +76,15 @@ def test_the_cache_follows_a_changed_local_zone(monkeypatch: pytest.MonkeyPatch)
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_an_overview_of_two_and_a_half_years_labels_its_quarters() -> None:
+    """Years alone said little across a whole history: quarters fit, named by month, the year at New Year."""
+    t0, t1 = _ms(2024, 6, 30), _ms(2026, 12, 27)
+    major, minor = choose_units(t1 - t0, 840)  # the plot of a 1600 px window
+    labels = [label for _, label in tick_times(t0, t1, major, UTC)]
+    assert labels == ["Jul", "Oct", "2025", "Apr", "Jul", "Oct", "2026", "Apr", "Jul", "Oct"]
+    assert minor is not None and minor.step == 1  # months between them, unlabelled
+    decade_end = _ms(2034, 1, 1)
+    decade, _ = choose_units(decade_end - t0, 840)
+    assert all(label.isdigit() for _, label in tick_times(t0, decade_end, decade, UTC))  # years again
