@@ -28,7 +28,7 @@ from typing import TypeVar
 import numpy as np
 import sqlalchemy as sa
 from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -44,9 +44,10 @@ from PySide6.QtWidgets import (
 
 from ui.detail_pane import EventDetailPane
 from ui.elided_label import ElidedLabel
-from ui.event_layer import FrameProvider
+from ui.event_layer import VECTOR_ENGINES, FrameProvider
 from ui.filter_bar import FilterBar
-from ui.marker_shapes import lock_sprite, marker_sprite
+from ui.marker_shapes import VectorMark, lock_sprite, marker, marker_sprite
+from ui.marker_shapes import lock as padlock
 from ui.operations import CancelToken, OperationRunner
 from ui.overview_strip import OverviewStrip, density_image
 from ui.timeline_plot import TimelinePlot
@@ -97,6 +98,26 @@ def _leave_keys_alone(widget: QWidget) -> None:
     widget.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
 
+class _LegendMark(QLabel):
+    """A legend mark: the lanes' very sprite on screen, its paths on an SVG or PDF page (no picture)."""
+
+    def __init__(self, pixmap: QPixmap, vector: VectorMark, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setPixmap(pixmap)
+        self._vector = vector
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        engine = painter.paintEngine()
+        if engine is None or engine.type() not in VECTOR_ENGINES:
+            painter.end()
+            super().paintEvent(event)
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._vector(painter, self.width() / 2, self.height() / 2, 1.0)
+        painter.end()
+
+
 class _LegendSwatch(QWidget):
     """One importance level in the legend: the very sprite the lanes draw, and its name."""
 
@@ -104,10 +125,10 @@ class _LegendSwatch(QWidget):
         super().__init__(parent)
         self.setObjectName(f"legend{importance.label}")
         self.setAccessibleName(f"Legend: {importance.label} importance")
-        icon = QLabel(self)
+        ratio = self.devicePixelRatioF() or 1.0
+        icon = _LegendMark(marker_sprite(importance, ratio), marker(importance, 1.0).vector, self)
         icon.setObjectName(f"legend{importance.label}Marker")
         icon.setAccessibleName(f"{importance.label} importance marker")
-        icon.setPixmap(marker_sprite(importance, self.devicePixelRatioF() or 1.0))
         text = QLabel(importance.label, self)
         text.setObjectName(f"legend{importance.label}Text")
         text.setAccessibleName(f"{importance.label} importance")
@@ -297,10 +318,10 @@ class TimelineView(QWidget):
         legend.addWidget(legend_title)
         for importance in Importance:
             legend.addWidget(_LegendSwatch(importance, self))
-        lock_icon = QLabel(self)
+        ratio = self.devicePixelRatioF() or 1.0
+        lock_icon = _LegendMark(lock_sprite(ratio), padlock(1.0).vector, self)
         lock_icon.setObjectName("legendPrivateIcon")
         lock_icon.setAccessibleName("Private event mark")
-        lock_icon.setPixmap(lock_sprite(self.devicePixelRatioF() or 1.0))
         legend.addSpacing(8)
         legend.addWidget(lock_icon)
         lock = QLabel("private: only its author and the author's supervisor see it", self)
