@@ -213,7 +213,6 @@ class TimelineView(QWidget):
         self.range_label.setStyleSheet("color:#333;")
         toolbar.addWidget(self.range_label)
         toolbar.addStretch(1)
-
         keys = {Preset.DAY: "D", Preset.WEEK: "1", Preset.MONTH: "2", Preset.YEAR: "3", Preset.ALL: "0"}
         for preset in Preset:
             button = QPushButton(preset.value, self)
