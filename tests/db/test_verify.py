@@ -18,7 +18,37 @@ def test_fresh_schema_passes(db: sa.Connection) -> None:
     assert report.revision == migrate.head_revision()
     assert len([r for r in report.results if r.section == "Columns"]) == 15  # count + 14 columns
     assert len([r for r in report.results if r.section == "Caseline columns"]) == 4  # editing, tombstones
-    assert "All 27 checks passed." in report.render()
+    privacy = {"Row-level security", "Function search paths", "Privileges"}
+    assert len([r for r in report.results if r.section not in privacy]) == 27  # the seed contract
+    assert {r.item for r in report.results if r.section == "Row-level security"} >= {
+        "timeline_events",
+        "timeline_event_versions",
+        "event_annotations",
+        "audit_log",
+        "users",
+    }
+    assert len([r for r in report.results if r.section == "Function search paths"]) >= 20
+    assert f"All {len(report.results)} checks passed." in report.render()
+
+
+def test_undoing_a_privacy_defence_by_hand_is_named(db: sa.Connection) -> None:
+    """What RLS and the SECURITY DEFINER helpers stand on, broken one ALTER at a time (rolled back)."""
+    database = db.execute(sa.text("SELECT current_database()")).scalar_one()
+    db.execute(sa.text("ALTER TABLE timeline_events NO FORCE ROW LEVEL SECURITY"))
+    db.execute(sa.text("ALTER TABLE event_annotations DISABLE ROW LEVEL SECURITY"))
+    db.execute(sa.text("ALTER FUNCTION caseline_me() SET search_path = public, pg_catalog"))
+    db.execute(sa.text(f'GRANT TEMPORARY ON DATABASE "{database}" TO PUBLIC'))
+    db.execute(sa.text("GRANT CREATE ON SCHEMA public TO PUBLIC"))
+    report = verify_schema(db)
+    failed = {(r.section, r.item): r.actual for r in report.mismatches}
+    assert failed == {
+        ("Row-level security", "timeline_events"): "enabled, not forced",
+        ("Row-level security", "event_annotations"): "disabled, forced",  # forced means nothing when off
+        ("Function search paths", "caseline_me()"): "search_path=public, pg_catalog",
+        ("Privileges", "TEMPORARY on the database"): "PUBLIC",
+        ("Privileges", "CREATE on schema public"): "granted to PUBLIC",
+    }
+    assert not report.ok and "5 of" in report.render()
 
 
 def test_dropped_check_is_named(db: sa.Connection) -> None:

@@ -5,11 +5,18 @@ table: a database can be stamped at head and still have lost a CHECK, had a
 foreign key recreated with the wrong ON DELETE, or an index rebuilt without
 its DESC key.  The report mirrors the seed's (one line per column, index,
 key and check, each marked pass or fail) and lists every mismatch by name.
+
+It also checks what the privacy rules stand on, as a privacy officer (or a
+DBA after a restore) would want to see: every table under row-level security
+that app logins cannot bypass, every function with ``pg_temp`` last on its
+search path, and no temporary tables or objects in ``public`` for anyone but
+the owner.  A hand-made ``ALTER`` that undoes one of these is named.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -187,7 +194,62 @@ def verify_schema(conn: sa.Connection, schema: str = "public") -> VerifyReport:
             values = frozenset(re.findall(r"'((?:[^']|'')*)'", definition))
             actual = f"{check.column} IN {_render_values(values)}" if column_ok else f"other: {definition}"
         add(CheckResult("Check constraints", check.name, expected, actual))
+    _privacy(conn, schema, add)
     return report
+
+
+# A function's search path is safe when pg_temp comes last (or nothing is searched at all): a caller's
+# temporary table can then never stand in for a catalog or app table a SECURITY DEFINER helper reads.
+_SAFE_SEARCH_PATH = re.compile(r'^search_path=(""|(pg_catalog, )?pg_temp)$')
+
+
+def _privacy(conn: sa.Connection, schema: str, add: Callable[[CheckResult], None]) -> None:
+    tables = conn.execute(
+        sa.text(
+            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND c.relkind = 'r' AND c.relname <> 'alembic_version' ORDER BY 1"
+        ),
+        {"schema": schema},
+    ).all()
+    for table in tables:
+        state = ("enabled" if table.relrowsecurity else "disabled") + (
+            ", forced" if table.relforcerowsecurity else ", not forced"
+        )
+        add(CheckResult("Row-level security", table.relname, "enabled, forced", state))
+    functions = conn.execute(
+        sa.text(
+            "SELECT p.oid::regprocedure::text AS name, coalesce(p.proconfig, '{}') AS config FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :schema ORDER BY 1"
+        ),
+        {"schema": schema},
+    ).all()
+    for function in functions:
+        paths = [setting for setting in function.config if setting.startswith("search_path=")]
+        safe = any(_SAFE_SEARCH_PATH.match(setting) for setting in paths)
+        actual = "pg_temp last" if safe else (paths[0] if paths else "search_path not set")
+        add(CheckResult("Function search paths", function.name, "pg_temp last", actual))
+    temp = conn.execute(
+        sa.text(
+            "SELECT CASE WHEN d.datacl IS NULL THEN ARRAY['PUBLIC (the default)'] ELSE ARRAY("
+            "  SELECT coalesce(r.rolname, 'PUBLIC') FROM aclexplode(d.datacl) a "
+            "  LEFT JOIN pg_roles r ON r.oid = a.grantee "
+            "  WHERE a.privilege_type = 'TEMPORARY' AND a.grantee <> d.datdba ORDER BY 1) END "
+            "FROM pg_database d WHERE d.datname = current_database()"
+        )
+    ).scalar_one()
+    add(CheckResult("Privileges", "TEMPORARY on the database", "owner only", ", ".join(temp) or "owner only"))
+    public_create = conn.execute(
+        sa.text("SELECT has_schema_privilege('public', :schema, 'CREATE')"), {"schema": schema}
+    ).scalar_one()
+    add(
+        CheckResult(
+            "Privileges",
+            f"CREATE on schema {schema}",
+            "not for PUBLIC",
+            "granted to PUBLIC" if public_create else "not for PUBLIC",
+        )
+    )
 
 
 def _describe_column(type_name: str, nullable: bool, default: str | None) -> str:
