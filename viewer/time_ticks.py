@@ -57,10 +57,8 @@ class TickUnit:
                 if self.base is Base.DAY
                 else f"{moment.day} {moment:%b}"
             )
-        if self.base is Base.MONTH:
-            if self.step >= 3:  # quarters: the year at New Year, the month elsewhere ("2025 Apr Jul Oct")
-                return f"{moment.year}" if moment.month == 1 else f"{moment:%b}"
-            return f"{moment:%b %Y}" if moment.month == 1 else f"{moment:%b}"
+        if self.base is Base.MONTH:  # the year at New Year, the month elsewhere: "Nov Dec 2026 Feb"
+            return f"{moment.year}" if moment.month == 1 else f"{moment:%b}"
         return f"{moment.year}"
 
 
@@ -75,8 +73,8 @@ UNITS: tuple[TickUnit, ...] = (
     TickUnit(Base.HOUR, 12, 12 * HOUR_MS, 80),
     TickUnit(Base.DAY, 1, DAY_MS, 80),
     TickUnit(Base.WEEK, 1, 7 * DAY_MS, 80),
-    TickUnit(Base.MONTH, 1, 30.4 * DAY_MS, 70),
-    TickUnit(Base.MONTH, 3, 91.3 * DAY_MS, 40),  # labels "2025", "Apr": short enough for an overview
+    TickUnit(Base.MONTH, 1, 30.4 * DAY_MS, 40),  # labels "2026", "Feb"
+    TickUnit(Base.MONTH, 3, 91.3 * DAY_MS, 40),
     TickUnit(Base.YEAR, 1, 365.25 * DAY_MS, 44),
     TickUnit(Base.YEAR, 2, 2 * 365.25 * DAY_MS, 44),
     TickUnit(Base.YEAR, 5, 5 * 365.25 * DAY_MS, 44),

@@ -88,3 +88,10 @@ def test_an_overview_of_two_and_a_half_years_labels_its_quarters() -> None:
     decade_end = _ms(2034, 1, 1)
     decade, _ = choose_units(decade_end - t0, 840)
     assert all(label.isdigit() for _, label in tick_times(t0, decade_end, decade, UTC))  # years again
+
+
+def test_a_year_labels_every_month_and_names_the_year_at_new_year() -> None:
+    t0, t1 = _ms(2025, 9, 8), _ms(2026, 9, 9)
+    major, _ = choose_units(t1 - t0, 840)
+    labels = [label for _, label in tick_times(t0, t1, major, UTC)]
+    assert labels == ["Oct", "Nov", "Dec", "2026", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep"]
