@@ -180,7 +180,7 @@ def test_instrument_bands_are_described_from_the_table_the_importer_uses() -> No
 def test_importer_encoder_gives_encode_metadata_text_and_errors(display: str) -> None:
     """The importer's reused encoder must write the text (digests depend on it) and refuse what encode_metadata does."""
     from viewer.domain import ValidationError, encode_metadata
-    from viewer.services.fhir_import import _encode_trusted
+    from viewer.services.fhir_rows import encode_trusted
 
     metadata = {
         "fhir": {"resourceType": "Condition", "id": "c1", "codes": [{"display": display}]},
@@ -190,7 +190,7 @@ def test_importer_encoder_gives_encode_metadata_text_and_errors(display: str) ->
         expected: str | None = encode_metadata(metadata, shape_trusted=True)
     except ValidationError as exc:
         with pytest.raises(ValidationError) as caught:
-            _encode_trusted(metadata)
+            encode_trusted(metadata)
         assert caught.value.message == exc.message
         return
-    assert _encode_trusted(metadata) == expected
+    assert encode_trusted(metadata) == expected

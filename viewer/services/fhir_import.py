@@ -17,14 +17,14 @@ the Caseline user id a Caseline export carries).  A Caseline export's events
 are found again by their event ids, so importing an export where it came from
 changes nothing.  A resource listed twice is taken once when both would store
 the same event, and refused naming both entries when they differ.  The import runs as the database owner (it writes events no
-clinician authored) and leaves one audit row per file.
+clinician authored) and leaves one audit row per file.  Turning a mapped event into its
+checked, digested COPY row is :mod:`viewer.services.fhir_rows`.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import logging
 import mmap
 import re
@@ -32,7 +32,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -41,16 +41,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from viewer.domain import (
-    DESCRIPTION_MAX,
-    METADATA_MAX_BYTES,
-    SHORT_TEXT_MAX,
-    TITLE_MAX,
-    EventType,
-    Importance,
     ValidationError,
-    check_text,
-    encode_metadata,
-    to_storage,
 )
 from viewer.fhir import reader
 from viewer.fhir.mapping import ID_MAX, MappedEvent, MappingError, Skip, map_resource
@@ -64,6 +55,21 @@ from viewer.fhir.people import (
 )
 from viewer.fhir.reader import Entry, FhirInputError, read_entries
 from viewer.services.audit import AuditKey, append
+from viewer.services.fhir_rows import (
+    COLUMNS,
+    METADATA_AT,
+    PRIVATE_AT,
+    THERAPIST_AT,
+    TYPE_AT,
+    as_row,
+    check_field,
+    checked_values,
+    comparable,
+    copy_events,
+    copy_rows,
+    digest_of,
+    with_digest,
+)
 
 __all__ = [
     "FileSummary",
@@ -78,20 +84,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FHIR_SUFFIXES = (".json", ".ndjson")
-_COLUMNS = (
-    "patient_id",
-    "therapist_id",
-    "event_type",
-    "event_subtype",
-    "event_date",
-    "title",
-    "description",
-    "metadata",
-    "related_entity_type",
-    "related_entity_id",
-    "importance",
-    "is_private",
-)
 DELETED_HERE = "event deleted in Caseline since it was exported"
 
 
@@ -213,7 +205,7 @@ def _plan(
                 path, "dangling reference in subject: not a Patient reference", entry.index
             )
         try:
-            _check_text("subject reference", patient, ID_MAX, required=True)
+            check_field("subject reference", patient, ID_MAX, required=True)
         except ValidationError as exc:
             raise FhirInputError(path, f"{exc.field} {exc.message}", entry.index) from None
         planned.append(_Planned(entry.index, mapped, patient, entry.offset))
@@ -287,13 +279,6 @@ class _Unknown:
 
 
 UNKNOWN_AUTHOR = _Unknown()
-
-_TYPE_TEXT = {t: t.value for t in EventType}
-_IMPORTANCE_TEXT = {i: i.db_value for i in Importance}
-
-
-def _comparable(row: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(row[c] for c in _COLUMNS)  # metadata compares as dicts: key order does not matter
 
 
 BATCH_ENTRIES = 50_000  # an NDJSON file is read, mapped and written this many lines at a time
@@ -438,39 +423,39 @@ def _import_batch(
     updates: list[dict[str, Any]] = []
     by_type = summary.by_type
     written = tracker.written
-    with _copy(conn, _COLUMNS) as write:
+    with copy_rows(conn, COLUMNS) as write:
         for item, source in zip(planned, sources, strict=True):
             written(item.offset)
             event = item.event
             before = stored.get(source)
             if before is DELETED:
                 continue
-            values = _checked_values(path, item, patient_ids[item.patient_key])
+            values = checked_values(path, item.event, item.entry, patient_ids[item.patient_key])
             therapist = author(event)
             if therapist is UNKNOWN_AUTHOR:  # keep the author an earlier import found
                 therapist = None if before is None else before["therapist_id"]
-            values[_THERAPIST] = therapist
-            digest = _digest_of(values)
+            values[THERAPIST_AT] = therapist
+            digest = digest_of(values)
             if not seen.first(path, event.source_type, event.source_id, item.entry, hash(digest)):
                 continue
-            by_type[values[_TYPE]] += 1
-            if therapist is None and values[_PRIVATE]:
+            by_type[values[TYPE_AT]] += 1
+            if therapist is None and values[PRIVATE_AT]:
                 summary.private_without_author += 1
             if source[0] == "fhir":  # what an event from a FHIR resource was made from travels with it
-                values[_METADATA] = _with_digest(values[_METADATA], digest)
+                values[METADATA_AT] = with_digest(values[METADATA_AT], digest)
             if before is None:
                 summary.created += 1
                 if source[0] == "event":
-                    with_ids.append({**_as_row(values), "id": source[1]})
+                    with_ids.append({**as_row(values), "id": source[1]})
                 else:
                     write(values)
             elif before.get("digest") == digest or (
                 "digest" not in before
-                and _comparable(before) == _comparable({**_as_row(values), "metadata": event.metadata})
+                and comparable(before) == comparable({**as_row(values), "metadata": event.metadata})
             ):
                 summary.unchanged += 1
             else:
-                updates.append({**_as_row(values), "id": before["id"]})
+                updates.append({**as_row(values), "id": before["id"]})
     copy_events(conn, with_ids, with_id=True)
     if updates:
         conn.execute(
@@ -490,148 +475,6 @@ def _source_of(event: MappedEvent, patient_id: uuid.UUID) -> _Source:
     if event.caseline_id is not None:
         return ("event", event.caseline_id)
     return ("fhir", patient_id, *event.source_key)
-
-
-def _checked_values(path: Path, item: _Planned, patient_id: uuid.UUID) -> list[Any]:
-    """The event as COPY values in :data:`_COLUMNS` order (metadata as JSON text, no author yet),
-    after the schema's own rules; each failure names the entry."""
-    event = item.event
-    related_type, related_id = event.related_entity
-    try:
-        _check_text("title", event.title, TITLE_MAX, required=True)
-        _check_text("event_subtype", event.subtype, SHORT_TEXT_MAX, required=False)
-        _check_text("description", event.description, DESCRIPTION_MAX, required=False)
-        _check_text("related_entity_type", related_type, SHORT_TEXT_MAX, required=False)
-        metadata = event.metadata
-        if metadata is None:
-            encoded = None
-        elif event.shape_trusted:
-            encoded = _encode_trusted(metadata)
-        else:
-            encoded = encode_metadata(metadata)
-        return [
-            patient_id,
-            None,
-            _TYPE_TEXT[event.event_type],
-            event.subtype,
-            to_storage(event.when),
-            event.title,
-            event.description,
-            encoded,
-            related_type,
-            related_id,
-            _IMPORTANCE_TEXT[event.importance],
-            event.is_private,
-        ]
-    except ValidationError as exc:
-        raise FhirInputError(path, f"{exc.field} {exc.message}", item.entry) from None
-
-
-_THERAPIST, _TYPE, _METADATA, _PRIVATE = (
-    _COLUMNS.index(c) for c in ("therapist_id", "event_type", "metadata", "is_private")
-)
-
-
-def _as_row(values: list[Any]) -> dict[str, Any]:
-    """Checked values as a row by column name (metadata as its JSON text), for the rare paths."""
-    return dict(zip(_COLUMNS, values, strict=True))
-
-
-def _one_shot_encoder() -> Callable[[Any], str]:
-    """``json.dumps(value, allow_nan=False, ensure_ascii=False)``, built once instead of per call.
-
-    The C encoder json.dumps builds on every call, kept; the text is the same, byte for
-    byte (the digests of earlier imports depend on it).  Without the C module, json.dumps.
-    """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return partial(json.dumps, allow_nan=False, ensure_ascii=False)
-
-    def refuse(value: Any) -> Any:
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-    encoder = make(None, refuse, json.encoder.encode_basestring, None, ": ", ", ", False, False, False)
-    join = "".join
-    return lambda value: join(encoder(value, 0))
-
-
-_dumps = _one_shot_encoder()
-
-
-def _encode_trusted(metadata: dict[str, Any]) -> str:
-    """:func:`encode_metadata` with ``shape_trusted``: the same checks and text, with a reused encoder.
-
-    Only for metadata the mapping built (fixed depth, no cycles, numbers checked).
-    """
-    encoded = _dumps(metadata)
-    if "\\u0000" in encoded:
-        raise ValidationError("metadata", "must not contain NUL characters")
-    if encoded.isascii():
-        size = len(encoded)
-    else:
-        try:
-            size = len(encoded.encode("utf-8"))
-        except UnicodeEncodeError:
-            raise ValidationError("metadata", "contains characters that are not valid Unicode text") from None
-    if size > METADATA_MAX_BYTES:
-        raise ValidationError("metadata", f"is larger than {METADATA_MAX_BYTES // 1024} KiB")
-    return encoded
-
-
-def _check_text(field_name: str, value: str | None, maximum: int, *, required: bool) -> None:
-    """:func:`check_text`, with a fast path for the usual case that gives the same answers.
-
-    Plain ASCII without NUL has no surrogates and is as long in characters as it looks.
-    """
-    if (
-        value.__class__ is str
-        and value.isascii()
-        and "\x00" not in value
-        and len(value) <= maximum
-        and (not required or value.strip())
-    ):
-        return
-    check_text(field_name, value, maximum, required=required)
-
-
-def _digest_of(values: list[Any]) -> str:
-    """A stable hash of everything the import would store of an event (metadata as its JSON text)."""
-    text = "\x1f".join(map(str, values))
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
-
-
-_FHIR_PREFIX = '{"fhir": {'
-
-
-def _with_digest(metadata_json: str | None, digest: str) -> str | None:
-    """``metadata.fhir.digest``: a re-import compares it instead of reading the event back.
-
-    The mapping builds the metadata of a FHIR resource's event with ``fhir`` first,
-    so the digest goes in without encoding the metadata again.
-    """
-    if metadata_json is None or not metadata_json.startswith(_FHIR_PREFIX):
-        return metadata_json
-    return f'{_FHIR_PREFIX}"digest": "{digest}", {metadata_json[len(_FHIR_PREFIX) :]}'
-
-
-@contextmanager
-def _copy(conn: sa.Connection, columns: tuple[str, ...]) -> Iterator[Callable[[list[Any]], None]]:
-    """A ``COPY timeline_events`` open for rows written one at a time (opened at the first row)."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    with ExitStack() as stack:
-        copy: Any = None
-
-        def write(values: list[Any]) -> None:
-            nonlocal copy
-            if copy is None:
-                cursor = stack.enter_context(driver.cursor())
-                copy = stack.enter_context(
-                    cursor.copy(f"COPY timeline_events ({', '.join(columns)}) FROM STDIN")
-                )
-            copy.write_row(values)
-
-        yield write
 
 
 DELETED: dict[str, Any] = {}  # marker: the event of a Caseline export was deleted here since
@@ -674,7 +517,7 @@ def _stored(
     if whole:
         for full in conn.execute(
             sa.text(
-                f"SELECT id, {', '.join(_COLUMNS)}, metadata->'fhir'->>'resourceType' AS source_type, "
+                f"SELECT id, {', '.join(COLUMNS)}, metadata->'fhir'->>'resourceType' AS source_type, "
                 "metadata->'fhir'->>'id' AS source_id FROM timeline_events WHERE id = ANY(:ids)"
             ),
             {"ids": whole},
@@ -690,7 +533,7 @@ def _stored(
     if entry_of:
         for event in conn.execute(
             sa.text(
-                f"SELECT id, {', '.join(_COLUMNS)}, deleted_at FROM timeline_events WHERE id = ANY(:ids)"
+                f"SELECT id, {', '.join(COLUMNS)}, deleted_at FROM timeline_events WHERE id = ANY(:ids)"
             ),
             {"ids": [source[1] for source in entry_of]},
         ).mappings():
@@ -854,21 +697,6 @@ def _create_patient(
     by_username[username] = (created, "patient")
     roles[created] = "patient"
     return created
-
-
-def copy_events(conn: sa.Connection, rows: list[dict[str, Any]], *, with_id: bool = False) -> None:
-    """Stream new events into ``timeline_events`` with COPY (the fast path for bulk loads)."""
-    if not rows:
-        return
-    columns = ("id", *_COLUMNS) if with_id else _COLUMNS
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f"COPY timeline_events ({', '.join(columns)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
 
 
 _PEOPLE = re.compile(rb'"resourceType"\s*:\s*"(Patient|Practitioner)"')
