@@ -10,10 +10,9 @@ whose source resource changed are updated (their version history keeps the old
 text), unchanged ones are left alone.  Each event keeps a digest of what it was
 made from (``metadata.fhir.digest``), so a re-import compares digests instead of
 reading every event back, and an edit made in Caseline survives the re-import of
-an unchanged source.  Patients become users with role ``patient`` found again on re-import
-(:mod:`viewer.fhir.people`); practitioners become the events' author only when
-their identifier is one a Caseline user is known by (``user_identifiers``, or
-the Caseline user id a Caseline export carries).  A Caseline export's events
+an unchanged source.  Patients become users with role ``patient`` found again on re-import, and
+practitioners the events' author only when Caseline knows one of their
+identifiers (:mod:`viewer.services.fhir_patients`).  A Caseline export's events
 are found again by their event ids, so importing an export where it came from
 changes nothing.  A resource listed twice is taken once when both would store
 the same event, and refused naming both entries when they differ.  The import runs as the database owner (it writes events no
@@ -47,7 +46,6 @@ from viewer.fhir import reader
 from viewer.fhir.mapping import ID_MAX, MappedEvent, MappingError, Skip, map_resource
 from viewer.fhir.people import (
     PatientInfo,
-    caseline_user,
     identifiers,
     patient_info,
     patient_of,
@@ -55,6 +53,12 @@ from viewer.fhir.people import (
 )
 from viewer.fhir.reader import Entry, FhirInputError, read_entries
 from viewer.services.audit import AuditKey, append
+from viewer.services.fhir_patients import (
+    UNKNOWN_AUTHOR,
+    DanglingReference,
+    authors_of,
+    resolve_patients,
+)
 from viewer.services.fhir_rows import (
     COLUMNS,
     METADATA_AT,
@@ -128,10 +132,6 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
         else:
             found.append(path)
     return found
-
-
-class DanglingReference(FhirInputError):
-    """A reference to a patient neither the file nor the database holds (yet: another file may)."""
 
 
 def _keys_of(entry: Entry) -> list[str]:
@@ -274,13 +274,6 @@ class _Tracker:
 PROGRESS_EVERY = 2_000
 
 
-class _Unknown:
-    """Who wrote an event is not known from this run (as opposed to known to be nobody here)."""
-
-
-UNKNOWN_AUTHOR = _Unknown()
-
-
 BATCH_ENTRIES = 50_000  # an NDJSON file is read, mapped and written this many lines at a time
 
 
@@ -404,7 +397,11 @@ def _import_batch(
     """
     patients, planned = _plan(path, entries, summary, practitioners, patient_refs, seen, tracker)
     wanted = set(patients) | {item.patient_key for item in planned}
-    patient_ids = _resolve_patients(conn, path, patients, wanted, planned, summary)
+    first_entries: dict[str, int] = {}
+    for item in planned:
+        first_entries.setdefault(item.patient_key, item.entry)
+    patient_ids, created = resolve_patients(conn, path, patients, wanted, first_entries.__getitem__)
+    summary.patients_created += created
     if assign_to is not None:
         for patient_id in patient_ids.values():
             conn.execute(
@@ -414,7 +411,7 @@ def _import_batch(
                 ),
                 {"t": assign_to, "p": patient_id},
             )
-    author = _authors(conn, practitioners)
+    author = authors_of(conn, practitioners)
     sources = [_source_of(item.event, patient_ids[item.patient_key]) for item in planned]
     stored = _stored(
         conn, path, planned, sources, [patient_ids[item.patient_key] for item in planned], summary
@@ -553,150 +550,6 @@ def _comparable_record(record: sa.RowMapping) -> dict[str, Any]:
     if earlier["related_entity_id"] is not None:  # compared with the text the mapping produces
         earlier["related_entity_id"] = str(earlier["related_entity_id"])
     return earlier
-
-
-def _authors(
-    conn: sa.Connection, practitioners: dict[str, list[tuple[str, str]]]
-) -> Callable[[MappedEvent], uuid.UUID | _Unknown | None]:
-    """Who wrote an event: a Caseline clinician known by one of its practitioners' identifiers.
-
-    A Caseline export names its authors by Caseline user id; any other identifier (an
-    NPI, or a Caseline user id from another database) counts when ``user_identifiers``
-    holds it.
-    """
-    pairs = sorted({pair for found in practitioners.values() for pair in found})
-    user_ids = sorted({u for found in practitioners.values() if (u := caseline_user(found))}, key=str)
-    known: dict[tuple[str, str], uuid.UUID] = {}
-    clinicians: set[uuid.UUID] = set()
-    if pairs:
-        for match in conn.execute(
-            sa.text(
-                "SELECT i.system, i.value, i.user_id FROM user_identifiers i JOIN users u ON u.id = i.user_id "
-                "WHERE u.role IN ('therapist', 'supervisor') AND (i.system, i.value) IN "
-                "(SELECT * FROM unnest(CAST(:s AS text[]), CAST(:v AS text[])))"
-            ),
-            {"s": [p[0] for p in pairs], "v": [p[1] for p in pairs]},
-        ):
-            known[(match.system, match.value)] = match.user_id
-    if user_ids:
-        clinicians = set(
-            conn.execute(
-                sa.text("SELECT id FROM users WHERE id = ANY(:i) AND role IN ('therapist', 'supervisor')"),
-                {"i": user_ids},
-            ).scalars()
-        )
-
-    def author(event: MappedEvent) -> uuid.UUID | _Unknown | None:
-        """The author, None for a practitioner Caseline does not know, or UNKNOWN_AUTHOR
-        when no file of the run described the practitioners (an event file imported alone)."""
-        described = False
-        for ref in event.practitioner_refs:
-            found = practitioners.get(ref)
-            if found is None:
-                continue
-            described = True
-            user = caseline_user(found)
-            if user in clinicians:
-                return user
-            for pair in found:
-                if pair in known:
-                    return known[pair]
-        return UNKNOWN_AUTHOR if event.practitioner_refs and not described else None
-
-    return author
-
-
-def _as_uuid(text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        return None
-
-
-def _resolve_patients(
-    conn: sa.Connection,
-    path: Path,
-    patients: dict[str, PatientInfo],
-    wanted: set[str],
-    planned: list[_Planned],
-    summary: FileSummary,
-) -> dict[str, uuid.UUID]:
-    """The Caseline user of each FHIR patient id: found again, or created from the file's Patient.
-
-    In order: the Caseline user id a Caseline export names; the username derived from
-    the FHIR id (an earlier import); the FHIR id itself when it is a Caseline
-    patient's id (an NDJSON file whose Patient an earlier file brought).  A new
-    patient from a Caseline export keeps its id (and its username, if free here).
-    """
-    usernames = {p.username for p in patients.values() if p.username}
-    usernames |= {patient_username(fhir_id) for fhir_id in wanted}
-    ids = {p.caseline_id for p in patients.values() if p.caseline_id}
-    ids |= {u for fhir_id in wanted if (u := _as_uuid(fhir_id)) is not None}
-    roles: dict[uuid.UUID, str] = {}
-    by_username: dict[str, tuple[uuid.UUID, str]] = {}
-    for row in conn.execute(
-        sa.text("SELECT id, username, role FROM users WHERE username = ANY(:u) OR id = ANY(:i)"),
-        {"u": sorted(usernames), "i": sorted(ids, key=str)},
-    ):
-        roles[row.id] = row.role
-        by_username[row.username] = (row.id, row.role)
-    patient_ids: dict[str, uuid.UUID] = {}
-    for fhir_id in sorted(wanted):
-        info = patients.get(fhir_id)
-        found: uuid.UUID | None = None
-        if info is not None and info.caseline_id is not None and info.caseline_id in roles:
-            if roles[info.caseline_id] != "patient":
-                raise FhirInputError(
-                    path, "Patient identifier names a Caseline user who is not a patient", info.index
-                )
-            found = info.caseline_id
-        if found is None:
-            derived = by_username.get(patient_username(fhir_id))
-            if derived is not None and derived[1] == "patient":
-                found = derived[0]
-        if found is None and (as_id := _as_uuid(fhir_id)) is not None and roles.get(as_id) == "patient":
-            found = as_id
-        if found is not None:
-            patient_ids[fhir_id] = found
-            if info is not None:
-                conn.execute(
-                    sa.text("UPDATE users SET display_name = :d WHERE id = :i AND display_name <> :d"),
-                    {"d": info.name, "i": found},
-                )
-        elif info is not None:
-            patient_ids[fhir_id] = _create_patient(conn, info, by_username, roles)
-            summary.patients_created += 1
-        else:
-            index = next(item.entry for item in planned if item.patient_key == fhir_id)
-            raise DanglingReference(
-                path, "dangling reference in subject: no such Patient in the file or in Caseline", index
-            )
-    return patient_ids
-
-
-def _create_patient(
-    conn: sa.Connection,
-    info: PatientInfo,
-    by_username: dict[str, tuple[uuid.UUID, str]],
-    roles: dict[uuid.UUID, str],
-) -> uuid.UUID:
-    username = info.username if info.username and info.username not in by_username else info.derived_username
-    if info.caseline_id is not None and info.caseline_id not in roles:
-        conn.execute(
-            sa.text("INSERT INTO users (id, username, display_name, role) VALUES (:i, :u, :d, 'patient')"),
-            {"i": info.caseline_id, "u": username, "d": info.name},
-        )
-        created = info.caseline_id
-    else:
-        created = conn.execute(
-            sa.text(
-                "INSERT INTO users (username, display_name, role) VALUES (:u, :d, 'patient') RETURNING id"
-            ),
-            {"u": username, "d": info.name},
-        ).scalar_one()
-    by_username[username] = (created, "patient")
-    roles[created] = "patient"
-    return created
 
 
 _PEOPLE = re.compile(rb'"resourceType"\s*:\s*"(Patient|Practitioner)"')
