@@ -131,3 +131,13 @@ def ui_database(scratch_database: sa.URL, caseline_home: Path) -> Iterator[UiDat
     finally:
         _guard_active.clear()
         engine.dispose()
+
+
+def open_patient(qtbot: Any, window: Any, name: str) -> Any:
+    """Choose ``name`` in the window's patient list and wait until its timeline is shown."""
+    listing = window.patients.list
+    model = listing.model()
+    index = next(model.index(r, 0) for r in range(model.rowCount()) if model.index(r, 0).data() == name)
+    with qtbot.waitSignal(window.timelineShown, timeout=30_000):
+        listing.setCurrentIndex(index)
+    return window.timeline

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from pytestqt.qtbot import QtBot
 
-from tests.ui.conftest import UiDatabase, gui_thread_queries_allowed
+from tests.ui.conftest import UiDatabase, gui_thread_queries_allowed, open_patient
 from ui.main_window import MainWindow
 from ui.timeline_view import TimelineView
 
@@ -45,13 +45,7 @@ def test_the_related_row_names_the_related_event(qtbot: QtBot, ui_database: UiDa
     window.show()
     with qtbot.waitSignal(window.databaseReady, timeout=30_000):
         window.start()
-    model = window.patients.list.model()
-    index = next(
-        model.index(r, 0) for r in range(model.rowCount()) if model.index(r, 0).data() == "Aspen Busy"
-    )
-    with qtbot.waitSignal(window.timelineShown, timeout=30_000):
-        window.patients.list.setCurrentIndex(index)
-    view = window.timeline
+    view = open_patient(qtbot, window, "Aspen Busy")
     with qtbot.waitSignal(view.detailShown, timeout=10_000):
         view.select_row(_row_of(view, review))
     qtbot.waitUntil(lambda: (view.detail.field_text("Related") or "").endswith("“Event 4”"), timeout=10_000)

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
     QLineEdit,
-    QListView,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -32,7 +31,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.db.privacy_practice import Practice, build_practice, drop_logins
 from tests.db.test_fhir_import import TINY
-from tests.ui.conftest import _guard_active
+from tests.ui.conftest import _guard_active, open_patient
 from ui.conflict_dialog import ConflictDialog
 from ui.event_editor import EventEditor
 from ui.history_dialog import HistoryDialog
@@ -98,11 +97,7 @@ def author(qtbot: QtBot, practice: Practice, home: Path) -> Iterator[MainWindow]
 
 
 def _open_patient(qtbot: QtBot, window: MainWindow, name: str) -> None:
-    listing = window.findChild(QListView, "patientList")
-    model = listing.model()
-    index = next(model.index(r, 0) for r in range(model.rowCount()) if model.index(r, 0).data() == name)
-    with qtbot.waitSignal(window.timelineShown, timeout=30_000):
-        listing.setCurrentIndex(index)
+    open_patient(qtbot, window, name)
 
 
 def _select_event(qtbot: QtBot, window: MainWindow, event_id: uuid.UUID) -> None:

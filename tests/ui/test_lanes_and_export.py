@@ -11,7 +11,7 @@ from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
 import ui.timeline_view as timeline_view_module
-from tests.ui.conftest import UiDatabase
+from tests.ui.conftest import UiDatabase, open_patient
 from ui.main_window import MainWindow
 from ui.timeline_view import TimelineView
 from viewer.domain import EventType
@@ -32,12 +32,8 @@ def window(qtbot: QtBot, ui_database: UiDatabase) -> MainWindow:
 
 
 def _open(qtbot: QtBot, window: MainWindow, name: str) -> TimelineView:
-    listing = window.patients.list
-    model = listing.model()
-    index = next(model.index(r, 0) for r in range(model.rowCount()) if model.index(r, 0).data() == name)
-    with qtbot.waitSignal(window.timelineShown, timeout=30_000):
-        listing.setCurrentIndex(index)
-    return window.timeline
+    timeline: TimelineView = open_patient(qtbot, window, name)
+    return timeline
 
 
 def _first_row_of(view: TimelineView, event_type: EventType) -> int:

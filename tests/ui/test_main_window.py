@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from tests.ui.conftest import UiDatabase
+from tests.ui.conftest import UiDatabase, open_patient
 from ui.main_window import PATIENT_LIST_MIN_WIDTH, MainWindow
 from ui.timeline_view import TimelineView
 
@@ -37,12 +37,7 @@ def window(qtbot: QtBot, ui_database: UiDatabase) -> MainWindow:
 
 
 def _select(qtbot: QtBot, window: MainWindow, name: str) -> None:
-    listing = window.findChild(QListView, "patientList")
-    model = listing.model()
-    rows = [model.index(r, 0) for r in range(model.rowCount())]
-    index = next(i for i in rows if i.data() == name)
-    with qtbot.waitSignal(window.timelineShown, timeout=30_000):
-        listing.setCurrentIndex(index)
+    open_patient(qtbot, window, name)
 
 
 def test_patients_listed_in_name_order(window: MainWindow) -> None:

@@ -17,7 +17,7 @@ from PySide6.QtGui import QMouseEvent, QNativeGestureEvent, QPointingDevice
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.ui.conftest import UiDatabase
+from tests.ui.conftest import UiDatabase, open_patient
 from ui.main_window import MainWindow
 from ui.timeline_view import TimelineView
 from viewer.view_range import MONTH_MS, ViewRange
@@ -42,13 +42,7 @@ def view(qtbot: QtBot, ui_database: UiDatabase) -> TimelineView:
     window.show()
     with qtbot.waitSignal(window.databaseReady, timeout=30_000):
         window.start()
-    model = window.patients.list.model()
-    index = next(
-        model.index(r, 0) for r in range(model.rowCount()) if model.index(r, 0).data() == "Aspen Busy"
-    )
-    with qtbot.waitSignal(window.timelineShown, timeout=30_000):
-        window.patients.list.setCurrentIndex(index)
-    timeline = window.timeline
+    timeline = open_patient(qtbot, window, "Aspen Busy")
     qtbot.keyClick(timeline.plot, Qt.Key.Key_2)  # a month in the middle of the history, room on both sides
     timeline.plot.set_view_range(ViewRange.around(float(timeline.columns.time_ms[320]), MONTH_MS))
     return timeline
