@@ -19,7 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
+from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from ui.operations import CancelToken
 from ui.timeline_view import TimelineView
@@ -113,14 +113,13 @@ def paint_sheet(painter: QPainter, view: TimelineView, caption: ExportCaption) -
     # Without the view's background cache, an SVG or PDF gets the lane bands as shapes, not an image.
     # Nor the lane names' pixmap cache: they go out as text.
     cache = view.plot.cacheMode()
-    axis_cache = view.plot.lane_axis.cacheMode()
     view.plot.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
-    view.plot.lane_axis.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    view.plot.lane_axis.cached = False
     try:
         QWidget.render(view.plot, painter, QPoint(MARGIN, layout.plot_top))
     finally:
         view.plot.setCacheMode(cache)
-        view.plot.lane_axis.setCacheMode(axis_cache)
+        view.plot.lane_axis.cached = True
     legend_size = view.legend.sizeHint()
     view.legend.resize(legend_size)
     view.legend.render(

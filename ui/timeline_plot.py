@@ -12,8 +12,19 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QFont, QKeyEvent, QNativeGestureEvent, QPainter, QRegion
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QLabel, QWidget
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QKeyEvent,
+    QNativeGestureEvent,
+    QPaintEngine,
+    QPainter,
+    QPicture,
+    QRegion,
+    QTransform,
+)
+from PySide6.QtWidgets import QGraphicsView, QLabel, QStyleOptionGraphicsItem, QWidget
 
 from ui.event_layer import EventLayer
 from ui.style import LANE_BAND_COLOURS, TODAY_COLOUR
@@ -45,18 +56,105 @@ class LaneAxis(pg.AxisItem):
 
     laneMenuRequested = Signal(object, object)
 
-    def __init__(self) -> None:
+    def __init__(self, background: str) -> None:
         super().__init__("left")
         self.setWidth(112)
-        # The names change only when lanes are hidden, moved or resized, never on a pan or zoom:
-        # kept as a device pixmap, a frame blits them instead of replaying their text.
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.layout = LaneLayout()
+        # The names change only when lanes are hidden, moved or resized, never on a pan or zoom, so
+        # a frame copies them from an opaque image of the axis on the view's background.  An opaque
+        # copy is a plain memory copy; Qt's own item cache keeps a transparent pixmap, which every
+        # frame blends (about 0.15 ms at pixel ratio 2).  Exports turn this off to get text.
+        self.cached = True
+        self._background = QColor(background)
+        self._cache: tuple[QPicture, list[tuple[QPointF, QImage]], tuple[QRectF, QRectF, float]] | None = None
         self.set_layout(self.layout)
 
     def set_layout(self, layout: LaneLayout) -> None:
         self.layout = layout
         self.setTicks([[(float(layout.y_of(t) or 0.0), t.label) for t in layout.order], []])
+
+    def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        to_device = p.deviceTransform()  # the item's coordinates to device pixels, pixel ratio included
+        ratio = to_device.m11()
+        engine = p.paintEngine()
+        # The axis' rectangle, its tick marks and text overhang, and a pixel more for antialiased edges.
+        bound = self.boundingRect().adjusted(-1, -1, 1, 1)
+        area = self.mapRectFromParent(self.geometry())  # the axis' own rectangle, on the margins
+        corners = (to_device.map(bound.topLeft()), to_device.map(area.topLeft()))
+        if (
+            not self.cached
+            or widget is None
+            or ratio != widget.devicePixelRatioF()  # rendered at another scale (a print): draw afresh
+            or to_device.type().value > QTransform.TransformationType.TxScale.value
+            or to_device.m22() != ratio
+            or engine is None
+            or engine.type() != QPaintEngine.Type.Raster
+            or not all(c.x().is_integer() and c.y().is_integer() for c in corners)
+            or not bound.contains(area)
+            or area.isEmpty()
+        ):
+            super().paint(p, opt, widget)
+            return
+        key = (bound, area, ratio)
+        if (
+            self.picture is None
+            or self._cache is None
+            or self._cache[0] is not self.picture
+            or self._cache[2] != key
+        ):
+            self._cache = (*self._render(opt, widget, bound, area, ratio), key)
+        for at, image in self._cache[1]:
+            p.drawImage(at, image)
+
+    def _render(
+        self,
+        opt: QStyleOptionGraphicsItem,
+        widget: QWidget | None,
+        bound: QRectF,
+        area: QRectF,
+        ratio: float,
+    ) -> tuple[QPicture, list[tuple[QPointF, QImage]]]:
+        """The axis as an opaque image of its own rectangle plus transparent strips of what overhangs it.
+
+        The overhang (tick marks reaching into the lanes, the axis line's ends)
+        lies over other items' pixels, so only there is anything blended.
+        """
+        full = QImage(
+            round(bound.width() * ratio),
+            round(bound.height() * ratio),
+            QImage.Format.Format_ARGB32_Premultiplied,
+        )
+        full.setDevicePixelRatio(ratio)
+        full.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(full)
+        painter.translate(-bound.topLeft())
+        super().paint(painter, opt, widget)  # renders pyqtgraph's picture, made anew if it was dropped
+        painter.end()
+
+        def device_rect(rect: QRectF) -> QRect:
+            moved = rect.translated(-bound.topLeft())
+            return QRect(
+                round(moved.x() * ratio),
+                round(moved.y() * ratio),
+                round(moved.width() * ratio),
+                round(moved.height() * ratio),
+            )
+
+        # Drawn straight onto the margins' colour, as on screen: text antialiased onto a transparent
+        # image and blended afterwards comes out a shade bolder.
+        opaque = QImage(round(area.width() * ratio), round(area.height() * ratio), QImage.Format.Format_RGB32)
+        opaque.setDevicePixelRatio(ratio)
+        opaque.fill(self._background)
+        painter = QPainter(opaque)
+        painter.translate(-area.topLeft())
+        super().paint(painter, opt, widget)
+        painter.end()
+        source = device_rect(area)
+        parts = [(area.topLeft(), opaque)]
+        strips = QRegion(device_rect(bound)).subtracted(QRegion(source))
+        for strip in strips:
+            parts.append((bound.topLeft() + QPointF(strip.x(), strip.y()) / ratio, full.copy(strip)))
+        return self.picture, parts
 
     def mouseClickEvent(self, event: Any) -> None:
         if event.button() != Qt.MouseButton.RightButton:
@@ -124,7 +222,7 @@ class TimelinePlot(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         self.view_box = TimelineViewBox()
         self.time_axis = CalendarAxis()  # local calendar ticks: hours, days, weeks, months, years
-        self.lane_axis = LaneAxis()
+        self.lane_axis = LaneAxis(LANE_BAND_COLOURS[0])  # on the margins' colour
         super().__init__(
             parent,
             background=LANE_BAND_COLOURS[0],  # the margins; the lanes paint their own bands

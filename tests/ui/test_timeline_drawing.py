@@ -376,3 +376,74 @@ def test_every_pixel_of_the_lanes_and_margins_is_painted(
     viewport.render(image, renderFlags=QWidget.RenderFlag.DrawChildren)
     pixels = np.frombuffer(image.constBits(), np.uint32).reshape(image.height(), image.width())
     assert not (pixels == 0xFFFF00FF).any()
+
+
+def lane_names_as_copied_and_as_drawn(view: TimelineView) -> list[tuple[str, bool]]:
+    """Per lane layout: whether the lane axis copied from its image equals the axis drawn afresh.
+
+    Also run at pixel ratio 2 in a process of its own (``_ratio_two_lane_names``): a
+    QApplication's ratio is fixed when it starts.
+    """
+    axis = view.plot.lane_axis
+
+    def grab(cached: bool) -> QImage:
+        axis.cached = cached
+        view.plot.viewport().repaint()
+        return view.plot.grab().toImage()
+
+    results = []
+    moved = view.plot.lane_layout.hiding(EventType.NOTE).moved(EventType.SESSION, 3)
+    for layout in (view.plot.lane_layout, moved):
+        view.set_lane_layout(layout)
+        grab(True)  # the first paint makes the image, the second copies it
+        copied, drawn = grab(True), grab(False)
+        made = axis._cache is not None and len(axis._cache[1]) >= 2  # the opaque image and its overhang
+        results.append((",".join(t.name for t in layout.order), made and copied == drawn))
+    axis.cached = True
+    return results
+
+
+def test_lane_names_copied_from_their_image_look_as_drawn(qtbot: QtBot, columns: TimelineColumns) -> None:
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    assert all(same for _layout, same in lane_names_as_copied_and_as_drawn(view))
+
+
+def test_lane_names_copied_from_their_image_look_as_drawn_at_pixel_ratio_two() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": "2"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.ui._ratio_two_lane_names"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    assert results["ratio"] == 2.0
+    assert len(results["layouts"]) == 2 and all(same for _layout, same in results["layouts"])
+
+
+def test_a_widget_rendered_at_another_ratio_draws_its_lane_names_afresh(
+    qtbot: QtBot, columns: TimelineColumns
+) -> None:
+    """Into an image of another pixel ratio (a print, say) the names are drawn, not scaled from the copy."""
+    from PySide6.QtWidgets import QWidget
+
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    viewport = view.plot.viewport()
+    axis = view.plot.lane_axis
+    images = []
+    for cached in (True, False):
+        axis.cached = cached
+        image = QImage(viewport.size() * 2, QImage.Format.Format_RGB32)
+        image.setDevicePixelRatio(2.0)
+        viewport.render(image, renderFlags=QWidget.RenderFlag.DrawChildren)
+        images.append(image)
+    axis.cached = True
+    assert images[0] == images[1]
