@@ -13,6 +13,7 @@ local datetimes, which Python converts with the platform's DST rules.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -150,16 +151,26 @@ def tick_times(
     Wall-clock steps across a daylight-saving change can map two local times
     to one instant (or skip one); repeats are dropped.
     """
+    out, _complete = _walk(t0_ms, t1_ms, unit, tz, labels)
+    if labels and out and unit.base in (Base.MINUTE, Base.HOUR):
+        _date_the_first(out, t0_ms, t1_ms, tz)
+    return out
+
+
+def _walk(
+    t0_ms: float, t1_ms: float, unit: TickUnit, tz: tzinfo | None, labels: bool
+) -> tuple[list[tuple[int, str]], bool]:
+    """The calendar walk behind :func:`tick_times`, and whether it reached ``t1`` (not cut short)."""
     out: list[tuple[int, str]] = []
     try:
         local = _floor(_to_local(t0_ms, tz), unit)
     except (OverflowError, OSError, ValueError):
-        return out
+        return out, False
     last = -(2**63)
     while len(out) < MAX_TICKS:
         at = _to_epoch_ms(local, tz)
         if at > t1_ms:
-            break
+            return out, True
         if at >= t0_ms and at > last:
             out.append((at, unit.label(local) if labels else ""))
             last = at
@@ -167,27 +178,47 @@ def tick_times(
             local = _advance(local, unit)
         except (OverflowError, ValueError):
             break
-    if labels and out and unit.base in (Base.MINUTE, Base.HOUR):
-        _date_the_first(out, t0_ms, t1_ms, tz)
-    return out
+    return out, False
 
 
 Ticks = tuple[tuple[int, str], ...]
 
 
+@dataclass(frozen=True)
+class _Run:
+    """All ticks of one unit within ``[start_ms, end_ms]``, walked once for a window and its neighbours."""
+
+    start_ms: float
+    end_ms: float
+    times: list[int]
+    labels: list[str]
+
+    def covers(self, t0_ms: float, t1_ms: float) -> bool:
+        return self.start_ms <= t0_ms and t1_ms <= self.end_ms
+
+    def within(self, t0_ms: float, t1_ms: float) -> list[tuple[int, str]]:
+        a, b = bisect_left(self.times, t0_ms), bisect_right(self.times, t1_ms)
+        return list(zip(self.times[a:b], self.labels[a:b], strict=True))
+
+
 class TickCache:
-    """The ticks of the last few windows, so one repaint computes each list once.
+    """The ticks of recent windows, so a pan or zoom walks the calendar once every few frames.
 
     A repaint asks for the same major ticks twice (the axis for its labels, the
-    lane background for its grid lines), and a repaint without a range change
-    (hover, selection) asks again; computing them walks the calendar in Python.
-    With ``tz=None`` the key holds the local zone's offsets and names as of the
-    last ``time.tzset()``, so a changed ``TZ`` is not answered from memory.
+    lane background for its grid lines), a repaint without a range change
+    (hover, selection) asks again, and each frame of a pan or zoom asks for a
+    window overlapping the last one.  So a unit's ticks are walked for the
+    window and half its span either side, and later windows inside that are
+    answered by slicing it.  With ``tz=None`` the keys hold the local zone's offsets and names as of
+    the last ``time.tzset()``, so a changed ``TZ`` is not answered from memory.
     """
+
+    MARGIN = 0.5  # of the window's span, walked on either side
 
     def __init__(self, size: int = 8) -> None:
         self.size = size
         self._entries: OrderedDict[tuple[object, ...], Ticks] = OrderedDict()
+        self._runs: OrderedDict[tuple[object, ...], _Run] = OrderedDict()
 
     def ticks(
         self, t0_ms: float, t1_ms: float, unit: TickUnit, tz: tzinfo | None = None, *, labels: bool = True
@@ -199,11 +230,40 @@ class TickCache:
         if found is not None:
             self._entries.move_to_end(key)
             return found
-        found = tuple(tick_times(t0_ms, t1_ms, unit, tz, labels=labels))
+        found = tuple(self._compute(t0_ms, t1_ms, unit, tz, labels, (unit, zone, labels)))
         self._entries[key] = found
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)
         return found
+
+    def _compute(
+        self,
+        t0_ms: float,
+        t1_ms: float,
+        unit: TickUnit,
+        tz: tzinfo | None,
+        labels: bool,
+        run_key: tuple[object, ...],
+    ) -> list[tuple[int, str]]:
+        run = self._runs.get(run_key)
+        if run is None or not run.covers(t0_ms, t1_ms):
+            margin = (t1_ms - t0_ms) * self.MARGIN
+            start, end = t0_ms - margin, t1_ms + margin
+            walked, complete = _walk(start, end, unit, tz, labels)
+            if complete:
+                run = _Run(start, end, [at for at, _ in walked], [label for _, label in walked])
+            elif walked and len(walked) >= MAX_TICKS and walked[-1][0] >= t1_ms:
+                run = _Run(start, walked[-1][0], [at for at, _ in walked], [label for _, label in walked])
+            else:  # near the calendar's ends: walk just the window, as tick_times does
+                return tick_times(t0_ms, t1_ms, unit, tz, labels=labels)
+            self._runs[run_key] = run
+            if len(self._runs) > self.size:
+                self._runs.popitem(last=False)
+        self._runs.move_to_end(run_key)
+        out = run.within(t0_ms, t1_ms)
+        if labels and out and unit.base in (Base.MINUTE, Base.HOUR):
+            _date_the_first(out, t0_ms, t1_ms, tz)
+        return out
 
 
 def _date_the_first(ticks: list[tuple[int, str]], t0_ms: float, t1_ms: float, tz: tzinfo | None) -> None:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from viewer.time_ticks import TickCache, choose_units, tick_times
+from viewer.time_ticks import UNITS, TickCache, choose_units, tick_times
 
 
 def _ms(*args: int) -> float:
@@ -60,6 +63,74 @@ def test_the_cache_answers_what_tick_times_would() -> None:
     assert cache.ticks(t0, t1 + 1, major, UTC) == tuple(tick_times(t0, t1 + 1, major, UTC))  # another window
     assert cache.ticks(t0, t1, minor, UTC) == tuple(tick_times(t0, t1, minor, UTC))  # another unit
     assert len(cache._entries) == 2  # the oldest were dropped
+
+
+BERLIN = ZoneInfo("Europe/Berlin")  # daylight saving: hours repeat in October and vanish in March
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.floats(_ms(2019, 1, 1), _ms(2027, 1, 1)),
+    span=st.floats(60_000.0, 12 * 365.25 * 86_400_000),
+    moves=st.lists(
+        st.tuples(st.sampled_from(["pan", "zoom"]), st.floats(-0.6, 0.6)), min_size=1, max_size=25
+    ),
+    zone=st.sampled_from([UTC, BERLIN]),
+)
+def test_a_gesture_gets_from_the_cache_what_tick_times_gives_each_window(
+    start: float, span: float, moves: list[tuple[str, float]], zone: ZoneInfo
+) -> None:
+    """Windows of a pan or zoom are answered by slicing walks of their neighbours: nothing may differ."""
+    cache = TickCache()
+    t0, t1 = start, start + span
+    for kind, amount in moves:
+        if kind == "pan":
+            t0, t1 = t0 + amount * (t1 - t0), t1 + amount * (t1 - t0)
+        else:
+            middle, half = (t0 + t1) / 2, (t1 - t0) / 2 * (1 + amount)
+            t0, t1 = middle - max(half, 30_000.0), middle + max(half, 30_000.0)
+        major, minor = choose_units(t1 - t0, 1600)
+        for unit in (major, minor) if minor is not None else (major,):
+            for labels in (True, False):
+                assert cache.ticks(t0, t1, unit, zone, labels=labels) == tuple(
+                    tick_times(t0, t1, unit, zone, labels=labels)
+                ), (unit, t0, t1, labels)
+
+
+def test_the_cache_walks_a_pan_once_every_few_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    import viewer.time_ticks as ticks
+
+    walks = []
+    real = ticks._walk
+
+    def counted(*args: object) -> object:
+        walks.append(args)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ticks, "_walk", counted)
+    cache = TickCache()
+    t0, span = _ms(2025, 3, 1), 30 * 86_400_000.0
+    unit, _ = choose_units(span, 1600)
+    for frame in range(25):  # 2% of the window a frame: a drag
+        start = t0 + frame * 0.02 * span
+        assert cache.ticks(start, start + span, unit, BERLIN) == tuple(
+            tick_times(start, start + span, unit, BERLIN)
+        )
+    assert len(walks) <= 25 + 1  # tick_times above walks each window once itself
+    assert len(walks) - 25 == 1  # the cache walked once for all 25 windows
+
+
+def test_the_calendar_ends_are_answered_too() -> None:
+    cache = TickCache()
+    for unit in UNITS:
+        first = datetime(1, 1, 1, tzinfo=UTC).timestamp() * 1000
+        assert cache.ticks(first, first + unit.approx_ms * 3, unit, UTC) == tuple(
+            tick_times(first, first + unit.approx_ms * 3, unit, UTC)
+        )
+        last = datetime(9999, 12, 31, tzinfo=UTC).timestamp() * 1000
+        assert cache.ticks(last - unit.approx_ms * 3, last, unit, UTC) == tuple(
+            tick_times(last - unit.approx_ms * 3, last, unit, UTC)
+        )
 
 
 def test_the_cache_follows_a_changed_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
