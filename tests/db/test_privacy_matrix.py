@@ -302,3 +302,51 @@ def test_creating_events(practice: Practice, engines: dict[str, sa.Engine], acto
                     EventService(conn).create(forged)
             finally:
                 outer.rollback()
+
+
+@pytest.mark.parametrize("actor", [*ACTORS, "owner"])
+def test_the_read_policy_is_caseline_may_read_event_row_by_row(
+    practice: Practice, engines: dict[str, sa.Engine], actor: str
+) -> None:
+    """The set-based read policy (migration q7r8s9t0u1v2) keeps exactly the rows the per-row rule would.
+
+    Asked under each login: the rows the table shows, against every row's facts
+    run through ``caseline_may_read_event`` in the same session.
+    """
+    owner = make_engine(practice.url, poolclass=sa.pool.NullPool)
+    with owner.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, patient_id, therapist_id, is_private FROM timeline_events")).all()
+    engine = owner if actor == "owner" else engines[actor]
+    with engine.connect() as conn:
+        shown = set(conn.execute(sa.text("SELECT id FROM timeline_events")).scalars())
+        ruled = {
+            row.id
+            for row in rows
+            if conn.execute(
+                sa.text("SELECT caseline_may_read_event(:p, :t, :private)"),
+                {"p": row.patient_id, "t": row.therapist_id, "private": row.is_private},
+            ).scalar_one()
+        }
+    owner.dispose()
+    assert shown == ruled
+    if actor in ("owner", "author", "colleague", "admin", "qa"):  # not a vacuous agreement on nothing
+        assert shown
+
+
+def test_the_read_policy_asks_who_i_am_once_per_query_not_per_row(
+    practice: Practice, engines: dict[str, sa.Engine]
+) -> None:
+    """Opening a patient under the policy is an index scan with one lookup per row in a prepared set.
+
+    Before, every row called ``caseline_may_read_event`` (five to eight small
+    queries each): 84 ms for 2,000 events where the owner took 0.4 ms.
+    """
+    with engines["author"].connect() as conn:
+        plan = "\n".join(
+            conn.execute(
+                sa.text("EXPLAIN SELECT id FROM timeline_events WHERE patient_id = :p ORDER BY event_date"),
+                {"p": practice.patients["P1"]},
+            ).scalars()
+        )
+    assert "caseline_may_read_event" not in plan
+    assert "hashed SubPlan" in plan and "InitPlan" in plan
