@@ -430,9 +430,14 @@ def measure(
     naive_frames: int = 20,
     seed: int = 20261124,
     import_events: int = 100_000,
+    table_events: int = 0,
     say: Callable[[str], None] = lambda _text: None,
 ) -> dict[str, Any]:
-    """Run the benchmark in the current QApplication and return its figures."""
+    """Run the benchmark in the current QApplication and return its figures.
+
+    With ``table_events`` it also times a therapist opening a patient in a
+    table of that many events (a throwaway database, filled first).
+    """
     from viewer.services.bench_import import bench_import
 
     say(f"importing a synthetic FHIR bundle of {import_events} events, and the ORM baseline…")
@@ -449,6 +454,11 @@ def measure(
         "target": ">= 100000",
         "met": imported["import_events_per_s"] >= TARGETS["import_events_per_s"][1],
     }
+    if table_events:
+        from viewer.services.bench_table import bench_big_table
+
+        figures.update(bench_big_table(engine, table_events, say=say))
+        targets["table_open_ms"] = {"target": "<= 50.0", "met": figures["table_open_ms"] <= 50.0}
     figures["targets"] = targets
     figures["machine"] = machine
     return figures
@@ -465,6 +475,9 @@ def run_bench(args: argparse.Namespace) -> int:
         args.import_events = default_import_events(args.events)
     if not 1_000 <= args.import_events <= 5_000_000:
         print("error: --import-events must be between 1000 and 5000000", file=sys.stderr)
+        return EXIT_USAGE
+    if args.table_events and not 10_000 <= args.table_events <= 50_000_000:
+        print("error: --table-events must be 0 (skip) or between 10000 and 50000000", file=sys.stderr)
         return EXIT_USAGE
     if not 0.5 <= args.dpr <= 4:
         print("error: --dpr must be between 0.5 and 4", file=sys.stderr)
@@ -496,6 +509,7 @@ def run_bench(args: argparse.Namespace) -> int:
             frames=args.frames,
             seed=args.seed,
             import_events=args.import_events,
+            table_events=args.table_events,
             say=say,
         )
     finally:

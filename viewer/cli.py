@@ -124,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="events in the synthetic FHIR bundle for import_events_per_s "
         "(default: a tenth of --events, 5000 to 100000)",
     )
+    bench.add_argument(
+        "--table-events",
+        type=int,
+        default=0,
+        help="also time a therapist opening a 2,000-event patient in a throwaway database of this many "
+        "events (10000000 for performance.md's figure; default: skipped)",
+    )
     bench.add_argument("--frames", type=int, default=200, help="frames in the gesture (default: %(default)s)")
     bench.add_argument("--dpr", type=float, default=1.0, help="device pixel ratio (default: %(default)s)")
     bench.add_argument("--seed", type=int, default=20261124, help="random seed (default: %(default)s)")
