@@ -6,16 +6,13 @@ Prints one JSON line: the plot's pixel ratio and, per lane layout, whether the t
 from __future__ import annotations
 
 import json
-import uuid
 
 from PySide6.QtWidgets import QApplication
 
-from tests.ui.test_timeline_drawing import lane_names_as_copied_and_as_drawn
+from tests.ui.test_timeline_drawing import lane_names_as_copied_and_as_drawn, show_columns
 from ui.operations import OperationRunner
 from ui.timeline_view import TimelineView
 from viewer.services.bench_data import synthetic_history
-from viewer.services.patients import PatientSummary
-from viewer.services.timeline_query import from_epoch_ms
 
 
 def main() -> None:
@@ -25,15 +22,7 @@ def main() -> None:
     view = TimelineView(runner)
     view.resize(1200, 640)
     view.show()
-    patient = PatientSummary(
-        uuid.UUID(int=7),
-        "drawing",
-        "Drawing Patient",
-        len(columns),
-        from_epoch_ms(int(columns.time_ms[0])),
-        from_epoch_ms(int(columns.time_ms[-1])),
-    )
-    view.set_timeline(None, patient, columns)  # type: ignore[arg-type]  # no database: nothing is fetched
+    show_columns(view, columns, float(columns.time_ms[-1]))
     app.processEvents()
     results = lane_names_as_copied_and_as_drawn(view)
     print(json.dumps({"ratio": view.plot.devicePixelRatioF(), "layouts": results}))

@@ -41,6 +41,13 @@ def make_view(qtbot: QtBot, columns: TimelineColumns, today_ms: float) -> Timeli
     timeline.resize(*SIZE)
     timeline.body.setSizes([SIZE[0], 0])
     timeline.show()
+    show_columns(timeline, columns, today_ms)
+    qtbot.waitUntil(lambda: timeline.lod_ready)
+    return timeline
+
+
+def show_columns(timeline: TimelineView, columns: TimelineColumns, today_ms: float) -> None:
+    """Put ``columns`` on the timeline as a patient's history, with a fixed "today"."""
     patient = PatientSummary(
         uuid.UUID(int=7),
         "drawing",
@@ -51,8 +58,6 @@ def make_view(qtbot: QtBot, columns: TimelineColumns, today_ms: float) -> Timeli
     )
     timeline.clock = lambda: today_ms / 1000.0
     timeline.set_timeline(None, patient, columns)  # type: ignore[arg-type]  # no database: nothing is fetched
-    qtbot.waitUntil(lambda: timeline.lod_ready)
-    return timeline
 
 
 @pytest.fixture
