@@ -1,7 +1,8 @@
 """``python main.py bench``: the performance figures of ``performance.md``, measured side by side.
 
 Seeds a throwaway patient in the configured database (the embedded one by
-default), loads it through binary COPY and through ORM objects, opens it in
+default), loads it through binary COPY (as the owner, and as a throwaway
+therapist login under row-level security) and through ORM objects, opens it in
 the real timeline widget offscreen at 1600x600 and replays a scripted
 zoom-in, pan, zoom-out gesture, timing each synchronous repaint.  The naive
 baseline (one pyqtgraph ``ScatterPlotItem`` holding every event) and a 10k
@@ -53,6 +54,7 @@ GROWTH_BASE_EVENTS = 10_000
 # follows an untimed one, since the first visit of each zoom level fills caches a therapist's next
 # gesture reuses.
 GESTURE_PASSES = 3
+THERAPIST_PREFIX = "bench_therapist_"  # the throwaway login whose load is timed under row-level security
 
 # (figure, comparison, target) from performance.md; "max" means the figure must not exceed the target.
 TARGETS: dict[str, tuple[str, float]] = {
@@ -63,6 +65,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "first_paint_ms": ("max", 50.0),
     "load_s": ("max", 1.0),
     "load_speedup_vs_orm": ("min", 10.0),
+    "therapist_load_s": ("max", 1.0),
     "bytes_per_event": ("max", 40.0),
     "hover_ms": ("max", 1.0),
     "import_events_per_s": ("min", 100_000.0),
@@ -277,13 +280,45 @@ class _Bench:
             plot.layer.setVisible(True)
         return times
 
+    def _therapist_load(self, patient_id: Any, samples: int = 3) -> tuple[float, int]:
+        """Median seconds of the app's load as a throwaway therapist assigned to the patient, and its events.
+
+        The app loads under the clinician's own login, where the policies of
+        ``privacy.md`` are in every plan; the owner (``load_s``) bypasses them.
+        """
+        from viewer.db.engine import make_engine
+        from viewer.services.bench_table import drop_therapist_login, therapist_login
+
+        with self.engine.begin() as conn:
+            role, password = therapist_login(conn, patient_id, prefix=THERAPIST_PREFIX)
+        therapist = make_engine(
+            self.engine.url.set(username=role, password=password), poolclass=sa.pool.NullPool
+        )
+        try:
+            times: list[float] = []
+            events = 0
+            with therapist.connect() as conn:
+                for _ in range(samples):
+                    with _timer() as took:
+                        loaded = copy_timeline(conn, patient_id)
+                    conn.rollback()
+                    times.append(took[0])
+                    events = 0 if loaded is None else len(loaded)
+            return statistics.median(times), events
+        finally:
+            therapist.dispose()
+            with self.engine.begin() as conn:
+                drop_therapist_login(conn, role)
+
     # -- the run -------------------------------------------------------------------------
     def run(self, events: int, frames: int, naive_frames: int, seed: int) -> dict[str, Any]:
         from viewer.lod import LodPyramid
+        from viewer.services.bench_table import drop_stale_therapist_logins
 
         history = synthetic_history(events, seed)
         with self.engine.begin() as conn:
             drop_bench_patients(conn)
+            drop_stale_therapist_logins(conn, THERAPIST_PREFIX)
         try:
             self.say(f"seeding {events} synthetic events…")
             with _timer() as seed_time, self.engine.begin() as conn:
@@ -305,6 +340,10 @@ class _Bench:
             if not np.array_equal(orm_columns.time_ms, columns.time_ms):
                 raise RuntimeError("the ORM and COPY loads disagree")
             del orm_columns
+            self.say("loading it again as a therapist's own login (row-level security applies)…")
+            therapist_load, therapist_events = self._therapist_load(patient_id)
+            if therapist_events != int(np.count_nonzero(~history.private)):
+                raise RuntimeError("the therapist's load did not show exactly the shared events")
         finally:
             with self.engine.begin() as conn:
                 drop_bench_patients(conn)
@@ -373,6 +412,8 @@ class _Bench:
             "load_s": round(load_s, 3),
             "orm_load_s": round(orm_time[0], 3),
             "load_speedup_vs_orm": round(orm_time[0] / load_s, 1),
+            "therapist_load_s": round(therapist_load, 3),
+            "therapist_load_events": therapist_events,
             "bytes_per_event": round(memory / max(len(columns), 1), 2),
             "hover_ms": _ms(statistics.median(hover_times)),
             "hover_ms_p99": _ms(_p99(hover_times)),

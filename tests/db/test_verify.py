@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from viewer.db import migrate
+from viewer.db.engine import make_engine
 from viewer.db.verify import verify_schema
 
 
@@ -97,3 +98,23 @@ def test_missing_table_fails(db: sa.Connection) -> None:
     report = verify_schema(db)
     assert not report.ok
     assert [r.item for r in report.mismatches] == ["timeline_events"]
+    # Stamped at head: a table lost by hand, not a database nobody upgraded, so no upgrade advice.
+    assert report.upgrade_hint is None and "db upgrade" not in report.render()
+
+
+def test_a_database_nobody_migrated_says_run_db_upgrade(scratch_database: sa.URL) -> None:
+    engine = make_engine(scratch_database, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            report = verify_schema(conn)
+            assert not report.ok and report.revision is None
+            assert "has never been migrated" in report.render()
+            assert "python main.py db upgrade" in report.render()
+            migrate.upgrade(conn, "d4e5f6g7h8i9")  # the seed's table alone: older than this build
+            conn.commit()
+            behind = verify_schema(conn)
+        assert not behind.ok
+        assert behind.upgrade_hint is not None and "is at revision d4e5f6g7h8i9" in behind.upgrade_hint
+        assert migrate.head_revision() in behind.upgrade_hint
+    finally:
+        engine.dispose()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from pytestqt.qtbot import QtBot
 
 from ui.bench import GESTURE_PASSES, TARGETS, measure
+from viewer.services.bench_data import synthetic_history
 
 pytestmark = pytest.mark.ui
 
@@ -23,6 +25,7 @@ REQUIRED = (
     "first_paint_ms",
     "load_s",
     "orm_load_s",
+    "therapist_load_s",
     "bytes_per_event",
     "hover_ms",
     "device_pixel_ratio",
@@ -32,6 +35,8 @@ REQUIRED = (
 
 
 def test_bench_reports_every_figure_and_cleans_up(qtbot: QtBot, engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        roles = set(conn.execute(sa.text("SELECT rolname FROM pg_roles")).scalars())
     figures = measure(engine, events=3_000, frames=16, naive_frames=4, seed=7, import_events=2_000)
     json.dumps(figures)  # one JSON object
     for key in REQUIRED:
@@ -41,6 +46,9 @@ def test_bench_reports_every_figure_and_cleans_up(qtbot: QtBot, engine: sa.Engin
                 isinstance(figures[key], int | float) and math.isfinite(figures[key]) and figures[key] > 0
             ), key
     assert figures["events"] == 3_000 and figures["import_events"] == 2_000
+    # The therapist's load ran under row-level security: the shared events, none of the private ones.
+    shared = int(np.count_nonzero(~synthetic_history(3_000, 7).private))
+    assert 0 < figures["therapist_load_events"] == shared < 3_000
     assert figures["frames"] == 16 and figures["naive_frames"] == 4
     assert figures["frames_timed"] == 16 * GESTURE_PASSES == 16 * figures["gesture_passes"]
     assert figures["widget_px"] == [1600, 600]
@@ -53,4 +61,5 @@ def test_bench_reports_every_figure_and_cleans_up(qtbot: QtBot, engine: sa.Engin
                 r"SELECT count(*) FROM users WHERE username LIKE 'bench\_%' OR display_name LIKE 'Bench %'"
             )
         ).scalar_one()
+        assert set(conn.execute(sa.text("SELECT rolname FROM pg_roles")).scalars()) == roles
     assert left == 0

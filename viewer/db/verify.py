@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from viewer.db import contract
+from viewer.db import contract, migrate
 
 PASS = "PASS"
 FAIL = "FAIL"
@@ -45,6 +45,22 @@ class CheckResult:
 class VerifyReport:
     revision: str | None
     results: list[CheckResult] = field(default_factory=list)
+    head: str | None = None  # the newest migration this build ships, when known
+
+    @property
+    def upgrade_hint(self) -> str | None:
+        """What to do when the failures come from a database that was never (fully) migrated.
+
+        A new home or server that nobody upgraded fails every check, and a list
+        of FAILs alone reads like a corrupted schema.
+        """
+        if self.ok or self.head is None or self.revision == self.head:
+            return None
+        state = "has never been migrated" if self.revision is None else f"is at revision {self.revision}"
+        return (
+            f"The database {state}; this version of Caseline expects {self.head}. "
+            "Run `python main.py db upgrade`, then verify again."
+        )
 
     @property
     def mismatches(self) -> list[CheckResult]:
@@ -70,6 +86,8 @@ class VerifyReport:
         else:
             lines.append(f"{len(self.mismatches)} of {len(self.results)} checks FAILED:")
             lines.extend(f"  - {r.section} {r.item}" for r in self.mismatches)
+            if self.upgrade_hint:
+                lines += ["", self.upgrade_hint]
         return "\n".join(lines)
 
 
@@ -96,7 +114,7 @@ def verify_schema(conn: sa.Connection, schema: str = "public") -> VerifyReport:
     except sa.exc.ProgrammingError:
         conn.rollback()
         revision = None
-    report = VerifyReport(revision)
+    report = VerifyReport(revision, head=migrate.head_revision())
     add = report.results.append
     table_oid = conn.execute(
         sa.text("SELECT to_regclass(:name)::oid"), {"name": f"{schema}.{contract.TABLE}"}

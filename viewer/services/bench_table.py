@@ -13,6 +13,7 @@ beside it.
 
 from __future__ import annotations
 
+import re
 import secrets
 import statistics
 import time
@@ -25,12 +26,14 @@ import sqlalchemy as sa
 from viewer.db import migrate
 from viewer.db.engine import make_engine
 from viewer.domain import EventType, Importance
+from viewer.services.purge import purge_user
 from viewer.services.timeline_copy import copy_timeline
 
 PER_PATIENT = 2_000
 SAMPLES = 25
 _DATABASE_PREFIX = "caseline_bench_table_"
 _THERAPIST_GROUP = "caseline_therapist"
+_ROLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
 def _seed(conn: sa.Connection, rows: int, per_patient: int) -> uuid.UUID:
@@ -74,9 +77,15 @@ def _seed(conn: sa.Connection, rows: int, per_patient: int) -> uuid.UUID:
     return middle
 
 
-def _therapist_login(conn: sa.Connection, patient_id: uuid.UUID) -> tuple[str, str]:
-    """A throwaway therapist login assigned to ``patient_id``; returns (role, password)."""
-    role = f"bench_table_{secrets.token_hex(6)}"
+def therapist_login(
+    conn: sa.Connection, patient_id: uuid.UUID, prefix: str = "bench_table_"
+) -> tuple[str, str]:
+    """A throwaway therapist login assigned to ``patient_id``; returns (role, password).
+
+    The role doubles as the user's username, so :func:`drop_therapist_login`
+    can find both from it.
+    """
+    role = f"{prefix}{secrets.token_hex(6)}"
     password = secrets.token_urlsafe(24)
     # Identifiers and the password are generated here, never from input: safe to inline.
     conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}' IN ROLE {_THERAPIST_GROUP}"))
@@ -92,6 +101,38 @@ def _therapist_login(conn: sa.Connection, patient_id: uuid.UUID) -> tuple[str, s
         {"t": therapist_id, "p": patient_id},
     )
     return role, password
+
+
+def drop_therapist_login(conn: sa.Connection, role: str) -> None:
+    """Remove a :func:`therapist_login`: its user row (through the purge) and its database role.
+
+    The role must have no open connections left (dispose its engine first).
+    """
+    if not _ROLE_NAME.fullmatch(role):  # inlined below: only names shaped like ours
+        raise ValueError(f"not a benchmark login name: {role!r}")
+    user_id = conn.execute(
+        sa.text("SELECT id FROM users WHERE username = :u"), {"u": role}
+    ).scalar_one_or_none()
+    if user_id is not None:
+        purge_user(conn, user_id)
+    conn.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
+
+
+def drop_stale_therapist_logins(conn: sa.Connection, prefix: str) -> int:
+    """Remove every :func:`therapist_login` made with ``prefix`` (a run that died left them); returns how many."""
+    pattern = prefix.replace("_", r"\_") + "%"
+    roles = set(
+        conn.execute(sa.text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"), {"p": pattern}).scalars()
+    )
+    roles |= set(
+        conn.execute(
+            sa.text("SELECT username FROM users WHERE username LIKE :p AND role = 'therapist'"),
+            {"p": pattern},
+        ).scalars()
+    )
+    for role in sorted(roles):
+        drop_therapist_login(conn, role)
+    return len(roles)
 
 
 def _median_open_ms(engine: sa.Engine, patient_id: uuid.UUID, samples: int) -> tuple[float, int]:
@@ -145,7 +186,7 @@ def bench_big_table(
                 {"p": patient_id},
             ).scalar_one()
         with table.begin() as conn:
-            role, password = _therapist_login(conn, patient_id)
+            role, password = therapist_login(conn, patient_id)
         therapist = make_engine(url.set(username=role, password=password), poolclass=sa.pool.NullPool)
         engines.append(therapist)
         say("opening one patient in it, as a therapist and as the owner…")
