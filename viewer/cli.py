@@ -140,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands.add_parser(
         "verify", help="recompute the HMAC chain; exit 1 naming every edited, deleted or reordered row"
     )
+    rekey = audit_commands.add_parser(
+        "rekey",
+        help="sign the audit log with a new key from now on (the clinic's key is lost or leaked); "
+        "the log records who, when and why, and the old key file is kept aside",
+    )
+    rekey.add_argument("--reason", required=True, help="why the key is replaced (kept in the log)")
     fhir_in = commands.add_parser(
         "import-fhir",
         help="import FHIR R4 Bundles (.json) or NDJSON bulk exports (.ndjson); folders are searched",
@@ -274,6 +280,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from viewer.services.audit import AuditKey, AuditKeyError, verify
 
     settings = _settings(args)
+    if args.audit_command == "rekey":
+        return _rekey(settings, args.reason)
     try:
         key = AuditKey.load(settings.home, create=False)
     except AuditKeyError as exc:
@@ -286,6 +294,38 @@ def cmd_audit(args: argparse.Namespace) -> int:
         engine.dispose()
     print(report.render())
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+def _rekey(settings: Settings, reason: str) -> int:
+    from viewer.services.audit import AuditKeyError, rekey
+
+    engine = _engine(settings)
+    try:
+        with engine.connect() as conn:
+            current, head = migrate.current_revision(conn), migrate.head_revision()
+        if current != head:
+            raise UserError(
+                f"the database schema is at {current or 'no revision'}: run 'main.py db upgrade' first"
+            )
+        done = rekey(engine, settings.home, reason)
+    except AuditKeyError as exc:
+        raise UserError(str(exc)) from exc
+    except sa.exc.ProgrammingError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege: not the owner
+            raise UserError("only the database owner can start a new audit key") from exc
+        raise
+    except sa.exc.OperationalError as exc:
+        raise unreachable(exc) from exc
+    finally:
+        engine.dispose()
+    print(f"A new audit key signs the log from row {done.seq}: {done.key_file} (readable by you only).")
+    if done.retired_file is not None:
+        print(f"The key it replaces was kept as {done.retired_file}.")
+    print(
+        "Copy the new key to every machine that writes to this database (or set CASELINE_AUDIT_KEY to it): "
+        "a machine still holding the old key is refused at its next audited write."
+    )
+    return EXIT_OK
 
 
 def cmd_staff(args: argparse.Namespace) -> int:
@@ -425,12 +465,14 @@ def configure_logging(verbose: bool) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run one parsed subcommand; user errors become a message and exit code 2."""
+    from viewer.services.audit import AuditKeyError
+
     try:
         try:
             return COMMANDS[args.command](args)
         except sa.exc.OperationalError as exc:  # any command: the server went away or never answered
             raise unreachable(exc) from exc
-    except UserError as exc:
+    except (UserError, AuditKeyError) as exc:  # an audited write without the chain's key, say
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

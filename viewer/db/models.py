@@ -177,6 +177,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "export",
     "sync",
     "import",
+    "audit.rekey",  # the owner started a new key (migration r8s9t0u1v2w3)
 )
 
 
@@ -187,6 +188,8 @@ class AuditEntry(Base):
     __table_args__ = (
         sa.CheckConstraint(f"action IN {sql_in_list(AUDIT_ACTIONS)}", name="action"),
         sa.CheckConstraint("seq > 0", name="seq"),
+        # Where each key's part of the chain starts (verify, and the key check of every append).
+        sa.Index("ix_audit_log_rekey", "seq", postgresql_where=sa.text("action = 'audit.rekey'")),
     )
 
     seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
