@@ -226,6 +226,40 @@ def test_where_neighbouring_bars_share_a_pixel_column_the_more_important_is_on_t
     assert image.pixel(math.ceil((last + 1) * ratio), y) == white
 
 
+@pytest.mark.parametrize("ratio", [1.0, 2.0, 1.5])
+def test_sprites_land_on_the_same_device_pixels_as_the_painter_would_put_them(
+    qtbot: QtBot, ratio: float
+) -> None:
+    """At a whole ratio the layer blits sprites in device pixels; the pixels must be Qt's own, scaled ones."""
+    layer = EventLayer()
+    layer._ensure_sprites(ratio)
+    x = np.array([10.0, 10.3, 23.5, 31.75, 40.49])  # whole, fractional and half-pixel centres
+    y = np.array([12.0, 12.6, 12.5, 20.25, 19.51])
+
+    def painted(draw: object) -> QImage:
+        image = QImage(round(60 * ratio), round(32 * ratio), QImage.Format.Format_RGB32)
+        image.setDevicePixelRatio(ratio)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        try:
+            draw(painter)  # type: ignore[operator]
+        finally:
+            painter.end()
+        return image
+
+    def by_the_painter(painter: QPainter) -> None:  # one fragment at a time, in layer pixels
+        pixmap = layer._sprites[Importance.CRITICAL].pixmap
+        for px, py in zip(x.tolist(), y.tolist(), strict=True):
+            fragment = QPainter.PixmapFragment.create(
+                QPointF(px, py), pixmap.rect().toRectF(), 1 / ratio, 1 / ratio
+            )
+            painter.drawPixmapFragments(fragment, 1, pixmap)
+
+    drawn = painted(lambda painter: layer._draw_fragments(painter, layer._sprites[Importance.CRITICAL], x, y))
+    assert drawn == painted(by_the_painter)
+    assert drawn != painted(lambda painter: None)  # the stars are there
+
+
 def test_a_private_critical_star_over_density_bars_has_a_lock_nearby(qtbot: QtBot) -> None:
     crowd = _dense_private(20_000, 30_000, EventType.ASSESSMENT, Importance.LOW)
     flags = np.zeros(len(crowd), np.uint8)
