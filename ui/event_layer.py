@@ -103,6 +103,7 @@ class EventLayer(pg.GraphicsObject):
         self._rows = LANE_COUNT
         self._bounds = QRectF(0, -0.5, 1, LANE_COUNT)
         self._ratio = 0.0
+        self._unit = 1.0
         self._sprites: dict[Importance, Sprite] = {}
         self._faded: dict[Importance, Sprite] = {}
         self._halo: Sprite | None = None
@@ -179,6 +180,10 @@ class EventLayer(pg.GraphicsObject):
         else:
             ratio = widget.devicePixelRatioF() if widget is not None else 1.0
         self._vector_scale = ratio if vector else None
+        # How far apart marks sit, in drawing units per screen pixel: the painter draws in screen
+        # pixels (the device scales them to its own), an export in its own units.  A lock 8 px
+        # beside its marker is 8 screen px at every pixel ratio.
+        self._unit = ratio if vector else 1.0
         self._ensure_sprites(1.0 if vector else ratio)
         clip = transform.mapRect(self.mapRectFromScene(view.sceneBoundingRect()))  # in device units
         painter.save()
@@ -207,7 +212,7 @@ class EventLayer(pg.GraphicsObject):
             # Locks on one row above the tallest bars of each lane, so they read as a line of marks.
             private = frame.buckets.private
             left, width, centre, _height = (part[private] for part in bars)
-            above = centre - np.round(abs(sy) * MAX_BAR_FRACTION / 2) - 3 * ratio
+            above = centre - np.round(abs(sy) * MAX_BAR_FRACTION / 2) - 3 * self._unit
             self._paint_locks(painter, left + width / 2, above, frame.buckets.lane[private])
         else:
             if self.highlight is not None:
@@ -218,7 +223,7 @@ class EventLayer(pg.GraphicsObject):
                 self._paint_markers(painter, frame.rows, sx, dx, sy, dy)
             private = frame.rows[self.columns.is_private[frame.rows]]
             x, y = self._positions(private, sx, dx, sy, dy)
-            self._paint_locks(painter, x + 8 * ratio, y - 9 * ratio, self.columns.lane[private])
+            self._paint_locks(painter, x + 8 * self._unit, y - 9 * self._unit, self.columns.lane[private])
         self._paint_selection(painter, sx, dx, sy, dy)
         painter.restore()
 
@@ -311,7 +316,7 @@ class EventLayer(pg.GraphicsObject):
         if not len(x):
             self.last_locks = (x, y)
             return
-        keep = spaced(x, lane, LOCK_GAP_PX * self._ratio)
+        keep = spaced(x, lane, LOCK_GAP_PX * self._unit)
         self.last_locks = (x[keep], y[keep])
         lock = self._lock if self.highlight is None else self._faded_lock  # a search dims them too
         self._draw_fragments(painter, lock, x[keep], y[keep])

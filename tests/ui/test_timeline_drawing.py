@@ -6,15 +6,21 @@ The view is built straight from columns (nothing is fetched), with a fixed
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
+import time
 import uuid
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEventLoop, QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from ui.event_layer import BUCKET_COLOURS, FADED_BUCKET_COLOURS, LOCK_GAP_PX, EventLayer
@@ -447,15 +453,11 @@ def test_lane_names_copied_from_their_image_look_as_drawn(qtbot: QtBot, columns:
     assert all(same for _layout, same in lane_names_as_copied_and_as_drawn(view))
 
 
-def test_lane_names_copied_from_their_image_look_as_drawn_at_pixel_ratio_two() -> None:
-    import json
-    import os
-    import subprocess
-    import sys
-
+def at_pixel_ratio_two(script: str) -> dict[str, Any]:
+    """The JSON line a script of ours prints when run in a process of its own at pixel ratio 2."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": "2"}
     done = subprocess.run(
-        [sys.executable, "-m", "tests.ui._ratio_two_lane_names"],
+        [sys.executable, "-m", f"tests.ui.{script}"],
         env=env,
         capture_output=True,
         text=True,
@@ -463,9 +465,52 @@ def test_lane_names_copied_from_their_image_look_as_drawn_at_pixel_ratio_two() -
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    results = json.loads(done.stdout.strip().splitlines()[-1])
+    results: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert results["ratio"] == 2.0
+    return results
+
+
+def test_lane_names_copied_from_their_image_look_as_drawn_at_pixel_ratio_two() -> None:
+    results = at_pixel_ratio_two("_ratio_two_lane_names")
     assert len(results["layouts"]) == 2 and all(same for _layout, same in results["layouts"])
+
+
+def lock_marks(view: TimelineView) -> dict[str, list[list[float]]]:
+    """Where the locks go, in screen pixels, over dense private markers and over density bars.
+
+    Also run at pixel ratio 2 in a process of its own (``_ratio_two_locks``): the marks must sit
+    where they sit at ratio 1, the same screen pixels from their markers and from each other.
+    """
+    marks = {}
+    dense = _dense_private(300, 60_000, EventType.NOTE, Importance.NORMAL)
+    bars = synthetic_history(40_000, seed=9, years=2.0).columns(seed=9)
+    for name, columns in (("markers", dense), ("bars", bars)):
+        show_columns(view, columns, float(columns.time_ms[-1]))
+        deadline = time.monotonic() + 30
+        QApplication.processEvents()
+        while not view.lod_ready and time.monotonic() < deadline:
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        assert view.lod_ready
+        view.plot.set_view_range(
+            ViewRange(float(columns.time_ms[0]) - 60_000, float(columns.time_ms[-1]) + 60_000)
+        )
+        _paint(view)
+        x, y = view.plot.layer.last_locks
+        marks[name] = [x.round(3).tolist(), y.round(3).tolist()]
+    return marks
+
+
+def test_locks_sit_the_same_screen_pixels_from_their_marks_at_pixel_ratio_two(qtbot: QtBot) -> None:
+    view = TimelineView(OperationRunner())
+    qtbot.addWidget(view)
+    view.resize(*SIZE)
+    view.body.setSizes([SIZE[0], 0])
+    view.show()
+    at_one = lock_marks(view)
+    at_two = at_pixel_ratio_two("_ratio_two_locks")["marks"]
+    for name in ("markers", "bars"):
+        assert len(at_one[name][0]) > 10, name
+        assert at_two[name] == at_one[name], name
 
 
 def test_a_widget_rendered_at_another_ratio_draws_its_lane_names_afresh(
