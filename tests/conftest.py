@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
+from tests.db.privacy_practice import Practice, build_practice, drop_logins
 from viewer.db import migrate
 from viewer.db.embedded import EmbeddedServer
 from viewer.db.engine import make_engine
@@ -110,6 +111,24 @@ def module_scratch_database(pg_server: EmbeddedServer) -> Iterator[sa.URL]:
     """An empty database shared by one test module (committed fixtures, several logins)."""
     with _scratch(pg_server) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
+    """The privacy practice (every role, with real logins) in this module's own database."""
+    built = build_practice(module_scratch_database)
+    yield built
+    drop_logins(built)
+
+
+@pytest.fixture
+def fresh_engine(scratch_database: sa.URL) -> Iterator[sa.Engine]:
+    """An owner engine on a database of its own, migrated to head (for state that must start empty)."""
+    engine = make_engine(scratch_database, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+    yield engine
+    engine.dispose()
 
 
 def _counter() -> Iterator[int]:

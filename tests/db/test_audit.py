@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import stat
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from tests.db.privacy_practice import Practice
 from viewer.cli import main as cli_main
-from viewer.db import migrate
 from viewer.db.engine import make_engine
 from viewer.services.audit import AuditKey, AuditKeyError, append, verify
 
@@ -67,13 +65,6 @@ def test_a_reordered_but_reseated_row_breaks_the_link(db: sa.Connection, key: Au
     )
     report = verify(db, key)
     assert any(problem.startswith("row 3:") for problem in report.problems), report.render()
-
-
-@pytest.fixture(scope="module")
-def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
-    built = build_practice(module_scratch_database)
-    yield built
-    drop_logins(built)
 
 
 def test_app_roles_append_in_their_own_name_only(practice: Practice, key: AuditKey) -> None:
@@ -211,72 +202,65 @@ def _append_committed(engine: sa.Engine, key: AuditKey, times: int) -> None:
             append(conn, key, "sign_in")
 
 
-@pytest.fixture
-def chain_db(scratch_database: sa.URL) -> Iterator[sa.Engine]:
-    engine = make_engine(scratch_database, poolclass=sa.pool.NullPool)
-    with engine.begin() as conn:
-        migrate.upgrade(conn)
-    yield engine
-    engine.dispose()
-
-
-def test_cutting_rows_off_the_end_is_reported_after_a_verify(chain_db: sa.Engine, tmp_path: Path) -> None:
+def test_cutting_rows_off_the_end_is_reported_after_a_verify(fresh_engine: sa.Engine, tmp_path: Path) -> None:
     key = _checkpointed(tmp_path)
-    _append_committed(chain_db, key, 4)
-    with chain_db.connect() as conn:
+    _append_committed(fresh_engine, key, 4)
+    with fresh_engine.connect() as conn:
         assert verify(conn, key).ok  # remembers row 4
     assert stat.S_IMODE((tmp_path / "audit.tail").stat().st_mode) == 0o600
-    with chain_db.begin() as conn:
+    with fresh_engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM audit_log WHERE seq >= 3"))
-    with chain_db.connect() as conn:
+    with fresh_engine.connect() as conn:
         report = verify(conn, key)
         assert verify(conn, AuditKey(key.secret)).ok  # without the checkpoint the short chain looks fine
     assert report.problems == (
         "row 4: missing, with every row after 2: this machine saw the chain reach it (rows cut off the end)",
     ), report.render()
     # Growing the chain again over the cut does not hide it either.
-    _append_committed(chain_db, AuditKey(key.secret), 3)
-    with chain_db.connect() as conn:
+    _append_committed(fresh_engine, AuditKey(key.secret), 3)
+    with fresh_engine.connect() as conn:
         report = verify(conn, key)
     assert report.problems == (
         "row 4: not the row this machine saw there (rows removed and the chain re-grown)",
     ), report.render()
 
 
-def test_each_append_moves_the_checkpoint_to_the_committed_tail(chain_db: sa.Engine, tmp_path: Path) -> None:
+def test_each_append_moves_the_checkpoint_to_the_committed_tail(
+    fresh_engine: sa.Engine, tmp_path: Path
+) -> None:
     key = _checkpointed(tmp_path)
-    _append_committed(chain_db, key, 3)  # the third append saw row 2 committed
-    with chain_db.begin() as conn:
+    _append_committed(fresh_engine, key, 3)  # the third append saw row 2 committed
+    with fresh_engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM audit_log WHERE seq >= 2"))
-    with chain_db.connect() as conn:
+    with fresh_engine.connect() as conn:
         report = verify(conn, key)
     assert [p.split(":")[0] for p in report.problems] == ["row 2"], report.render()
 
 
-def test_a_rolled_back_append_never_moves_the_checkpoint(chain_db: sa.Engine, tmp_path: Path) -> None:
+def test_a_rolled_back_append_never_moves_the_checkpoint(fresh_engine: sa.Engine, tmp_path: Path) -> None:
     key = _checkpointed(tmp_path)
-    _append_committed(chain_db, key, 2)
-    with chain_db.connect() as conn:
+    _append_committed(fresh_engine, key, 2)
+    with fresh_engine.connect() as conn:
         append(conn, key, "sign_in")
         append(conn, key, "sign_out")  # its own first row is not committed: not remembered
         assert verify(conn, key).ok  # reads its own rows, but remembers nothing from a writing transaction
         conn.rollback()
-    with chain_db.connect() as conn:
+    with fresh_engine.connect() as conn:
         assert verify(conn, key).ok, verify(conn, key).render()
 
 
-def test_a_damaged_checkpoint_is_reported_not_reset(chain_db: sa.Engine, tmp_path: Path) -> None:
+def test_a_damaged_checkpoint_is_reported_not_reset(fresh_engine: sa.Engine, tmp_path: Path) -> None:
     key = _checkpointed(tmp_path)
     (tmp_path / "audit.tail").write_text("{not json", encoding="ascii")
-    _append_committed(chain_db, key, 2)
-    with chain_db.connect() as conn:
+    _append_committed(fresh_engine, key, 2)
+    with fresh_engine.connect() as conn:
         report = verify(conn, key)
     assert [p.split(":")[0] for p in report.problems] == ["checkpoint"]
     assert (tmp_path / "audit.tail").read_text(encoding="ascii") == "{not json"
 
 
 def test_key_file_is_created_private_and_checked(
-    chain_db: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fresh_engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CASELINE_AUDIT_KEY", raising=False)
     with pytest.raises(AuditKeyError):
@@ -284,7 +268,7 @@ def test_key_file_is_created_private_and_checked(
     first = AuditKey.load(tmp_path)
     path = tmp_path / "audit.key"
     assert not path.exists()  # kept only once it signs a chain's first row
-    _append_committed(chain_db, first, 1)
+    _append_committed(fresh_engine, first, 1)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert AuditKey.load(tmp_path) == first and len(first.secret) == 32
     os.chmod(path, 0o644)
@@ -323,30 +307,33 @@ def test_cli_audit_verify_exit_codes(
 
 
 def test_a_new_workstation_key_may_start_a_chain_but_never_join_one(
-    chain_db: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fresh_engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A machine without the clinic's key makes its own: on an empty chain that key is the chain's."""
     monkeypatch.delenv("CASELINE_AUDIT_KEY", raising=False)
     first_home, second_home = tmp_path / "first", tmp_path / "second"
     starter = AuditKey.load(first_home)
     assert starter.created == first_home / "audit.key" and not starter.created.exists()
-    _append_committed(chain_db, starter, 2)  # the same new key goes on signing the chain it started
-    _append_committed(chain_db, AuditKey.load(first_home), 1)  # and so does the file, loaded again
+    _append_committed(fresh_engine, starter, 2)  # the same new key goes on signing the chain it started
+    _append_committed(fresh_engine, AuditKey.load(first_home), 1)  # and so does the file, loaded again
     newcomer = AuditKey.load(second_home)
     assert not (second_home / "audit.key").exists()  # a machine that never reaches the chain keeps no key
-    with chain_db.begin() as conn, pytest.raises(AuditKeyError, match="already keeps an audit trail") as err:
+    with (
+        fresh_engine.begin() as conn,
+        pytest.raises(AuditKeyError, match="already keeps an audit trail") as err,
+    ):
         append(conn, newcomer, "sign_in")
     assert "audit.key" in str(err.value) and "CASELINE_AUDIT_KEY" in str(err.value)
     assert not (second_home / "audit.key").exists()  # nothing left behind to fork the chain later
-    with chain_db.begin() as conn, pytest.raises(AuditKeyError):  # and asking again changes nothing
+    with fresh_engine.begin() as conn, pytest.raises(AuditKeyError):  # and asking again changes nothing
         append(conn, AuditKey.load(second_home), "sign_in")
-    with chain_db.connect() as conn:
+    with fresh_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one() == 3
         assert verify(conn, starter).ok
     # Given the clinic's key, the second machine signs the same chain.
     second_home.mkdir()
     (second_home / "audit.key").write_text(starter.secret.hex(), encoding="ascii")
     (second_home / "audit.key").chmod(0o600)
-    _append_committed(chain_db, AuditKey.load(second_home), 1)
-    with chain_db.connect() as conn:
+    _append_committed(fresh_engine, AuditKey.load(second_home), 1)
+    with fresh_engine.connect() as conn:
         assert verify(conn, starter).ok and verify(conn, starter).rows == 4

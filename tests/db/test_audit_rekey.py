@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import stat
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from tests.db.privacy_practice import Practice
 from viewer.cli import main as cli_main
 from viewer.db import migrate
-from viewer.db.engine import make_engine
 from viewer.services import audit
 from viewer.services.audit import AuditKey, AuditKeyError, append, key_id, rekey, verify
 from viewer.services.bench_data import drop_bench_patients, seed_bench_patient, synthetic_history
-
-
-@pytest.fixture
-def chain_db(scratch_database: sa.URL) -> Iterator[sa.Engine]:
-    engine = make_engine(scratch_database, poolclass=sa.pool.NullPool)
-    with engine.begin() as conn:
-        migrate.upgrade(conn)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -41,22 +30,22 @@ def _appends(engine: sa.Engine, key: AuditKey, times: int) -> None:
 
 
 def test_a_lost_key_is_replaced_and_verify_says_where_the_new_one_starts(
-    chain_db: sa.Engine, home: Path
+    fresh_engine: sa.Engine, home: Path
 ) -> None:
     first = AuditKey.load(home)
-    _appends(chain_db, first, 3)
+    _appends(fresh_engine, first, 3)
     (home / "audit.key").unlink()  # the laptop holding it is gone
-    with chain_db.begin() as conn, pytest.raises(AuditKeyError, match="audit rekey"):
+    with fresh_engine.begin() as conn, pytest.raises(AuditKeyError, match="audit rekey"):
         append(conn, AuditKey.load(home), "sign_in")  # a made-up key may not join: every write refused
 
-    done = rekey(chain_db, home, "  workstation stolen  ")
+    done = rekey(fresh_engine, home, "  workstation stolen  ")
     assert done.seq == 4 and done.retired_file is None
     assert stat.S_IMODE(done.key_file.stat().st_mode) == 0o600
     assert not (home / audit.PENDING_KEY_FILE_NAME).exists()
     new = AuditKey.load(home)
-    _appends(chain_db, new, 2)  # audited writes work again, signed with the new key
+    _appends(fresh_engine, new, 2)  # audited writes work again, signed with the new key
 
-    with chain_db.connect() as conn:
+    with fresh_engine.connect() as conn:
         report = verify(conn, new)
         row = conn.execute(sa.text("SELECT actor, detail FROM audit_log WHERE seq = 4")).one()
     assert report.ok and report.rows == 6 and report.key_since == 4, report.render()
@@ -65,24 +54,29 @@ def test_a_lost_key_is_replaced_and_verify_says_where_the_new_one_starts(
     assert f"by {row.actor}: workstation stolen" in report.render()
 
     # The retired key proves nothing past the re-key, and says why instead of calling every row edited.
-    with chain_db.connect() as conn:
+    with fresh_engine.connect() as conn:
         old = verify(conn, AuditKey(first.secret))
     assert old.problems == (
         "rows 4..6: signed with a newer key (re-keyed at row 4); verify with the key in use now",
     )
     # A machine still holding the retired key is refused before it signs anything.
-    with chain_db.begin() as conn, pytest.raises(AuditKeyError, match="was replaced"):
+    with fresh_engine.begin() as conn, pytest.raises(AuditKeyError, match="was replaced"):
         append(conn, AuditKey(first.secret), "sign_in")
 
 
-def test_tampering_on_either_side_of_a_re_key_is_still_named(chain_db: sa.Engine, home: Path) -> None:
-    first = AuditKey.load(home)
-    _appends(chain_db, first, 4)
+def _rekeyed(engine: sa.Engine, home: Path, before: int, after: int) -> AuditKey:
+    """``before`` rows under a first key, that key lost and replaced, ``after`` rows under the new one."""
+    _appends(engine, AuditKey.load(home), before)
     (home / "audit.key").unlink()
-    rekey(chain_db, home, "key lost")
+    rekey(engine, home, "key lost")
     new = AuditKey.load(home)
-    _appends(chain_db, new, 3)  # rows 6..8
-    with chain_db.begin() as conn:
+    _appends(engine, new, after)
+    return new
+
+
+def test_tampering_on_either_side_of_a_re_key_is_still_named(fresh_engine: sa.Engine, home: Path) -> None:
+    new = _rekeyed(fresh_engine, home, 4, 3)  # the re-key is row 5, the new key's rows 6..8
+    with fresh_engine.begin() as conn:
         conn.execute(sa.text("UPDATE audit_log SET detail = '{\"n\": 99}' WHERE seq = 7"))
         conn.execute(sa.text("DELETE FROM audit_log WHERE seq = 2"))
         # The reason rewritten, the fingerprint kept: the re-key row is named as edited.
@@ -91,7 +85,7 @@ def test_tampering_on_either_side_of_a_re_key_is_still_named(chain_db: sa.Engine
                 "UPDATE audit_log SET detail = jsonb_set(detail, '{reason}', '\"routine\"') WHERE seq = 5"
             )
         )
-    with chain_db.connect() as conn:
+    with fresh_engine.connect() as conn:
         report = verify(conn, new)
     assert report.problems == (
         "row 3: rows 2..2 are missing (deleted)",
@@ -100,24 +94,20 @@ def test_tampering_on_either_side_of_a_re_key_is_still_named(chain_db: sa.Engine
         "row 7: its content does not match its HMAC (edited)",
     ), report.render()
     # With its fingerprint rewritten too, no row is this key's to check, and the report says so.
-    with chain_db.begin() as conn:
+    with fresh_engine.begin() as conn:
         conn.execute(sa.text('UPDATE audit_log SET detail = \'{"reason": "routine"}\' WHERE seq = 5'))
-    with chain_db.connect() as conn:
+    with fresh_engine.connect() as conn:
         report = verify(conn, new)
     assert report.problems[0].startswith("no re-key row names this key"), report.render()
     assert "row 3: rows 2..2 are missing (deleted)" in report.problems
 
 
-def test_edits_after_the_re_key_are_named_by_row(chain_db: sa.Engine, home: Path) -> None:
-    _appends(chain_db, AuditKey.load(home), 2)
-    (home / "audit.key").unlink()
-    rekey(chain_db, home, "key lost")
-    new = AuditKey.load(home)
-    _appends(chain_db, new, 3)  # rows 4..6
-    with chain_db.begin() as conn:
+def test_edits_after_the_re_key_are_named_by_row(fresh_engine: sa.Engine, home: Path) -> None:
+    new = _rekeyed(fresh_engine, home, 2, 3)  # the re-key is row 3, the new key's rows 4..6
+    with fresh_engine.begin() as conn:
         conn.execute(sa.text("UPDATE audit_log SET detail = '{\"n\": 99}' WHERE seq = 5"))
         conn.execute(sa.text("DELETE FROM audit_log WHERE seq = 1"))
-    with chain_db.connect() as conn:
+    with fresh_engine.connect() as conn:
         report = verify(conn, new)
     assert report.problems == (
         "row 2: rows 1..1 are missing (deleted)",
@@ -128,20 +118,20 @@ def test_edits_after_the_re_key_are_named_by_row(chain_db: sa.Engine, home: Path
 
 
 def test_a_rotation_keeps_the_old_key_file_and_refuses_what_it_cannot_record(
-    chain_db: sa.Engine, home: Path, monkeypatch: pytest.MonkeyPatch
+    fresh_engine: sa.Engine, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = AuditKey.load(home)
-    _appends(chain_db, first, 1)
+    _appends(fresh_engine, first, 1)
     for reason, message in (("   ", "say why"), ("x" * 501, "longer than 500")):
         with pytest.raises(AuditKeyError, match=message):
-            rekey(chain_db, home, reason)
+            rekey(fresh_engine, home, reason)
     monkeypatch.setenv("CASELINE_AUDIT_KEY", "ab" * 32)
     with pytest.raises(AuditKeyError, match="CASELINE_AUDIT_KEY is set"):
-        rekey(chain_db, home, "rotation")
+        rekey(fresh_engine, home, "rotation")
     monkeypatch.delenv("CASELINE_AUDIT_KEY")
-    with chain_db.connect() as conn:
+    with fresh_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one() == 1  # nothing written
-    done = rekey(chain_db, home, "yearly rotation")
+    done = rekey(fresh_engine, home, "yearly rotation")
     assert done.retired_file == home / "audit.key.retired-2"
     assert AuditKey.load(home).secret != first.secret
     assert bytes.fromhex(done.retired_file.read_text(encoding="ascii")) == first.secret
@@ -149,34 +139,27 @@ def test_a_rotation_keeps_the_old_key_file_and_refuses_what_it_cannot_record(
 
 
 def test_an_interrupted_re_key_is_finished_or_forgotten_by_the_next_run(
-    chain_db: sa.Engine, home: Path
+    fresh_engine: sa.Engine, home: Path
 ) -> None:
-    _appends(chain_db, AuditKey.load(home), 1)
+    _appends(fresh_engine, AuditKey.load(home), 1)
     pending = home / audit.PENDING_KEY_FILE_NAME
     # Stopped after its row committed, before the key file moved into place: the next run installs it.
     committed = AuditKey(bytes(range(32)))
     audit._write_private(pending, committed.secret)
-    with chain_db.begin() as conn:
+    with fresh_engine.begin() as conn:
         audit._append(
             conn, committed, audit.REKEY, detail={"reason": "first try", "key_id": key_id(committed)}
         )
-    done = rekey(chain_db, home, "second try")
+    done = rekey(fresh_engine, home, "second try")
     assert done.seq == 2 and AuditKey.load(home).secret == committed.secret
-    with chain_db.connect() as conn:
+    with fresh_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one() == 2  # no second row
     # Stopped before its row committed: that key signs nothing, so a fresh key is made.
     audit._write_private(pending, bytes(range(1, 33)))
-    again = rekey(chain_db, home, "third try")
+    again = rekey(fresh_engine, home, "third try")
     assert again.seq == 3 and AuditKey.load(home).secret not in (committed.secret, bytes(range(1, 33)))
-    with chain_db.connect() as conn:
+    with fresh_engine.connect() as conn:
         assert verify(conn, AuditKey.load(home)).ok
-
-
-@pytest.fixture(scope="module")
-def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
-    built = build_practice(module_scratch_database)
-    yield built
-    drop_logins(built)
 
 
 def test_only_the_owner_may_start_a_new_key(practice: Practice) -> None:
@@ -191,10 +174,10 @@ def test_only_the_owner_may_start_a_new_key(practice: Practice) -> None:
         append(sa.Connection.__new__(sa.Connection), forged, audit.REKEY)  # never through append()
 
 
-def test_downgrade_refuses_to_drop_re_key_rows(chain_db: sa.Engine, home: Path) -> None:
-    _appends(chain_db, AuditKey.load(home), 1)
-    rekey(chain_db, home, "key lost")
-    with chain_db.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="re-key rows"):
+def test_downgrade_refuses_to_drop_re_key_rows(fresh_engine: sa.Engine, home: Path) -> None:
+    _appends(fresh_engine, AuditKey.load(home), 1)
+    rekey(fresh_engine, home, "key lost")
+    with fresh_engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="re-key rows"):
         migrate.downgrade(conn, "q7r8s9t0u1v2")
 
 

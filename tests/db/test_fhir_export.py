@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +28,6 @@ _TIMELINE = (
     "related_entity_type, related_entity_id, metadata - 'fhir' AS metadata FROM timeline_events "
     "WHERE deleted_at IS NULL ORDER BY event_date, title"
 )
-
-
-@pytest.fixture(scope="module")
-def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
-    built = build_practice(module_scratch_database)
-    yield built
-    drop_logins(built)
 
 
 def _titles(bundle: dict[str, Any]) -> list[str]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from tests.db.privacy_practice import ACTORS, Practice, build_practice, drop_logins
+from tests.db.privacy_practice import ACTORS, Practice
 from viewer.db.engine import make_engine
 from viewer.services.demo import GROUP_ROLES
 from viewer.services.errors import EventNotFound
@@ -24,13 +23,6 @@ PATIENT_DATA_TABLES = {
     "audit_log",
     "timeline_event_versions",
 }
-
-
-@pytest.fixture(scope="module")
-def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
-    built = build_practice(module_scratch_database)
-    yield built
-    drop_logins(built)
 
 
 def _visible(conn: sa.Connection) -> set[uuid.UUID]:

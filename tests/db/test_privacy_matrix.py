@@ -16,7 +16,7 @@ from datetime import UTC
 import pytest
 import sqlalchemy as sa
 
-from tests.db.privacy_practice import ACTORS, ASSIGNMENTS, EVENTS, Practice, build_practice, drop_logins
+from tests.db.privacy_practice import ACTORS, ASSIGNMENTS, EVENTS, Practice
 from viewer.db.engine import make_engine
 from viewer.domain import EventDraft
 from viewer.services.access import Action, EventFacts, load_actor, may, may_create_for
@@ -68,13 +68,6 @@ EXPECTED: dict[Action, dict[str, set[str]]] = {
     Action.DELETE: WRITES,
     Action.ANNOTATE: ANNOTATES,
 }
-
-
-@pytest.fixture(scope="module")
-def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
-    built = build_practice(module_scratch_database)
-    yield built
-    drop_logins(built)
 
 
 @pytest.fixture(scope="module")
@@ -315,7 +308,9 @@ def test_the_read_policy_is_caseline_may_read_event_row_by_row(
     """
     owner = make_engine(practice.url, poolclass=sa.pool.NullPool)
     with owner.connect() as conn:
-        rows = conn.execute(sa.text("SELECT id, patient_id, therapist_id, is_private FROM timeline_events")).all()
+        rows = conn.execute(
+            sa.text("SELECT id, patient_id, therapist_id, is_private FROM timeline_events")
+        ).all()
     engine = owner if actor == "owner" else engines[actor]
     with engine.connect() as conn:
         shown = set(conn.execute(sa.text("SELECT id FROM timeline_events")).scalars())

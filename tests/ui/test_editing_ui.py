@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from tests.db.privacy_practice import Practice
 from tests.db.test_fhir_import import TINY
 from tests.ui.conftest import _guard_active, open_patient
 from ui.conflict_dialog import ConflictDialog
@@ -42,13 +42,6 @@ from viewer.domain import EventType
 from viewer.services.drafts import DRAFTS_DIR
 
 pytestmark = pytest.mark.ui
-
-
-@pytest.fixture(scope="module")
-def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
-    built = build_practice(module_scratch_database)
-    yield built
-    drop_logins(built)
 
 
 def _owner(practice: Practice, statement: str, **params: Any) -> list[Any]:

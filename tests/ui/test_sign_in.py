@@ -11,20 +11,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
-from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from tests.db.privacy_practice import Practice
 from tests.ui.conftest import _guard_active
 from ui.main_window import MainWindow
 from viewer.db.engine import make_engine
 from viewer.db.settings import Settings, UrlSource
 
 pytestmark = pytest.mark.ui
-
-
-@pytest.fixture(scope="module")
-def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
-    built = build_practice(module_scratch_database)
-    yield built
-    drop_logins(built)
 
 
 @pytest.fixture

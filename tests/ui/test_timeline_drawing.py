@@ -426,7 +426,7 @@ def test_every_pixel_of_the_lanes_and_margins_is_painted(
 def lane_names_as_copied_and_as_drawn(view: TimelineView) -> list[tuple[str, bool]]:
     """Per lane layout: whether the lane axis copied from its image equals the axis drawn afresh.
 
-    Also run at pixel ratio 2 in a process of its own (``_ratio_two_lane_names``): a
+    Also run at pixel ratio 2 in a process of its own (``_at_pixel_ratio lane_names``): a
     QApplication's ratio is fixed when it starts.
     """
     axis = view.plot.lane_axis
@@ -453,11 +453,11 @@ def test_lane_names_copied_from_their_image_look_as_drawn(qtbot: QtBot, columns:
     assert all(same for _layout, same in lane_names_as_copied_and_as_drawn(view))
 
 
-def at_pixel_ratio_two(script: str) -> dict[str, Any]:
-    """The JSON line a script of ours prints when run in a process of its own at pixel ratio 2."""
+def at_pixel_ratio_two(check: str) -> Any:
+    """What a check of ``tests/ui/_at_pixel_ratio.py`` finds in a process of its own at pixel ratio 2."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": "2"}
     done = subprocess.run(
-        [sys.executable, "-m", f"tests.ui.{script}"],
+        [sys.executable, "-m", "tests.ui._at_pixel_ratio", check],
         env=env,
         capture_output=True,
         text=True,
@@ -465,20 +465,20 @@ def at_pixel_ratio_two(script: str) -> dict[str, Any]:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    results: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    results = json.loads(done.stdout.strip().splitlines()[-1])
     assert results["ratio"] == 2.0
-    return results
+    return results["found"]
 
 
 def test_lane_names_copied_from_their_image_look_as_drawn_at_pixel_ratio_two() -> None:
-    results = at_pixel_ratio_two("_ratio_two_lane_names")
-    assert len(results["layouts"]) == 2 and all(same for _layout, same in results["layouts"])
+    layouts = at_pixel_ratio_two("lane_names")
+    assert len(layouts) == 2 and all(same for _layout, same in layouts)
 
 
 def lock_marks(view: TimelineView) -> dict[str, list[list[float]]]:
     """Where the locks go, in screen pixels, over dense private markers and over density bars.
 
-    Also run at pixel ratio 2 in a process of its own (``_ratio_two_locks``): the marks must sit
+    Also run at pixel ratio 2 in a process of its own (``_at_pixel_ratio locks``): the marks must sit
     where they sit at ratio 1, the same screen pixels from their markers and from each other.
     """
     marks = {}
@@ -507,7 +507,7 @@ def test_locks_sit_the_same_screen_pixels_from_their_marks_at_pixel_ratio_two(qt
     view.body.setSizes([SIZE[0], 0])
     view.show()
     at_one = lock_marks(view)
-    at_two = at_pixel_ratio_two("_ratio_two_locks")["marks"]
+    at_two = at_pixel_ratio_two("locks")
     for name in ("markers", "bars"):
         assert len(at_one[name][0]) > 10, name
         assert at_two[name] == at_one[name], name
