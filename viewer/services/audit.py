@@ -16,8 +16,14 @@ one past the tail, ``prev_mac`` the tail's mac, ``at`` the server's
 ``now()`` in UTC (the start of the transaction), ``actor`` the login.  So
 the row's ``at`` is read from the server before its mac is computed.
 
+A lost or leaked key is replaced with :func:`rekey` (migration
+``r8s9t0u1v2w3``): an ``audit.rekey`` row, signed by the new key and linked to
+the old tail, names the new key by fingerprint.  From it on the new key signs
+and :func:`verify` checks everything; before it, numbering and links only.
+
 Rows carry ids and the action, never clinical text; a supervisor's stated
-purpose for reading a private note is the one free text, and it is theirs.
+purpose for reading a private note and an owner's reason for a new key
+(:func:`rekey`) are the free texts, and they are their authors' own.
 An append happens in the caller's transaction, so an audited write and its
 audit row commit or vanish together.
 """
