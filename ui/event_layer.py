@@ -177,8 +177,8 @@ class EventLayer(pg.GraphicsObject):
         vector = engine is not None and engine.type() in VECTOR_ENGINES
         if vector:  # exports: marks as paths, sized by how many device units a screen pixel became
             ratio = abs(sx) * (x1 - x0) / max(view.width(), 1.0)
-        else:
-            ratio = widget.devicePixelRatioF() if widget is not None else 1.0
+        else:  # the device pixels per screen pixel of what is painted on: the screen, or a 2x PNG export
+            ratio = round(abs(painter.deviceTransform().m11() / sx), 6) if sx else 1.0
         self._vector_scale = ratio if vector else None
         # How far apart marks sit, in drawing units per screen pixel: the painter draws in screen
         # pixels (the device scales them to its own), an export in its own units.  A lock 8 px

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from ui.event_layer import BUCKET_COLOURS, FADED_BUCKET_COLOURS, LOCK_GAP_PX, EventLayer
-from ui.export import caption_for, render_pdf, render_svg
+from ui.export import MARGIN, caption_for, render_pdf, render_png, render_svg, sheet_layout
 from ui.marker_shapes import marker_sprite
 from ui.operations import OperationRunner
 from ui.style import IMPORTANCE_STYLES, LANE_BAND_COLOURS
@@ -397,6 +397,40 @@ def test_svg_and_pdf_exports_draw_markers_as_shapes(qtbot: QtBot, columns: Timel
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Subtype /Image") == 0
     _paint(view)  # and the screen goes on with sprites
     assert view.plot.layer._vector_scale is None
+
+
+def test_a_png_export_at_twice_the_screen_ratio_draws_markers_at_that_ratio(qtbot: QtBot) -> None:
+    """A 2x PNG from a 1x screen: markers drawn from 2x sprites, not 1x sprites doubled (soft on paper)."""
+    columns = _dense_private(1, 60_000, EventType.NOTE, Importance.NORMAL)
+    columns = TimelineColumns(
+        columns.ids, columns.time_ms, columns.lane, columns.importance, columns.flags * 0
+    )
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]) + 400 * DAY_MS)  # no today line near it
+    view.plot.background.setVisible(False)  # nor grid lines: the marker alone on the sheet's white
+    _paint(view)
+    assert view.plot.devicePixelRatioF() == 1.0
+    image = render_png(view, caption_for(view), ratio=2.0).convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint32).reshape(image.height(), image.width())
+    # Where the marker is on the sheet, in its device pixels (the plot sits at the sheet's margin).
+    scene = view.plot.view_box.mapViewToScene(
+        QPointF(
+            float(columns.time_ms[0]) / 1000.0, float(view.plot.lane_layout.y_table()[EventType.NOTE.lane])
+        )
+    )
+    at = view.plot.mapFromScene(scene)
+    x, y = 2 * (MARGIN + at.x()), 2 * (sheet_layout(view).plot_top + at.y())
+    marker = pixels[y - 14 : y + 14, x - 14 : x + 14].astype(np.int64)  # the 9 px dot, and lane around it
+    fill = QColor(IMPORTANCE_STYLES[Importance.NORMAL].brush).rgb()
+    assert np.count_nonzero(marker == fill) > 40  # the marker is there, a disc of device pixels
+
+    def doubled(dy: int, dx: int) -> bool:  # every 2x2 block at this alignment one colour?
+        h, w = (marker.shape[0] - dy) // 2 * 2, (marker.shape[1] - dx) // 2 * 2
+        blocks = marker[dy : dy + h, dx : dx + w].reshape(h // 2, 2, w // 2, 2)
+        return bool((blocks == blocks[:, :1, :, :1]).all())
+
+    assert not any(doubled(dy, dx) for dy in (0, 1) for dx in (0, 1))
+    _paint(view)  # and the screen goes back to its own sprites
+    assert view.plot.layer._ratio == 1.0
 
 
 @pytest.mark.parametrize("share", [1.0, 0.37, 0.0123, 0.00071])
