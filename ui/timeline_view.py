@@ -109,7 +109,10 @@ class _LegendMark(QLabel):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         engine = painter.paintEngine()
-        if engine is None or engine.type() not in VECTOR_ENGINES:
+        vector = engine is not None and engine.type() in VECTOR_ENGINES
+        # The sprite where it lands 1:1; drawn as paths on a page, or in a 2x PNG from a 1x screen
+        # (the sprite doubled would come out blocky).
+        if not vector and abs(painter.deviceTransform().m11() - self.pixmap().devicePixelRatio()) < 1e-6:
             painter.end()
             super().paintEvent(event)
             return
@@ -414,9 +417,7 @@ class TimelineView(QWidget):
         now_ms = self.clock() * 1000.0
         self.plot.set_today(now_ms)
         if len(columns):
-            self.history = ViewRange.of_history(
-                float(columns.time_ms[0]), float(columns.time_ms[-1]), now_ms
-            )
+            self.history = ViewRange.of_history(float(columns.time_ms[0]), float(columns.time_ms[-1]), now_ms)
         else:
             self.history = None
         self.plot.set_bounds(self.history.with_room() if self.history is not None else None)

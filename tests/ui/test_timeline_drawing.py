@@ -17,10 +17,11 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
-from PySide6.QtCore import QEventLoop, QPointF, Qt
+from PySide6.QtCore import QEventLoop, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from ui.event_layer import BUCKET_COLOURS, FADED_BUCKET_COLOURS, LOCK_GAP_PX, EventLayer
@@ -399,6 +400,17 @@ def test_svg_and_pdf_exports_draw_markers_as_shapes(qtbot: QtBot, columns: Timel
     assert view.plot.layer._vector_scale is None
 
 
+def _doubled(block: npt.NDArray[np.int64]) -> bool:
+    """Whether ``block`` is made of 2x2 squares of one colour (at some alignment): 1x pixels doubled."""
+    for dy in (0, 1):
+        for dx in (0, 1):
+            h, w = (block.shape[0] - dy) // 2 * 2, (block.shape[1] - dx) // 2 * 2
+            squares = block[dy : dy + h, dx : dx + w].reshape(h // 2, 2, w // 2, 2)
+            if (squares == squares[:, :1, :, :1]).all():
+                return True
+    return False
+
+
 def test_a_png_export_at_twice_the_screen_ratio_draws_markers_at_that_ratio(qtbot: QtBot) -> None:
     """A 2x PNG from a 1x screen: markers drawn from 2x sprites, not 1x sprites doubled (soft on paper)."""
     columns = _dense_private(1, 60_000, EventType.NOTE, Importance.NORMAL)
@@ -422,13 +434,14 @@ def test_a_png_export_at_twice_the_screen_ratio_draws_markers_at_that_ratio(qtbo
     marker = pixels[y - 14 : y + 14, x - 14 : x + 14].astype(np.int64)  # the 9 px dot, and lane around it
     fill = QColor(IMPORTANCE_STYLES[Importance.NORMAL].brush).rgb()
     assert np.count_nonzero(marker == fill) > 40  # the marker is there, a disc of device pixels
-
-    def doubled(dy: int, dx: int) -> bool:  # every 2x2 block at this alignment one colour?
-        h, w = (marker.shape[0] - dy) // 2 * 2, (marker.shape[1] - dx) // 2 * 2
-        blocks = marker[dy : dy + h, dx : dx + w].reshape(h // 2, 2, w // 2, 2)
-        return bool((blocks == blocks[:, :1, :, :1]).all())
-
-    assert not any(doubled(dy, dx) for dy in (0, 1) for dx in (0, 1))
+    assert not _doubled(marker)
+    # The legend's mark too.
+    icon = view.legend.findChild(QWidget, "legendNormalMarker")
+    corner = icon.mapTo(view.legend, QPoint(0, 0))
+    left, top = 2 * (MARGIN + corner.x()), 2 * (sheet_layout(view).legend_top + corner.y())
+    legend_mark = pixels[top : top + 2 * icon.height(), left : left + 2 * icon.width()].astype(np.int64)
+    assert np.count_nonzero(legend_mark == fill) > 40
+    assert not _doubled(legend_mark)
     _paint(view)  # and the screen goes back to its own sprites
     assert view.plot.layer._ratio == 1.0
 
@@ -442,7 +455,6 @@ def test_every_pixel_of_the_lanes_and_margins_is_painted(
     Rendered over magenta without Qt's own background fill, so a pixel nobody
     paints stays magenta (fractional view-box edges and windows included).
     """
-    from PySide6.QtWidgets import QWidget
 
     view = make_view(qtbot, columns, float(columns.time_ms[-1]))
     first, last = float(columns.time_ms[0]), float(columns.time_ms[-1])
@@ -551,7 +563,6 @@ def test_a_widget_rendered_at_another_ratio_draws_its_lane_names_afresh(
     qtbot: QtBot, columns: TimelineColumns
 ) -> None:
     """Into an image of another pixel ratio (a print, say) the names are drawn, not scaled from the copy."""
-    from PySide6.QtWidgets import QWidget
 
     view = make_view(qtbot, columns, float(columns.time_ms[-1]))
     viewport = view.plot.viewport()
