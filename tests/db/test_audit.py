@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from tests.db.privacy_practice import Practice
 from viewer.cli import main as cli_main
 from viewer.db.engine import make_engine
-from viewer.services.audit import AuditKey, AuditKeyError, append, verify
+from viewer.services.audit import AuditKey, AuditKeyError, AuditReport, append, verify
 
 
 @pytest.fixture
@@ -31,6 +31,11 @@ def test_an_intact_chain_verifies(db: sa.Connection, key: AuditKey) -> None:
     report = verify(db, key)
     assert report.ok and report.rows == 6, report.render()
     assert verify(db, AuditKey(bytes(32))).problems  # and the wrong key proves nothing
+
+
+def test_the_report_counts_in_words() -> None:
+    assert AuditReport(1, ()).render() == "Audit log intact: 1 row, every link verified."
+    assert AuditReport(3, ("row 2: x",)).render().startswith("Audit log damaged (1 problem in 3 rows):")
 
 
 @pytest.mark.parametrize(

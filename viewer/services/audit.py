@@ -328,13 +328,20 @@ class AuditReport:
             else ""
         )
         if self.ok:
-            return f"Audit log intact: {self.rows} rows, every link verified.{retired}"
+            return f"Audit log intact: {_count(self.rows, 'row')}, every link verified.{retired}"
         return (
             "\n".join(
-                [f"Audit log damaged ({len(self.problems)} problems in {self.rows} rows):", *self.problems]
+                [
+                    f"Audit log damaged ({_count(len(self.problems), 'problem')} in {_count(self.rows, 'row')}):",
+                    *self.problems,
+                ]
             )
             + retired
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def verify(conn: sa.Connection, key: AuditKey) -> AuditReport:
