@@ -30,6 +30,7 @@ audit row commit or vanish together.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
@@ -54,6 +55,7 @@ from viewer.services.audit_tail import (
 
 KEY_FILE_NAME = "audit.key"
 PENDING_KEY_FILE_NAME = ".audit.key.pending"  # a new key between its re-key row and its file
+REKEY_LOCK_FILE_NAME = ".audit.rekey.lock"
 REKEY = "audit.rekey"
 MAX_REASON_CHARS = 500
 KEY_ENV = "CASELINE_AUDIT_KEY"
@@ -263,8 +265,18 @@ def rekey(engine: sa.Engine, home: Path, reason: str) -> Rekeyed:
         raise AuditKeyError("say why the key is replaced (--reason): the log keeps it")
     if len(reason) > MAX_REASON_CHARS:
         raise AuditKeyError(f"the reason is longer than {MAX_REASON_CHARS} characters")
-    path, pending = home / KEY_FILE_NAME, home / PENDING_KEY_FILE_NAME
     home.mkdir(parents=True, exist_ok=True)
+    # One re-key at a time per home: a second would take the first's pending key for a dead run's.
+    with (home / REKEY_LOCK_FILE_NAME).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _rekey(engine, home, reason)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _rekey(engine: sa.Engine, home: Path, reason: str) -> Rekeyed:
+    path, pending = home / KEY_FILE_NAME, home / PENDING_KEY_FILE_NAME
     if pending.exists():
         with engine.connect() as conn:
             newest = conn.execute(
