@@ -446,23 +446,26 @@ def test_a_png_export_at_twice_the_screen_ratio_draws_markers_at_that_ratio(qtbo
     assert view.plot.layer._ratio == 1.0
 
 
+@pytest.mark.parametrize("ratio", [1.0, 2.0, 1.5])
 @pytest.mark.parametrize("share", [1.0, 0.37, 0.0123, 0.00071])
 def test_every_pixel_of_the_lanes_and_margins_is_painted(
-    qtbot: QtBot, columns: TimelineColumns, share: float
+    qtbot: QtBot, columns: TimelineColumns, share: float, ratio: float
 ) -> None:
     """The viewport paints opaque with no clearing: margins and lanes are filled apart, each pixel once.
 
     Rendered over magenta without Qt's own background fill, so a pixel nobody
-    paints stays magenta (fractional view-box edges and windows included).
+    paints stays magenta (fractional view-box edges and windows included), into
+    an image of each pixel ratio: a device pixel left out at ratio 2 would show
+    whatever the last frame left there.
     """
-
     view = make_view(qtbot, columns, float(columns.time_ms[-1]))
     first, last = float(columns.time_ms[0]), float(columns.time_ms[-1])
     span = (last - first) * share
     start = first + (last - first - span) * 0.61 + 0.3
     view.plot.set_view_range(ViewRange(start, start + span))
     viewport = view.plot.viewport()
-    image = QImage(viewport.size(), QImage.Format.Format_ARGB32)
+    image = QImage(viewport.size() * ratio, QImage.Format.Format_ARGB32)
+    image.setDevicePixelRatio(ratio)
     image.fill(QColor("#FF00FF"))
     viewport.render(image, renderFlags=QWidget.RenderFlag.DrawChildren)
     pixels = np.frombuffer(image.constBits(), np.uint32).reshape(image.height(), image.width())
