@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import stat
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from viewer.db import migrate
 from viewer.db.embedded import EmbeddedServer
 from viewer.db.engine import make_engine
 from viewer.db.settings import Settings, UrlSource
@@ -60,15 +58,6 @@ def test_practice_covers_what_the_product_shows() -> None:
     assert 1200 <= sizes[-1] <= 2000, "one dense patient shows the level of detail"
 
 
-@pytest.fixture
-def demo_engine(scratch_database: sa.URL) -> Iterator[sa.Engine]:
-    engine = make_engine(scratch_database)
-    with engine.begin() as conn:
-        migrate.upgrade(conn)
-    yield engine
-    engine.dispose()
-
-
 def _counts(engine: sa.Engine) -> tuple[int, int, int, int, int]:
     with engine.connect() as conn:
         row = conn.execute(
@@ -82,47 +71,47 @@ def _counts(engine: sa.Engine) -> tuple[int, int, int, int, int]:
 
 
 def test_load_writes_the_practice_and_reloading_replaces_only_demo_rows(
-    demo_engine: sa.Engine, tmp_path: Path
+    fresh_engine: sa.Engine, tmp_path: Path
 ) -> None:
     settings = Settings(tmp_path, None, UrlSource.EMBEDDED)
-    with demo_engine.begin() as conn:
+    with fresh_engine.begin() as conn:
         conn.execute(
             sa.text("INSERT INTO users (username, display_name, role) VALUES ('clinic_x', 'X', 'patient')")
         )
-    summary = load_demo(demo_engine, settings, patients=12)
-    users, events, private, links, supervisions = _counts(demo_engine)
+    summary = load_demo(fresh_engine, settings, patients=12)
+    users, events, private, links, supervisions = _counts(fresh_engine)
     assert events == summary.events and private == summary.private_events > 0
     assert users == summary.patients + summary.clinicians + 1
     assert supervisions >= 2 and links >= 12
-    with demo_engine.connect() as conn:
+    with fresh_engine.connect() as conn:
         per_type = dict(
             conn.execute(sa.text("SELECT event_type, count(*) FROM timeline_events GROUP BY 1")).all()
         )
     assert per_type == summary.events_per_type
 
-    again = load_demo(demo_engine, settings, patients=12)
+    again = load_demo(fresh_engine, settings, patients=12)
     assert again == summary, "same seed, same summary"
-    assert _counts(demo_engine) == (users, events, private, links, supervisions), (
+    assert _counts(fresh_engine) == (users, events, private, links, supervisions), (
         "reload replaces, never adds"
     )
-    with demo_engine.connect() as conn:
+    with fresh_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM users WHERE username = 'clinic_x'")).scalar() == 1
     assert "fictional" in summary.describe() and str(summary.events) in summary.describe()
 
 
 def test_each_clinician_is_a_real_login_with_a_private_credentials_file(
-    demo_engine: sa.Engine, pg_server: EmbeddedServer, tmp_path: Path
+    fresh_engine: sa.Engine, pg_server: EmbeddedServer, tmp_path: Path
 ) -> None:
     settings = Settings(tmp_path, None, UrlSource.EMBEDDED)
-    load_demo(demo_engine, settings, patients=12)
+    load_demo(fresh_engine, settings, patients=12)
     path = tmp_path / CREDENTIALS_FILE_NAME
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     entries = json.loads(path.read_text())["users"]
     assert {entry["role"] for entry in entries} == {"therapist", "supervisor", "admin", "qa"}
     credentials = read_credentials(tmp_path)
-    database = demo_engine.url.database
+    database = fresh_engine.url.database
     assert database is not None
-    with demo_engine.connect() as conn:
+    with fresh_engine.connect() as conn:
         groups = dict(
             conn.execute(
                 sa.text(

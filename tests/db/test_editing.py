@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
-from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from tests.db.privacy_practice import Practice
 from viewer.db.engine import make_engine
 from viewer.domain import EventDraft, EventType
 from viewer.services.audit import AuditKey
@@ -19,13 +18,6 @@ from viewer.services.events import EventService
 from viewer.services.timeline_copy import copy_timeline
 from viewer.services.timeline_query import fetch_event
 from viewer.undo import ChangeKind, UndoStack, undo_change
-
-
-@pytest.fixture(scope="module")
-def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
-    built = build_practice(module_scratch_database)
-    yield built
-    drop_logins(built)
 
 
 def _edited(conn: sa.Connection, practice: Practice, event: str, title: str) -> EventDraft:

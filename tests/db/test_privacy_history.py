@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
 
-import pytest
 import sqlalchemy as sa
 
-from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from tests.db.privacy_practice import Practice
 from viewer.services.audit import AuditKey
 from viewer.services.errors import EventNotFound
 from viewer.services.event_history import load_versions
@@ -24,13 +22,6 @@ from viewer.services.events import EventService
 from viewer.services.timeline_query import fetch_event
 
 KEY = AuditKey(bytes(range(32)))
-
-
-@pytest.fixture(scope="module")
-def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
-    built = build_practice(module_scratch_database)
-    yield built
-    drop_logins(built)
 
 
 def _author_saves(practice: Practice, event_id: uuid.UUID, *, title: str, private: bool) -> None:

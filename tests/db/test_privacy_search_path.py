@@ -18,16 +18,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from tests.db.privacy_practice import ACTORS, Practice, build_practice, drop_logins
+from tests.db.privacy_practice import ACTORS, Practice
 from viewer.db.engine import make_engine
 from viewer.services.demo import GROUP_ROLES
-
-
-@pytest.fixture(scope="module")
-def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
-    built = build_practice(module_scratch_database)
-    yield built
-    drop_logins(built)
 
 
 def _owner(practice: Practice) -> sa.Engine:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from tests.db.privacy_practice import Practice
 from viewer.db.engine import make_engine
 from viewer.services.audit import AuditKey, append
 from viewer.services.event_history import load_versions
@@ -25,13 +25,6 @@ from viewer.services.timeline_query import fetch_event, fetch_timeline
 
 KEY = AuditKey(bytes(range(32)))
 PRIVATE_TEXT = "SELECT title FROM caseline_read_private(:e)"
-
-
-@pytest.fixture(scope="module")
-def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
-    built = build_practice(module_scratch_database)
-    yield built
-    drop_logins(built)
 
 
 @pytest.fixture

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import sqlalchemy as sa
 
-from tests.db.privacy_practice import Practice, build_practice, drop_logins
+from tests.db.privacy_practice import Practice
 from viewer.cli import main as cli_main
 from viewer.db.engine import make_engine
 from viewer.services.audit import AuditKey
 from viewer.services.staff import StaffError, deactivate
-
-
-@pytest.fixture(scope="module")
-def practice(module_scratch_database: sa.URL) -> Iterator[Practice]:
-    built = build_practice(module_scratch_database)
-    yield built
-    drop_logins(built)
 
 
 def _private_titles(practice: Practice, actor: str) -> list[str]:
