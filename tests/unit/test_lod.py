@@ -138,7 +138,7 @@ def _assert_no_critical_hides(
 ) -> None:
     """Every visible critical event in the window is drawn, or shares its lane and star bucket with a drawn star.
 
-    A star bucket is narrower than 4 px, so the event lies under its star (16 px wide).
+    A star bucket is narrower than 8 px, so the event lies under its star (16 px wide, 8 px either side).
     """
     in_window = [
         i
@@ -151,7 +151,7 @@ def _assert_no_critical_hides(
         return
     assert drawn <= set(in_window)
     level = star_level(frame.level)
-    assert 2**level < 4 * max((t1 - t0) / width_px, 1.0)
+    assert 2**level < 8 * max((t1 - t0) / width_px, 1.0)
     starred = {(int(columns.time_ms[i]) >> level, int(columns.lane[i])) for i in drawn}
     for i in in_window:
         assert (int(columns.time_ms[i]) >> level, int(columns.lane[i])) in starred
