@@ -136,6 +136,10 @@ class OperationRunner(QObject):
     def busy(self) -> bool:
         return bool(self._pending)
 
+    def running(self, key: str) -> bool:
+        """Whether the latest operation started under ``key`` has not called back yet."""
+        return key in self._latest_by_key
+
     def wait_for_done(self, msecs: int = 30_000) -> bool:
         """Block until the pool is idle: for application shutdown only, never during use."""
         return self._pool.waitForDone(msecs)

@@ -188,6 +188,9 @@ class TimelineView(QWidget):
         self.selected_row: int | None = None
         self.match_rows = np.empty(0, np.int64)
         self._details: OrderedDict[uuid.UUID, EventDetail] = OrderedDict()
+        # Another author's private events whose text a hover was refused (it needs a stated purpose):
+        # their tooltip says so instead of waiting, and hovering them again asks the database nothing.
+        self._purpose_needed: set[uuid.UUID] = set()
         self._hover_row: int | None = None
         self._range_update_pending = False
 
@@ -387,6 +390,7 @@ class TimelineView(QWidget):
     def show_loading(self, patient: PatientSummary) -> None:
         self.header.setText(patient.display_name)
         self.summary.setText("")
+        self.range_label.setText("")  # the last patient's range is not this one's
         self._set_controls_enabled(False)
         self.show_message(f"Loading {patient.event_count} events…")
 
@@ -411,7 +415,9 @@ class TimelineView(QWidget):
         self.patient = patient
         self.columns = columns
         self._details.clear()
+        self._purpose_needed.clear()
         self.header.setText(patient.display_name)
+        self.range_label.setText("")  # set again below when there is a range to show
         if len(columns):
             self.filters.set_history_span(int(columns.time_ms[0]), int(columns.time_ms[-1]))
         now_ms = self.clock() * 1000.0
@@ -450,7 +456,7 @@ class TimelineView(QWidget):
     def _apply_filter(self, flt: TimelineFilter, *, refresh_search: bool) -> None:
         self.filter = flt
         if refresh_search and flt.text.strip():
-            self._search(flt.text)
+            self._search(flt.text.strip())
         mask = flt.mask(self.columns) & self.plot.lane_layout.visible_lanes()[self.columns.lane]
         if self.index.columns is not self.columns or not np.array_equal(mask, self.mask):
             self.mask = mask
@@ -549,7 +555,8 @@ class TimelineView(QWidget):
                 return rows_of_ids(columns, search_titles(conn, patient.id, text))
 
         def done(rows: np.ndarray) -> None:
-            if self.columns is columns and self.filter.text == text:
+            # Compared as searched: "Session " searches what "Session" did, and its answer must land.
+            if self.columns is columns and self.filter.text.strip() == text:
                 self._apply_filter(self.filter.with_text_rows(rows), refresh_search=False)
 
         self.runner.run(work, success=done, failure=self._on_failure, key="timeline-search")
@@ -599,6 +606,7 @@ class TimelineView(QWidget):
     def remember_detail(self, detail: EventDetail) -> None:
         """A detail read elsewhere (after a stated purpose): cache it and show it if selected."""
         self._details[detail.id] = detail
+        self._purpose_needed.discard(detail.id)
         if self.selected_row is not None and self.columns.event_id(self.selected_row) == detail.id:
             self._show_detail(detail)
 
@@ -746,10 +754,16 @@ class TimelineView(QWidget):
 
     def tooltip_for_row(self, row: int) -> str:
         """The tooltip text known now: full if the event's text is cached, else date, type and importance."""
-        detail = self._details.get(self.columns.event_id(row))
+        event_id = self.columns.event_id(row)
+        detail = self._details.get(event_id)
         if detail is not None:
             return tooltip_text(detail)
         stored = from_epoch_ms(int(self.columns.time_ms[row]))
+        more = (
+            "\nPrivate: click it and state why to read it (as the author's supervisor)"
+            if event_id in self._purpose_needed
+            else "\n…"
+        )
         return (
             tooltip_head(
                 EventType.from_lane(int(self.columns.lane[row])),
@@ -757,21 +771,25 @@ class TimelineView(QWidget):
                 stored,
                 bool(self.columns.is_private[row]),
             )
-            + "\n…"
+            + more
         )
 
     def show_tooltip(self, row: int) -> None:
         self.plot.setToolTip(self.tooltip_for_row(row))
         self._show_tooltip_now()
         event_id = self.columns.event_id(row)
-        if event_id not in self._details:
+        if event_id not in self._details and event_id not in self._purpose_needed:
 
-            def refresh(_detail: EventDetail) -> None:
+            def refresh(_detail: EventDetail | None = None) -> None:
                 if self._hover_row == row:
                     self.plot.setToolTip(self.tooltip_for_row(row))
                     self._show_tooltip_now()
 
-            self._with_detail(event_id, refresh, "detail-hover")
+            def refused() -> None:
+                self._purpose_needed.add(event_id)
+                refresh()
+
+            self._with_detail(event_id, refresh, "detail-hover", on_private=refused)
 
     def _show_tooltip_now(self) -> None:
         QToolTip.showText(self.plot.cursor().pos(), self.plot.toolTip(), self.plot)

@@ -394,6 +394,24 @@ def test_a_supervisor_states_a_purpose_to_read_a_private_event_and_adds_a_review
     _guard_active.clear()
 
 
+def test_a_supervisor_hovering_a_private_event_is_told_how_to_read_it(
+    qtbot: QtBot, practice: Practice, home: Path
+) -> None:
+    """The hover tooltip used to wait on "…" for good: the text needs a stated purpose, which a hover is not."""
+    window = _window(qtbot, practice, home, "supervisor")
+    event_id = practice.events["e2"]  # the author's private event on P1
+    _open_patient(qtbot, window, "Patient P1")
+    timeline = window.timeline
+    row = next(r for r in range(len(timeline.columns)) if timeline.columns.event_id(r) == event_id)
+    timeline._hover_row = row
+    timeline.show_tooltip(row)
+    qtbot.waitUntil(lambda: "state why" in timeline.plot.toolTip(), timeout=30_000)
+    assert "…" not in timeline.plot.toolTip() and "private" in timeline.plot.toolTip()
+    timeline.show_tooltip(row)  # hovered again: known, so nothing is asked of the database
+    assert not timeline.runner.running("detail-hover")
+    _guard_active.clear()
+
+
 def test_new_event_here_from_the_timeline_opens_the_editor_at_that_time_and_lane(
     qtbot: QtBot, author: MainWindow, practice: Practice
 ) -> None:

@@ -88,3 +88,18 @@ def test_a_failed_load_says_so_and_try_again_loads_it(qtbot: QtBot, ui_database:
     assert shown.args[0].display_name == "Aspen Busy"
     assert view.stack.currentIndex() == view.PLOT_PAGE and len(view.columns) == 640
     assert view.retry.isHidden()
+
+
+def test_the_last_patients_time_range_leaves_with_them(qtbot: QtBot, ui_database: UiDatabase) -> None:
+    """The toolbar used to show the previous patient's dates over a new patient's loading and empty states."""
+    window = _window(qtbot, ui_database)
+    view = window.timeline
+    with qtbot.waitSignal(window.timelineShown, timeout=30_000):
+        _choose(window, "Aspen Busy")
+    assert view.range_label.text()
+    with qtbot.waitSignal(window.timelineShown, timeout=30_000), timeline_locked(ui_database.engine):
+        _choose(window, "Cedar Empty")
+        qtbot.waitUntil(lambda: view.message.text().startswith("Loading"), timeout=5_000)
+        assert view.range_label.text() == ""
+    assert view.message.text() == "No events recorded for this patient yet."
+    assert view.range_label.text() == ""

@@ -206,6 +206,17 @@ def test_text_search_highlights_and_steps(qtbot: QtBot, view: TimelineView) -> N
     assert view.selected_row == first and search.text() == "Event 1"
 
 
+def test_a_search_typed_with_a_trailing_space_still_lands(qtbot: QtBot, view: TimelineView) -> None:
+    """Typing "Event 1 " searches what "Event 1" did; its answer used to be dropped, leaving "searching…"."""
+    search = view.findChild(QLineEdit, "filterSearch")
+    search.setFocus()
+    qtbot.keyClicks(search, "Event 1 ")
+    qtbot.waitUntil(lambda: view.filter.text_rows is not None, timeout=10_000)
+    titles_matching = [n for n in range(640) if "Event 1" in f"Event {n}"]
+    assert len(view.match_rows) == len(titles_matching)
+    assert view.findChild(QLabel, "searchMatches").text() == f"{len(titles_matching)} matches"
+
+
 def test_double_click_on_empty_lane_zooms_in_there(qtbot: QtBot, view: TimelineView) -> None:
     before = view.plot.view_range()
     point = QPointF(before.centre_ms / 1000 + before.span_ms / 4000, 3.5)  # between lanes: no marker
