@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from ui.elided_label import ElidedLabel
 from viewer.domain import EventType, Importance
-from viewer.timeline_filter import PrivateMode, TimelineFilter
+from viewer.timeline_filter import PrivateMode, TimelineFilter, describe_filters
 
 
 def _object_name(event_type: EventType) -> str:
@@ -34,15 +34,20 @@ class FilterBar(QWidget):
     Signals:
         filterChanged(object): the new ``TimelineFilter`` (without text matches).
         searchStep(int): +1 for next match, -1 for previous.
+        showAllLanes(): "Reset filters" was pressed while lanes were hidden: bring them back.
     """
 
     filterChanged = Signal(object)
     searchStep = Signal(int)
+    showAllLanes = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("filterBar")
         self.setAccessibleName("Timeline filters")
+        # Hidden lanes hide their events as surely as a type filter, so the line says so and
+        # "Reset filters" brings them back (the lanes' order stays).
+        self._hidden_lanes: tuple[EventType, ...] = ()
         self._updating = True  # no signals while the controls are being built
 
         self.type_boxes: dict[EventType, QCheckBox] = {}
@@ -195,7 +200,14 @@ class FilterBar(QWidget):
             self.search.clear()
         finally:
             self._updating = False
+        if self._hidden_lanes:
+            self.showAllLanes.emit()
         self._emit()
+
+    def set_hidden_lanes(self, hidden: tuple[EventType, ...]) -> None:
+        """The lanes the timeline hides now, for the filter line and the reset button."""
+        self._hidden_lanes = hidden
+        self._show_state(self.current_filter())
 
     def set_history_span(self, first_ms: int, last_ms: int) -> None:
         """Offer the patient's own history as the date range, unless a range is in use."""
@@ -233,9 +245,12 @@ class FilterBar(QWidget):
         if self._updating:
             return
         flt = self.current_filter()
-        self.summary.setText(flt.describe())
-        self.reset.setEnabled(not flt.is_default)
+        self._show_state(flt)
         self.filterChanged.emit(flt)
+
+    def _show_state(self, flt: TimelineFilter) -> None:
+        self.summary.setText(describe_filters(flt, self._hidden_lanes))
+        self.reset.setEnabled(not flt.is_default or bool(self._hidden_lanes))
 
 
 def _local_date(time_ms: int) -> QDate:

@@ -25,7 +25,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPicture
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from ui.style import GRID_COLOUR, LANE_BAND_COLOURS
-from viewer.time_ticks import TickCache, choose_units
+from viewer.time_ticks import TickCache, choose_units, fit_dated_label
 
 
 class TickRun(NamedTuple):
@@ -53,7 +53,13 @@ class CalendarAxis(pg.AxisItem):
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
         major, minor = choose_units((maxVal - minVal) * 1000.0, size)
-        majors = self.tick_cache.ticks(minVal * 1000.0, maxVal * 1000.0, major, self.tz)
+        majors = fit_dated_label(
+            self.tick_cache.ticks(minVal * 1000.0, maxVal * 1000.0, major, self.tz),
+            minVal * 1000.0,
+            maxVal * 1000.0,
+            size,
+            self.tz,
+        )
         self._labels = {t / 1000.0: label for t, label in majors}
         levels = [(major.approx_ms / 1000.0, list(self._labels))]
         if minor is not None:
@@ -195,7 +201,9 @@ class CalendarAxis(pg.AxisItem):
                 p.setFont(self.style["tickFont"])
             self._specs = self.generateDrawSpecs(p)
             p.restore()
-            self.picture = QPicture()  # an empty stand-in: pyqtgraph resets it to None when the specs go stale
+            self.picture = (
+                QPicture()
+            )  # an empty stand-in: pyqtgraph resets it to None when the specs go stale
         if self._specs is None:
             return
         p.save()

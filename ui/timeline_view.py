@@ -255,6 +255,7 @@ class TimelineView(QWidget):
         self.filters = FilterBar(self)
         self.filters.filterChanged.connect(self.set_filter)
         self.filters.searchStep.connect(self.step_search)
+        self.filters.showAllLanes.connect(self._show_all_lanes)
 
         self.plot = TimelinePlot(self)
         self.plot.keyAction.connect(self._on_key_action)
@@ -457,7 +458,8 @@ class TimelineView(QWidget):
         self.filter = flt
         if refresh_search and flt.text.strip():
             self._search(flt.text.strip())
-        mask = flt.mask(self.columns) & self.plot.lane_layout.visible_lanes()[self.columns.lane]
+        filtered = flt.mask(self.columns)
+        mask = filtered & self.plot.lane_layout.visible_lanes()[self.columns.lane]
         if self.index.columns is not self.columns or not np.array_equal(mask, self.mask):
             self.mask = mask
             self.index = TimelineIndex(self.columns, self.mask)
@@ -483,6 +485,12 @@ class TimelineView(QWidget):
             self._update_empty_hint(self.plot.view_range())
         if not len(self.columns):
             self.show_message("No events recorded for this patient yet.")
+        elif not visible and self.plot.lane_layout.hidden and filtered.any():
+            lanes = ", ".join(t.label for t in self.plot.lane_layout.hidden)
+            self.show_message(
+                f"The events that match are all in hidden lanes ({lanes}). "
+                "Use “Reset filters” or the Lanes menu to show them."
+            )
         elif not visible:
             self.show_message("No events match the filters. Use “Reset filters” to see everything.")
         else:
@@ -844,8 +852,16 @@ class TimelineView(QWidget):
         """Show, hide or reorder lanes; hidden lanes' events leave the view like filtered ones."""
         view = self.plot.view_range()
         self.plot.set_lane_layout(layout)
+        self.filters.set_hidden_lanes(layout.hidden)
         self._apply_filter(self.filter, refresh_search=False)
         self.plot.set_view_range(view)
+
+    def _show_all_lanes(self) -> None:
+        """Every hidden lane back, at the bottom in the usual order; the shown lanes keep theirs."""
+        layout = self.plot.lane_layout
+        for event_type in layout.hidden:
+            layout = layout.showing(event_type)
+        self.set_lane_layout(layout)
 
     def _fill_lanes_menu(self) -> None:
         self.lanes_menu.clear()

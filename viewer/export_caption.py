@@ -13,7 +13,7 @@ from datetime import datetime
 from viewer.domain import to_local
 from viewer.lane_layout import LaneLayout
 from viewer.services.timeline_query import from_epoch_ms
-from viewer.timeline_filter import TimelineFilter
+from viewer.timeline_filter import TimelineFilter, describe_filters
 from viewer.view_range import ViewRange
 
 CONFIDENTIAL = "Confidential clinical record. Store and share only as your practice's policy allows."
@@ -54,9 +54,7 @@ def export_caption(
         if visible_events != total_events
         else f"{total_events} events"
     )
-    filters = flt.describe()
-    if layout.hidden:
-        filters += " · hidden lanes: " + ", ".join(t.label for t in layout.hidden)
+    filters = describe_filters(flt, layout.hidden)
     stamp = exported_at.astimezone().strftime("%d %b %Y %H:%M").lstrip("0")
     return ExportCaption(
         title=f"{patient_name}: timeline",

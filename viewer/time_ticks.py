@@ -24,6 +24,8 @@ HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 MAX_TICKS = 400  # a guard: no window ever asks for more
 EDGE_FRACTION = 0.02  # ticks this close to either end of the window are not labelled on screen
+DATED_LABEL_PX = 110  # "Mon 13 Oct, 03:00" on screen, a little room included
+CLOCK_LABEL_PX = 48  # "03:00", as the minute and hour units budget it
 
 
 class Base(Enum):
@@ -73,6 +75,9 @@ UNITS: tuple[TickUnit, ...] = (
     TickUnit(Base.HOUR, 6, 6 * HOUR_MS, 80),
     TickUnit(Base.HOUR, 12, 12 * HOUR_MS, 80),
     TickUnit(Base.DAY, 1, DAY_MS, 80),
+    # Every other day (on even day numbers since 1 Jan 1 AD, so a pan never shifts them): a week in
+    # an 800 px lane has no room for seven day labels, and Mondays alone left it with one or none.
+    TickUnit(Base.DAY, 2, 2 * DAY_MS, 80),
     TickUnit(Base.WEEK, 1, 7 * DAY_MS, 80),
     TickUnit(Base.MONTH, 1, 30.4 * DAY_MS, 40),  # labels "2026", "Feb"
     TickUnit(Base.MONTH, 3, 91.3 * DAY_MS, 40),
@@ -85,6 +90,8 @@ UNITS: tuple[TickUnit, ...] = (
     TickUnit(Base.YEAR, 100, 100 * 365.25 * DAY_MS, 44),
 )
 
+_DAILY = next(unit for unit in UNITS if unit.base is Base.DAY and unit.step == 1)
+
 
 def choose_units(span_ms: float, width_px: float, gap_px: int = 24) -> tuple[TickUnit, TickUnit | None]:
     """The finest unit whose labels fit, and the next finer one for minor ticks (if 6+ px apart)."""
@@ -95,6 +102,8 @@ def choose_units(span_ms: float, width_px: float, gap_px: int = 24) -> tuple[Tic
             major_at = at
             break
     minor = UNITS[major_at - 1] if major_at > 0 else None
+    if minor is not None and UNITS[major_at].base is Base.WEEK:
+        minor = _DAILY  # every other day does not divide a week; every day does
     if minor is not None and minor.approx_ms * px_per_ms < 6:
         minor = None
     return UNITS[major_at], minor
@@ -117,7 +126,7 @@ def _floor(local: datetime, unit: TickUnit) -> datetime:
         return local.replace(hour=local.hour - local.hour % unit.step, minute=0, second=0, microsecond=0)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     if unit.base is Base.DAY:
-        return midnight
+        return midnight - timedelta(days=midnight.toordinal() % unit.step)
     if unit.base is Base.WEEK:
         return midnight - timedelta(days=midnight.weekday())
     if unit.base is Base.MONTH:
@@ -269,15 +278,65 @@ class TickCache:
 def _date_the_first(ticks: list[tuple[int, str]], t0_ms: float, t1_ms: float, tz: tzinfo | None) -> None:
     """A clock-time window says which day it is: its first label carries the date.
 
-    Unless a midnight tick well inside the window already names a day (``Tue
-    14 Oct``), a day view's axis would read only ``03:00 … 21:00`` (the
-    midnights at its very edges are not drawn); the first label inside
-    becomes ``Mon 13 Oct, 03:00``.
+    A day view's axis would read only ``03:00 … 21:00`` (the midnights at its
+    very edges are not drawn), so the first label inside becomes ``Mon 13 Oct,
+    03:00``.  Unless that first label is a midnight's (``Tue 14 Oct``): a
+    midnight later in the window names only the day after, and the hours
+    before it were left to guesswork.
     """
     edge = (t1_ms - t0_ms) * EDGE_FRACTION
     inside = [i for i, (at, _) in enumerate(ticks) if t0_ms + edge <= at <= t1_ms - edge]
-    if not inside or any(not ticks[i][1][:1].isdigit() for i in inside):
+    if not inside or not ticks[inside[0]][1][:1].isdigit():
         return
     at, label = ticks[inside[0]]
+    ticks[inside[0]] = (at, _dated(at, label, tz))
+
+
+def _dated(at: int, label: str, tz: tzinfo | None) -> str:
     moment = _to_local(at, tz)
-    ticks[inside[0]] = (at, f"{moment:%a} {moment.day} {moment:%b}, {label}")
+    return f"{moment:%a} {moment.day} {moment:%b}, {label}"
+
+
+def fit_dated_label(
+    ticks: Ticks | list[tuple[int, str]],
+    t0_ms: float,
+    t1_ms: float,
+    width_px: float,
+    tz: tzinfo | None = None,
+) -> list[tuple[int, str]]:
+    """The ticks with the dated clock label (``Mon 13 Oct, 03:00``) where it has room on screen.
+
+    It is about twice as wide as a clock time.  Centred on a tick near the left
+    edge it would be clipped, and the axis drops clipped labels, so the window
+    named no day at all; and tight clock ticks ran into it (``13:3313:34``).
+    So the date moves to the first clock tick at least half its width from the
+    edge (unless a midnight names a day first), and the next label is left out
+    where the two would touch.
+    """
+    out = list(ticks)
+    dated = next((i for i, (_, label) in enumerate(out) if ", " in label), None)
+    span = t1_ms - t0_ms
+    if dated is None or span <= 0 or width_px <= 0:
+        return out
+
+    def px(i: int) -> float:
+        return (out[i][0] - t0_ms) * width_px / span
+
+    half = DATED_LABEL_PX / 2
+    if px(dated) < half:
+        at, label = out[dated]
+        out[dated] = (at, label.split(", ", 1)[1])
+        dated = None
+        for i in range(len(out)):
+            at, label = out[i]
+            if not label[:1].isdigit() and px(i) >= 0:
+                break  # a midnight names its day first
+            if label and px(i) >= half and px(i) <= width_px - half:
+                out[i] = (at, _dated(at, label, tz))
+                dated = i
+                break
+    if dated is not None and dated + 1 < len(out):
+        at, label = out[dated + 1]
+        if label[:1].isdigit() and px(dated + 1) - px(dated) < half + CLOCK_LABEL_PX / 2:
+            out[dated + 1] = (at, "")
+    return out

@@ -109,6 +109,16 @@ def _day(time_ms: int) -> str:
     return f"{local.day} {local:%b %Y}"
 
 
+def describe_filters(flt: TimelineFilter, hidden_lanes: tuple[EventType, ...]) -> str:
+    """The filter and the hidden lanes in plain words: a hidden lane hides its events like a filter."""
+    if not hidden_lanes:
+        return flt.describe()
+    lanes = "hidden lanes: " + ", ".join(t.label for t in hidden_lanes)
+    if flt.is_default:
+        return lanes[0].upper() + lanes[1:]
+    return f"{flt.describe()} · {lanes}"
+
+
 def describe_counts(total: int, matching: int, in_view: int) -> str:
     """The event counts above the timeline, each named for what it counts.
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 import ui.timeline_view as timeline_view_module
@@ -68,6 +69,29 @@ def test_hiding_a_lane_from_the_lanes_menu(qtbot: QtBot, window: MainWindow) -> 
     assert reset.isEnabled()
     reset.trigger()
     assert view.plot.lane_layout.rows == 8 and len(view.index) == total
+
+
+def test_hidden_lanes_show_in_the_filter_line_and_reset_brings_them_back(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """A hidden lane hides its events like a filter: the line said "Showing all events" and Reset stayed off."""
+    view = _open(qtbot, window, "Aspen Busy")
+    total = len(view.columns)
+    summary = view.findChild(QLabel, "filterSummary")
+    reset = view.findChild(QPushButton, "filterReset")
+    view.set_lane_layout(view.plot.lane_layout.moved(EventType.NOTE, -3).hiding(EventType.SESSION))
+    assert summary.text() == "Hidden lanes: Session" and reset.isEnabled()
+    # Only sessions pass the type filter, and their lane is hidden: the message names the lane.
+    for event_type in EventType:
+        view.findChild(QCheckBox, f"filterType_{event_type.value}").setChecked(event_type is EventType.SESSION)
+    assert len(view.index) == 0 and view.stack.currentIndex() == view.MESSAGE_PAGE
+    assert "hidden lanes (Session)" in view.message.text()
+    assert summary.text() == "Filtered: only session · hidden lanes: Session"
+    qtbot.mouseClick(reset, Qt.MouseButton.LeftButton)
+    assert view.plot.lane_layout.hidden == () and len(view.index) == total
+    assert view.plot.lane_layout.order[0] is EventType.NOTE  # the order the user chose stays
+    assert summary.text() == "Showing all events" and not reset.isEnabled()
+    assert view.stack.currentIndex() == view.PLOT_PAGE
 
 
 def test_moving_a_lane_from_its_context_menu(qtbot: QtBot, window: MainWindow) -> None:

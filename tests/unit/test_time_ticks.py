@@ -5,6 +5,7 @@ The tick cache answers what ``tick_times`` would, also after the local zone chan
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from viewer.time_ticks import UNITS, TickCache, choose_units, tick_times
+from viewer.time_ticks import DATED_LABEL_PX, UNITS, TickCache, choose_units, fit_dated_label, tick_times
 
 
 def _ms(*args: int) -> float:
@@ -36,11 +37,72 @@ def test_a_whole_day_names_it_though_its_midnights_sit_on_the_edges() -> None:
     assert labels[1].startswith("Mon 13 Oct, ")
 
 
-def test_a_window_across_midnight_already_names_the_day() -> None:
+def test_a_window_across_midnight_names_the_day_before_it_too() -> None:
+    """Only "Tue 14 Oct" was named, and the hours before that midnight were left to guesswork."""
     t0, t1 = _ms(2025, 10, 13, 12), _ms(2025, 10, 14, 12)
     major, _ = choose_units(t1 - t0, 1400)
     labels = [label for _, label in tick_times(t0, t1, major, UTC)]
-    assert "Tue 14 Oct" in labels and labels[0][:1].isdigit()
+    assert "Tue 14 Oct" in labels and labels[0][:1].isdigit()  # the tick on the edge is not drawn
+    assert labels[1].startswith("Mon 13 Oct, ")
+    assert sum(", " in label for label in labels) == 1
+
+
+def test_a_window_starting_at_midnight_is_named_by_that_midnight() -> None:
+    t0, t1 = _ms(2025, 10, 13, 23), _ms(2025, 10, 14, 23)
+    major, _ = choose_units(t1 - t0, 1400)
+    labels = [label for at, label in tick_times(t0, t1, major, UTC) if at > t0 + (t1 - t0) * 0.02]
+    assert labels[0] == "Tue 14 Oct" and not any(", " in label for label in labels)
+
+
+@pytest.mark.parametrize("width_px", [720, 900, 1100])
+def test_a_week_in_a_narrow_lane_labels_its_days(width_px: int) -> None:
+    """At about 100 px a day the axis fell back to Mondays: a week showed one label or none."""
+    t0, t1 = _ms(2026, 10, 5), _ms(2026, 10, 12)  # Monday to Monday
+    major, minor = choose_units(t1 - t0, width_px)
+    ticks = tick_times(t0, t1, major, UTC)
+    inside = [label for at, label in ticks if t0 + (t1 - t0) * 0.05 < at < t1 - (t1 - t0) * 0.05]
+    assert len(inside) >= 3 and all(
+        label[:3] in {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"} for label in inside
+    )
+    assert minor is not None and major.approx_ms % minor.approx_ms == 0  # minor ticks divide the major step
+
+
+def test_every_other_day_stays_put_under_a_pan() -> None:
+    major = next(unit for unit in UNITS if unit.step == 2 and unit.approx_ms == 2 * 86_400_000)
+    day = 86_400_000
+    t0 = _ms(2026, 10, 5)
+    seen = [
+        set(at for at, _ in tick_times(t0 + k * day / 3, t0 + k * day / 3 + 7 * day, major, UTC))
+        for k in range(6)
+    ]
+    for a, b in itertools.pairwise(seen):
+        common = a & b
+        assert len(common) >= 2 and all((t - min(common)) % (2 * day) == 0 for t in common)
+
+
+def test_a_dated_label_near_the_left_edge_moves_to_a_tick_with_room() -> None:
+    """Clipped on the left, the axis dropped it: the window named no day at all."""
+    t0, t1 = _ms(2026, 6, 15, 13, 32, 30), _ms(2026, 6, 15, 13, 48, 6)  # about 15.6 minutes
+    major, _ = choose_units(t1 - t0, 1000)
+    ticks = tick_times(t0, t1, major, UTC)
+    fitted = fit_dated_label(ticks, t0, t1, 1000, UTC)
+    px = {at: (at - t0) * 1000 / (t1 - t0) for at, _ in ticks}
+    dated = [(at, label) for at, label in fitted if ", " in label]
+    assert len(dated) == 1 and dated[0][1].startswith("Mon 15 Jun, ")
+    assert DATED_LABEL_PX / 2 <= px[dated[0][0]] <= 1000 - DATED_LABEL_PX / 2
+
+
+def test_a_tight_neighbour_of_the_dated_label_is_left_out() -> None:
+    """At the closest zoom "Mon 15 Jun, 13:33" ran into "13:34"."""
+    t0 = _ms(2026, 6, 15, 13, 32)
+    t1 = t0 + 10 * 60_000
+    major, _ = choose_units(t1 - t0, 740)
+    fitted = fit_dated_label(tick_times(t0, t1, major, UTC), t0, t1, 740, UTC)
+    labels = [label for _, label in fitted]
+    at = next(i for i, label in enumerate(labels) if ", " in label)
+    assert labels[at + 1] == "" and labels[at + 2][:1].isdigit()
+    roomy = fit_dated_label(tick_times(t0, t1, major, UTC), t0, t1, 2400, UTC)
+    assert all(label for _, label in roomy)  # with room, nothing is left out
 
 
 def test_day_and_month_labels_are_unchanged() -> None:
