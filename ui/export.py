@@ -17,7 +17,7 @@ from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
@@ -27,8 +27,12 @@ from viewer.export_caption import ExportCaption, export_caption
 from viewer.services.errors import ServiceError
 
 MARGIN = 16
-TITLE_PT = 15
-TEXT_PT = 9
+# Sizes in the sheet's own pixels, not points: a point is more device pixels on a 300 dpi PDF than on
+# a screen, and the sheet is laid out (and then scaled to the page) in one unit.
+TITLE_PX = 20
+TEXT_PX = 12
+FOOTER_PX = 11
+WRAP = Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
 
 
 class ExportFormat(Enum):
@@ -54,13 +58,30 @@ class ExportFailed(ServiceError):
 
 @dataclass(frozen=True)
 class SheetLayout:
-    """Where the parts of a sheet go, in logical pixels."""
+    """Where the parts of a sheet go, in logical pixels; the caption's lines wrap, never cut off."""
 
     width: int
     height: int
+    title: QRect
+    range_line: QRect
+    filter_line: QRect
     plot_top: int
     legend_top: int
-    footer_top: int
+    footer: QRect
+
+
+def sheet_font(pixels: int, *, bold: bool = False) -> QFont:
+    """A font of the sheet, sized in its pixels."""
+    font = QFont("Sans Serif")
+    font.setPixelSize(pixels)
+    font.setBold(bold)
+    return font
+
+
+def _text_box(font: QFont, left: int, top: int, width: int, text: str) -> QRect:
+    """The rectangle ``text`` fills wrapped at ``width``, from ``(left, top)``."""
+    needed = QFontMetrics(font).boundingRect(QRect(0, 0, width, 1_000_000), WRAP, text)
+    return QRect(left, top, width, max(needed.height(), QFontMetrics(font).height()))
 
 
 def caption_for(view: TimelineView, now: datetime | None = None) -> ExportCaption:
@@ -76,38 +97,32 @@ def caption_for(view: TimelineView, now: datetime | None = None) -> ExportCaptio
     )
 
 
-def sheet_layout(view: TimelineView) -> SheetLayout:
+def sheet_layout(view: TimelineView, caption: ExportCaption) -> SheetLayout:
     plot, legend = view.plot.size(), view.legend.sizeHint()
     width = max(plot.width(), legend.width()) + 2 * MARGIN
-    plot_top = MARGIN + 66
+    inner = width - 2 * MARGIN
+    title = _text_box(sheet_font(TITLE_PX, bold=True), MARGIN, MARGIN, inner, caption.title)
+    range_line = _text_box(sheet_font(TEXT_PX), MARGIN, title.bottom() + 5, inner, caption.range_line)
+    filter_line = _text_box(sheet_font(TEXT_PX), MARGIN, range_line.bottom() + 2, inner, caption.filter_line)
+    plot_top = filter_line.bottom() + 10
     legend_top = plot_top + plot.height() + 6
-    footer_top = legend_top + legend.height() + 8
-    return SheetLayout(width, footer_top + 22 + MARGIN, plot_top, legend_top, footer_top)
+    footer = _text_box(sheet_font(FOOTER_PX), MARGIN, legend_top + legend.height() + 8, inner, caption.footer)
+    return SheetLayout(
+        width, footer.bottom() + 1 + MARGIN, title, range_line, filter_line, plot_top, legend_top, footer
+    )
 
 
 def paint_sheet(painter: QPainter, view: TimelineView, caption: ExportCaption) -> None:
     """Caption, the plot as drawn now, legend and footer, at logical size ``sheet_layout(view)``."""
-    layout = sheet_layout(view)
+    layout = sheet_layout(view, caption)
     painter.fillRect(QRect(0, 0, layout.width, layout.height), QColor("white"))
     painter.setPen(QColor("#111111"))
-    title_font = QFont("Sans Serif", TITLE_PT)
-    title_font.setBold(True)
-    painter.setFont(title_font)
-    painter.drawText(
-        QRect(MARGIN, MARGIN, layout.width - 2 * MARGIN, 26), Qt.AlignmentFlag.AlignLeft, caption.title
-    )
-    painter.setFont(QFont("Sans Serif", TEXT_PT))
+    painter.setFont(sheet_font(TITLE_PX, bold=True))
+    painter.drawText(layout.title, WRAP, caption.title)
+    painter.setFont(sheet_font(TEXT_PX))
     painter.setPen(QColor("#333333"))
-    painter.drawText(
-        QRect(MARGIN, MARGIN + 30, layout.width - 2 * MARGIN, 16),
-        Qt.AlignmentFlag.AlignLeft,
-        caption.range_line,
-    )
-    painter.drawText(
-        QRect(MARGIN, MARGIN + 47, layout.width - 2 * MARGIN, 16),
-        Qt.AlignmentFlag.AlignLeft,
-        caption.filter_line,
-    )
+    painter.drawText(layout.range_line, WRAP, caption.range_line)
+    painter.drawText(layout.filter_line, WRAP, caption.filter_line)
     view.plot.scene().prepareForPaint()
     # QWidget.render: the plot as on screen (pyqtgraph's own render() is QGraphicsView's scene render).
     # Without the view's background cache, an SVG or PDF gets the lane bands as shapes, not an image.
@@ -126,17 +141,13 @@ def paint_sheet(painter: QPainter, view: TimelineView, caption: ExportCaption) -
         painter, QPoint(MARGIN, layout.legend_top), renderFlags=QWidget.RenderFlag.DrawChildren
     )
     painter.setPen(QColor("#666666"))
-    painter.setFont(QFont("Sans Serif", TEXT_PT - 1))
-    painter.drawText(
-        QRect(MARGIN, layout.footer_top, layout.width - 2 * MARGIN, 18),
-        Qt.AlignmentFlag.AlignLeft,
-        caption.footer,
-    )
+    painter.setFont(sheet_font(FOOTER_PX))
+    painter.drawText(layout.footer, WRAP, caption.footer)
 
 
 def render_png(view: TimelineView, caption: ExportCaption, ratio: float = 2.0) -> QImage:
     """The sheet as an image at ``ratio`` device pixels per logical pixel (2 = crisp on paper)."""
-    layout = sheet_layout(view)
+    layout = sheet_layout(view, caption)
     image = QImage(
         QSize(round(layout.width * ratio), round(layout.height * ratio)), QImage.Format.Format_ARGB32
     )
@@ -150,7 +161,7 @@ def render_png(view: TimelineView, caption: ExportCaption, ratio: float = 2.0) -
 
 
 def render_svg(view: TimelineView, caption: ExportCaption) -> bytes:
-    layout = sheet_layout(view)
+    layout = sheet_layout(view, caption)
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     generator = QSvgGenerator()
@@ -167,7 +178,7 @@ def render_svg(view: TimelineView, caption: ExportCaption) -> bytes:
 
 def paint_on_page(painter: QPainter, page_px: QRect, view: TimelineView, caption: ExportCaption) -> None:
     """Scale the sheet to fit a printer or PDF page."""
-    layout = sheet_layout(view)
+    layout = sheet_layout(view, caption)
     scale = min(page_px.width() / layout.width, page_px.height() / layout.height)
     painter.translate(page_px.topLeft())
     painter.scale(scale, scale)

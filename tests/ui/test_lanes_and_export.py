@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton
+from PySide6.QtGui import QFontMetrics, QImage
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 import ui.timeline_view as timeline_view_module
 from tests.ui.conftest import UiDatabase, open_patient
+from ui.export import TEXT_PX, caption_for, render_png, sheet_font, sheet_layout
 from ui.main_window import MainWindow
 from ui.timeline_view import TimelineView
 from viewer.domain import EventType
@@ -83,7 +84,9 @@ def test_hidden_lanes_show_in_the_filter_line_and_reset_brings_them_back(
     assert summary.text() == "Hidden lanes: Session" and reset.isEnabled()
     # Only sessions pass the type filter, and their lane is hidden: the message names the lane.
     for event_type in EventType:
-        view.findChild(QCheckBox, f"filterType_{event_type.value}").setChecked(event_type is EventType.SESSION)
+        view.findChild(QCheckBox, f"filterType_{event_type.value}").setChecked(
+            event_type is EventType.SESSION
+        )
     assert len(view.index) == 0 and view.stack.currentIndex() == view.MESSAGE_PAGE
     assert "hidden lanes (Session)" in view.message.text()
     assert summary.text() == "Filtered: only session · hidden lanes: Session"
@@ -167,3 +170,28 @@ def test_export_errors_are_reported_and_write_nothing(
     assert "could not export to view.png" in blocker.args[0]
     assert window.timeline.stack.currentIndex() == window.timeline.PLOT_PAGE  # the timeline stays
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_long_filter_line_wraps_on_the_sheet_instead_of_being_cut_off(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """The caption's lines sat in one-line boxes: "…private events hidden; from 1 Jan 202" and no more."""
+    window.resize(900, 700)
+    view = _open(qtbot, window, "Aspen Busy")
+    for event_type in (EventType.NOTE, EventType.MEDICATION, EventType.ASSESSMENT):
+        view.filters.type_boxes[event_type].setChecked(False)
+    view.findChild(QComboBox, "filterPrivate").setCurrentIndex(1)  # private hidden
+    view.findChild(QCheckBox, "filterUseDates").setChecked(True)
+    view.set_lane_layout(view.plot.lane_layout.hiding(EventType.EXTERNAL_EVENT))
+    caption = caption_for(view)
+    assert "hidden lanes: External event" in caption.filter_line
+    layout = sheet_layout(view, caption)
+    one_line = QFontMetrics(sheet_font(TEXT_PX)).height()
+    needed = QFontMetrics(sheet_font(TEXT_PX)).horizontalAdvance(caption.filter_line)
+    assert needed > layout.filter_line.width()  # the line is longer than the sheet is wide ...
+    assert layout.filter_line.height() >= 2 * one_line  # ... so it takes two lines, and the plot moves down
+    assert layout.filter_line.bottom() < layout.plot_top and layout.footer.bottom() < layout.height
+    image = render_png(view, caption, ratio=1.0).convertToFormat(QImage.Format.Format_RGB32)
+    second_line = image.copy(layout.filter_line.adjusted(0, one_line, 0, 0))
+    pixels = np.frombuffer(second_line.constBits(), np.uint32)
+    assert np.count_nonzero((pixels & 0xFF) < 0x80) > 20  # dark text on the second line

@@ -421,7 +421,8 @@ def test_a_png_export_at_twice_the_screen_ratio_draws_markers_at_that_ratio(qtbo
     view.plot.background.setVisible(False)  # nor grid lines: the marker alone on the sheet's white
     _paint(view)
     assert view.plot.devicePixelRatioF() == 1.0
-    image = render_png(view, caption_for(view), ratio=2.0).convertToFormat(QImage.Format.Format_RGB32)
+    caption = caption_for(view)
+    image = render_png(view, caption, ratio=2.0).convertToFormat(QImage.Format.Format_RGB32)
     pixels = np.frombuffer(image.constBits(), np.uint32).reshape(image.height(), image.width())
     # Where the marker is on the sheet, in its device pixels (the plot sits at the sheet's margin).
     scene = view.plot.view_box.mapViewToScene(
@@ -430,7 +431,7 @@ def test_a_png_export_at_twice_the_screen_ratio_draws_markers_at_that_ratio(qtbo
         )
     )
     at = view.plot.mapFromScene(scene)
-    x, y = 2 * (MARGIN + at.x()), 2 * (sheet_layout(view).plot_top + at.y())
+    x, y = 2 * (MARGIN + at.x()), 2 * (sheet_layout(view, caption).plot_top + at.y())
     marker = pixels[y - 14 : y + 14, x - 14 : x + 14].astype(np.int64)  # the 9 px dot, and lane around it
     fill = QColor(IMPORTANCE_STYLES[Importance.NORMAL].brush).rgb()
     assert np.count_nonzero(marker == fill) > 40  # the marker is there, a disc of device pixels
@@ -438,7 +439,7 @@ def test_a_png_export_at_twice_the_screen_ratio_draws_markers_at_that_ratio(qtbo
     # The legend's mark too.
     icon = view.legend.findChild(QWidget, "legendNormalMarker")
     corner = icon.mapTo(view.legend, QPoint(0, 0))
-    left, top = 2 * (MARGIN + corner.x()), 2 * (sheet_layout(view).legend_top + corner.y())
+    left, top = 2 * (MARGIN + corner.x()), 2 * (sheet_layout(view, caption).legend_top + corner.y())
     legend_mark = pixels[top : top + 2 * icon.height(), left : left + 2 * icon.width()].astype(np.int64)
     assert np.count_nonzero(legend_mark == fill) > 40
     assert not _doubled(legend_mark)
