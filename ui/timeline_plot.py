@@ -210,6 +210,10 @@ class TimelineViewBox(pg.ViewBox):
         super().mouseDragEvent(ev, axis)
 
 
+MIN_LANE_PX = 20  # the lane names' line height, with a little air
+AXIS_ALLOWANCE_PX = 56  # the time axis and the plot's top margin
+
+
 class TimelinePlot(pg.PlotWidget):
     """The zoomable lanes: bands, today line and the event layer.
 
@@ -290,6 +294,8 @@ class TimelinePlot(pg.PlotWidget):
         self.layer.set_lane_rows(layout.y_table(), rows)
         self.view_box.setLimits(yMin=-0.6, yMax=rows - 0.4, minXRange=MIN_SPAN_MS / 1000)
         self.view_box.setYRange(-0.55, rows - 0.45, padding=0)
+        # Lane names are one line of text each: below about 20 px a lane they printed over each other.
+        self.setMinimumHeight(rows * MIN_LANE_PX + AXIS_ALLOWANCE_PX)
 
     def set_today(self, now_ms: float) -> None:
         """Where the "today" line goes (epoch ms)."""

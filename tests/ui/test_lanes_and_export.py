@@ -15,6 +15,7 @@ import ui.timeline_view as timeline_view_module
 from tests.ui.conftest import UiDatabase, open_patient
 from ui.export import TEXT_PX, caption_for, render_png, sheet_font, sheet_layout
 from ui.main_window import MainWindow
+from ui.timeline_plot import MIN_LANE_PX
 from ui.timeline_view import TimelineView
 from viewer.domain import EventType
 from viewer.lod import LodPyramid
@@ -195,3 +196,14 @@ def test_a_long_filter_line_wraps_on_the_sheet_instead_of_being_cut_off(
     second_line = image.copy(layout.filter_line.adjusted(0, one_line, 0, 0))
     pixels = np.frombuffer(second_line.constBits(), np.uint32)
     assert np.count_nonzero((pixels & 0xFF) < 0x80) > 20  # dark text on the second line
+
+
+def test_lanes_keep_room_for_their_names_in_a_short_window(qtbot: QtBot, window: MainWindow) -> None:
+    """At the window's smallest the lanes got 10 px each and their names printed over each other."""
+    view = _open(qtbot, window, "Aspen Busy")
+    window.resize(window.width(), 200)
+    qtbot.waitUntil(lambda: view.plot.height() < 400)  # laid out at the window's smallest
+    rows = view.plot.lane_layout.rows
+    assert view.plot.view_box.height() / rows >= MIN_LANE_PX - 1
+    view.set_lane_layout(view.plot.lane_layout.hiding(EventType.NOTE).hiding(EventType.SESSION))
+    assert view.plot.minimumHeight() < (rows - 1) * MIN_LANE_PX + 60  # fewer lanes, a lower minimum
