@@ -101,6 +101,10 @@ class FilterBar(QWidget):
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("d MMM yyyy")
+        # "From" never passes "to": a range the wrong way round filtered out everything, unexplained.
+        self.date_from.dateChanged.connect(self.date_to.setMinimumDate)
+        self.date_to.dateChanged.connect(self.date_from.setMaximumDate)
+        for edit in (self.date_from, self.date_to):
             edit.dateChanged.connect(self._emit)
         self.date_from.setDate(QDate.currentDate().addYears(-1))
         self.date_to.setDate(QDate.currentDate())
@@ -215,6 +219,8 @@ class FilterBar(QWidget):
             return
         self._updating = True
         try:
+            self.date_from.clearMaximumDate()  # the last patient's range must not clamp this one's
+            self.date_to.clearMinimumDate()
             self.date_from.setDate(_local_date(first_ms))
             self.date_to.setDate(_local_date(last_ms))
         finally:

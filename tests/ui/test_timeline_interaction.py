@@ -190,7 +190,9 @@ def test_text_search_highlights_and_steps(qtbot: QtBot, view: TimelineView) -> N
     titles_matching = [n for n in range(640) if "Event 1" in f"Event {n}"]
     assert len(view.match_rows) == len(titles_matching)
     assert len(view.index) == 640  # the other events stay, dimmed, around the matches
-    assert view.plot.layer.highlight is not None and int(view.plot.layer.highlight.sum()) == len(titles_matching)
+    assert view.plot.layer.highlight is not None and int(view.plot.layer.highlight.sum()) == len(
+        titles_matching
+    )
     assert view.findChild(QLabel, "searchMatches").text() == f"{len(titles_matching)} matches"
     qtbot.keyClick(view.plot, Qt.Key.Key_F3)
     first = view.selected_row
@@ -344,5 +346,27 @@ def test_the_date_range_starts_as_the_history_and_says_its_dates(qtbot: QtBot, v
     bar.date_from.setDate(QDate(2024, 3, 1))
     bar.date_to.setDate(QDate(2024, 3, 31))
     assert bar.summary.text() == "Filtered: from 1 Mar 2024 to 31 Mar 2024"
-    months = {f"{datetime.fromtimestamp(int(t) / 1000):%Y-%m}" for t in view.columns.time_ms[view.index.visible_rows]}
+    months = {
+        f"{datetime.fromtimestamp(int(t) / 1000):%Y-%m}"
+        for t in view.columns.time_ms[view.index.visible_rows]
+    }
     assert months == {"2024-03"}
+
+
+def test_a_date_range_cannot_be_set_the_wrong_way_round(qtbot: QtBot, view: TimelineView) -> None:
+    """From 1 May to 1 Apr filtered out everything and said only "No events match the filters"."""
+    bar = view.filters
+    qtbot.mouseClick(bar.use_dates, Qt.MouseButton.LeftButton)
+    bar.date_to.setDate(QDate(2024, 4, 1))
+    bar.date_from.setDate(QDate(2024, 5, 1))
+    assert bar.date_from.date() == QDate(2024, 4, 1)  # held at "to"
+    flt = view.filter
+    assert flt.start_ms is not None and flt.end_ms is not None and flt.start_ms < flt.end_ms
+    bar.date_to.setDate(QDate(2024, 3, 1))
+    assert bar.date_to.date() == QDate(2024, 4, 1)  # and "to" at "from"
+    # A new history offers its own span, wherever the last one's limits stood.
+    bar.use_dates.setChecked(False)
+    bar.set_history_span(
+        int(datetime(2030, 1, 2).timestamp() * 1000), int(datetime(2031, 6, 30).timestamp() * 1000)
+    )
+    assert bar.date_from.date() == QDate(2030, 1, 2) and bar.date_to.date() == QDate(2031, 6, 30)
