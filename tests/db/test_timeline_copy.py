@@ -10,7 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from viewer.domain import EventType, Importance
-from viewer.services.timeline_copy import CopyFormatError, copy_timeline, parse_binary_copy
+from viewer.services.timeline_copy import (
+    PROGRESS_EVERY_BYTES,
+    CopyFormatError,
+    copy_timeline,
+    parse_binary_copy,
+)
 from viewer.services.timeline_query import fetch_timeline, to_epoch_ms
 
 
@@ -83,6 +88,24 @@ def test_copy_can_be_cancelled(db: sa.Connection) -> None:
 
     assert copy_timeline(db, patient, progress=stop) is None
     assert seen  # progress was reported before stopping
+
+
+def test_progress_comes_in_batches_and_ends_with_the_total(db: sa.Connection) -> None:
+    """Once per row, a million-event load in the app took 11-16 s (a signal per row) for a 0.7 s transfer."""
+    patient = _patient_with_events(db, 1)
+    db.execute(
+        sa.text(
+            "INSERT INTO timeline_events (patient_id, event_type, event_date, title) "
+            "SELECT :p, 'session', TIMESTAMP '2020-01-01' + g * INTERVAL '1 hour', 'x' "
+            "FROM generate_series(1, 20000) g"
+        ),
+        {"p": patient},
+    )
+    seen: list[int] = []
+    copied = copy_timeline(db, patient, progress=lambda received: seen.append(received) is None)
+    assert copied is not None and len(copied) == 20_027
+    assert seen[-1] == 20_027 and seen == sorted(seen)
+    assert 2 <= len(seen) <= 20_026 * 35 // PROGRESS_EVERY_BYTES + 2  # a few reports, not 20,027
 
 
 def test_garbage_is_refused() -> None:
