@@ -75,6 +75,7 @@ from viewer.view_range import Preset, ViewRange
 HOVER_TOLERANCE_PX = 9
 SYNC_PROVIDER_EVENTS = 100_000  # above this the pyramid is built in the background
 DETAIL_CACHE_SIZE = 512
+SEARCH_PAUSE_MS = 200  # a search starts this long after the last keystroke
 ProviderFactory = Callable[[TimelineIndex], FrameProvider]
 _T = TypeVar("_T")
 
@@ -193,6 +194,12 @@ class TimelineView(QWidget):
         self._purpose_needed: set[uuid.UUID] = set()
         self._hover_row: int | None = None
         self._range_update_pending = False
+        # A search starts once typing pauses: one per keystroke over a million titles queued up
+        # searches the typist had already left behind (highlights came 12 s after the last key).
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_PAUSE_MS)
+        self._search_timer.timeout.connect(lambda: self._search(self.filter.text.strip()))
 
         self.header = QLabel("", self)
         self.header.setObjectName("timelineHeader")
@@ -457,7 +464,9 @@ class TimelineView(QWidget):
     def _apply_filter(self, flt: TimelineFilter, *, refresh_search: bool) -> None:
         self.filter = flt
         if refresh_search and flt.text.strip():
-            self._search(flt.text.strip())
+            self._search_timer.start()  # restarted by each keystroke
+        elif refresh_search:
+            self._search_timer.stop()
         filtered = flt.mask(self.columns)
         mask = filtered & self.plot.lane_layout.visible_lanes()[self.columns.lane]
         if self.index.columns is not self.columns or not np.array_equal(mask, self.mask):
@@ -558,9 +567,12 @@ class TimelineView(QWidget):
         if engine is None or patient is None:
             return
 
-        def work(_token: CancelToken, _report: Callable[[object], None]) -> np.ndarray:
+        def work(token: CancelToken, _report: Callable[[object], None]) -> np.ndarray:
             with engine.connect() as conn:
-                return rows_of_ids(columns, search_titles(conn, patient.id, text))
+                ids = search_titles(conn, patient.id, text)
+            if token.cancelled:  # a newer search took over: its answer is the one wanted
+                return np.empty(0, np.int64)
+            return rows_of_ids(columns, ids)
 
         def done(rows: np.ndarray) -> None:
             # Compared as searched: "Session " searches what "Session" did, and its answer must land.

@@ -407,18 +407,28 @@ def search_titles(conn: sa.Connection, patient_id: uuid.UUID, text: str) -> npt.
     needle = text.strip()
     if not needle:
         return np.empty(0, "S16")
-    ids = conn.execute(
+    # One value of 16 bytes per match, not a Python UUID per row: "c" matches a million events,
+    # and building their UUIDs took a second.
+    packed = conn.execute(
         sa.text(
-            "SELECT id FROM timeline_events WHERE patient_id = :patient_id AND deleted_at IS NULL "
-            "AND title ILIKE :pattern ESCAPE '\\'"
+            "SELECT string_agg(uuid_send(id), ''::bytea) FROM timeline_events "
+            "WHERE patient_id = :patient_id AND deleted_at IS NULL AND title ILIKE :pattern ESCAPE '\\'"
         ),
         {"patient_id": patient_id, "pattern": _like_pattern(needle)},
-    ).scalars()
-    return np.array([event_id.bytes for event_id in ids], dtype="S16")
+    ).scalar_one()
+    return np.frombuffer(packed, dtype="S16").copy() if packed else np.empty(0, "S16")
 
 
 def rows_of_ids(columns: TimelineColumns, ids: npt.NDArray[np.bytes_]) -> npt.NDArray[np.int64]:
     """Row indices (ascending) of the given ids within the columns."""
     if not len(ids) or not len(columns):
         return np.empty(0, np.int64)
-    return np.flatnonzero(np.isin(columns.ids, ids)).astype(np.int64)
+    # Each id as two big-endian halves: a binary search on the first, then both compared, where
+    # np.isin over 16-byte strings sorted them byte by byte (0.7 s for a million matches).
+    have = columns.ids.view(">u8").reshape(-1, 2).astype(np.uint64)
+    want = np.ascontiguousarray(ids, dtype="S16").view(">u8").reshape(-1, 2).astype(np.uint64)
+    want = want[np.lexsort((want[:, 1], want[:, 0]))]
+    if len(want) > 1 and bool(np.any(want[1:, 0] == want[:-1, 0])):
+        return np.flatnonzero(np.isin(columns.ids, ids)).astype(np.int64)  # two share a first half
+    at = np.minimum(np.searchsorted(want[:, 0], have[:, 0]), len(want) - 1)
+    return np.flatnonzero((want[at, 0] == have[:, 0]) & (want[at, 1] == have[:, 1])).astype(np.int64)
