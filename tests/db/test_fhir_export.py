@@ -13,13 +13,15 @@ import sqlalchemy as sa
 
 from tests.db.privacy_practice import Practice, build_practice, drop_logins
 from tests.db.test_fhir_import import TINY
+from viewer.cli import main as cli_main
 from viewer.db import migrate
 from viewer.db.engine import make_engine
 from viewer.fhir.export import OBSERVATION_CATEGORY, SYSTEM
 from viewer.fhir.mapping import CASELINE_USER
 from viewer.services.audit import AuditKey
+from viewer.services.bench_data import drop_bench_patients, seed_bench_patient, synthetic_history
 from viewer.services.errors import NotPermitted
-from viewer.services.fhir_export import export_patient, write_bundle
+from viewer.services.fhir_export import BundleNotWritten, export_patient, write_bundle
 from viewer.services.fhir_import import import_file
 
 KEY = AuditKey(bytes(range(32)))
@@ -285,3 +287,29 @@ def test_an_export_is_valid_r4_and_keeps_the_source_codes_for_other_readers(
         "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
         "code": "312940",
     }
+
+
+def test_a_bundle_that_cannot_be_written_leaves_nothing_behind(practice: Practice, tmp_path: Path) -> None:
+    """Written to a folder, the export crashed and left the whole bundle in a hidden .partial file."""
+    bundle = _export(practice, "author", "P2")
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    with pytest.raises(BundleNotWritten, match="is a folder"):
+        write_bundle(bundle, folder)
+    with pytest.raises(BundleNotWritten, match=r"could not write p2\.json"):
+        write_bundle(bundle, tmp_path / "missing" / "p2.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["exports"] and not list(folder.iterdir())
+
+
+def test_the_cli_says_so_and_exits_2_when_out_is_a_folder(
+    engine: sa.Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with engine.begin() as conn:
+        patient = seed_bench_patient(conn, synthetic_history(20, seed=7))
+    try:
+        assert cli_main(["export-fhir", "--patient", str(patient), "--out", str(tmp_path)]) == 2
+        assert "is a folder" in capsys.readouterr().err
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        with engine.begin() as conn:
+            drop_bench_patients(conn)

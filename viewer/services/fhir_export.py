@@ -23,7 +23,7 @@ from psycopg import errors as pg_errors
 from viewer.domain import EventDetail, EventType, Importance
 from viewer.fhir.export import build_bundle
 from viewer.services.audit import AuditKey, append
-from viewer.services.errors import NotPermitted, UnknownPatient
+from viewer.services.errors import NotPermitted, ServiceError, UnknownPatient
 
 _EVENTS_SQL = sa.text(
     """
@@ -88,12 +88,30 @@ def _audit_refusal(engine: sa.Engine, key: AuditKey, patient_id: uuid.UUID) -> N
         append(conn, key, "export", patient_id=patient_id, detail={"format": "fhir", "refused": True})
 
 
+class BundleNotWritten(ServiceError):
+    """The bundle could not be written where asked (a folder, no such folder, no permission, disk full)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"could not write {path.name}: {reason}")
+        self.path = path
+
+
 def write_bundle(bundle: dict[str, Any], path: Path) -> Path:
-    """Write the bundle readable by its owner only, atomically."""
+    """Write the bundle readable by its owner only, atomically; on failure nothing is left behind.
+
+    A failed write once left the whole bundle in a hidden ``.partial`` file
+    beside the target: patient data on disk that no audit row recorded.
+    """
+    if path.is_dir():
+        raise BundleNotWritten(path, "that is a folder; give a file name such as patient.json")
     partial = path.with_name(f".{path.name}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(bundle, handle, ensure_ascii=False, indent=1)
-        handle.write("\n")
-    os.replace(partial, path)
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(bundle, handle, ensure_ascii=False, indent=1)
+            handle.write("\n")
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise BundleNotWritten(path, exc.strerror or type(exc).__name__) from None
     return path
