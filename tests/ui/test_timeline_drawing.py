@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -383,6 +384,18 @@ def test_search_matches_are_findable_over_density_bars(qtbot: QtBot) -> None:
     view.filters.search.clear()
     _paint(view)
     assert view.plot.layer.highlight is None and not len(view.plot.layer.last_matches)
+
+
+def test_an_svg_sets_its_text_at_the_screens_size(qtbot: QtBot, columns: TimelineColumns) -> None:
+    """At the SVG generator's own 72 dpi the lane names and axis labels were a quarter smaller, out of place."""
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    _paint(view)
+    svg = render_svg(view, caption_for(view)).decode("utf-8")
+    sizes = {float(size) for size in re.findall(r'font-size="([0-9.]+)"', svg)}
+    points = view.plot.lane_axis.style["tickFont"].pointSizeF()  # the lane names' and axis labels' 9 pt
+    on_screen = points * view.logicalDpiY() / 72  # 12 px at 96 dpi
+    assert any(abs(size - on_screen) < 0.5 for size in sizes)
+    assert not any(abs(size - points) < 0.01 for size in sizes)  # what 72 dpi made of them
 
 
 def test_svg_and_pdf_exports_draw_markers_as_shapes(qtbot: QtBot, columns: TimelineColumns) -> None:
