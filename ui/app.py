@@ -74,7 +74,7 @@ def run_app(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     import pyqtgraph as pg
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from ui.main_window import MainWindow
@@ -166,7 +166,15 @@ def run_app(args: argparse.Namespace) -> int:
             print(target if dialog.grab().save(target) else f"error: could not write {target}")
             app.quit()
 
-        window.timelineShown.connect(lambda _p: arrange())
+        def when_drawn() -> None:
+            # A big history's pyramid and overview density come a moment after the first paint (off
+            # the GUI thread); a screenshot taken before showed an empty overview strip.
+            if window.timeline.lod_ready:
+                arrange()
+            else:
+                window.timeline.levelOfDetailReady.connect(arrange, Qt.ConnectionType.SingleShotConnection)
+
+        window.timelineShown.connect(lambda _p: when_drawn())
         window.failed.connect(fail)
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("timed out waiting for the timeline"))
     window.show()

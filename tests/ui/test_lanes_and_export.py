@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -207,3 +209,52 @@ def test_lanes_keep_room_for_their_names_in_a_short_window(qtbot: QtBot, window:
     assert view.plot.view_box.height() / rows >= MIN_LANE_PX - 1
     view.set_lane_layout(view.plot.lane_layout.hiding(EventType.NOTE).hiding(EventType.SESSION))
     assert view.plot.minimumHeight() < (rows - 1) * MIN_LANE_PX + 60  # fewer lanes, a lower minimum
+
+
+def test_a_screenshot_of_a_big_history_waits_for_its_overview(
+    qtbot: QtBot, ui_database: UiDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saved 50 ms after the first paint, a big history's screenshot had an empty overview strip.
+
+    The background build is held until 200 ms after the timeline shows (a timer, on the GUI
+    thread), so a screenshot that does not wait for it is taken before it, every time.
+    """
+    from PySide6.QtCore import QTimer
+
+    from ui.app import run_app
+    from viewer.cli import build_parser
+
+    monkeypatch.setattr(timeline_view_module, "SYNC_PROVIDER_EVENTS", 10)  # "big": built in the background
+    gate = threading.Event()
+    real_density = timeline_view_module.density_image
+
+    def held_density(*args: Any) -> Any:
+        assert gate.wait(30)
+        return real_density(*args)
+
+    monkeypatch.setattr(timeline_view_module, "density_image", held_density)
+    real_start = MainWindow.start
+
+    def start(window: MainWindow) -> None:
+        window.timelineShown.connect(lambda _p: QTimer.singleShot(200, gate.set))
+        real_start(window)
+
+    monkeypatch.setattr(MainWindow, "start", start)
+    shown: list[bool] = []
+    real_grab = MainWindow.grab
+
+    def grab(window: MainWindow, *a: Any) -> Any:
+        shown.append(window.timeline.lod_ready and window.timeline.overview.image.image is not None)
+        return real_grab(window, *a)
+
+    monkeypatch.setattr(MainWindow, "grab", grab)
+    target = tmp_path / "shot.png"
+    url = ui_database.settings.database_url
+    args = build_parser().parse_args(
+        ["--database-url", url, "--screenshot", str(target), "--patient", "ui_busy"]
+    )
+    try:
+        assert run_app(args) == 0
+    finally:
+        gate.set()
+    assert shown == [True] and target.exists()
