@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -48,7 +48,7 @@ from viewer.services.patients import PatientSummary, list_patients
 from viewer.services.sign_in import Identity, SignInFailed, check_password, remember_username, sign_in
 from viewer.services.startup import StartupResult, prepare_database
 from viewer.services.timeline_copy import copy_timeline
-from viewer.services.timeline_query import TimelineColumns
+from viewer.services.timeline_query import TimelineColumns, from_epoch_ms
 
 log = logging.getLogger(__name__)
 
@@ -417,6 +417,14 @@ class MainWindow(QMainWindow):
     ) -> None:
         if columns is None or self.engine is None:
             return
+        # The list's count and dates follow the edit (they stayed as loaded at sign-in).
+        patient = replace(
+            patient,
+            event_count=len(columns),
+            first_event=from_epoch_ms(int(columns.time_ms[0])) if len(columns) else None,
+            last_event=from_epoch_ms(int(columns.time_ms[-1])) if len(columns) else None,
+        )
+        self.patients.model.update_patient(patient)
         self.columns = columns
         self.timeline.set_timeline(self.engine, patient, columns, keep_view=True, select=event_id)
         self._set_export_enabled(bool(len(columns)))

@@ -60,6 +60,13 @@ class PatientListModel(QAbstractListModel):
             return patient
         return None
 
+    def update_patient(self, patient: PatientSummary) -> None:
+        """One patient's summary anew (its count and dates after an edit), in place."""
+        row = self.row_of(patient.id)
+        if row is not None:
+            self._patients[row] = patient
+            self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
+
     @property
     def patients(self) -> list[PatientSummary]:
         return list(self._patients)

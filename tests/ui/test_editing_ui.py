@@ -230,6 +230,17 @@ def test_use_theirs_loads_the_saved_version_into_the_editor(
     ]
 
 
+def _listed_count(window: MainWindow, patient_id: uuid.UUID) -> int:
+    """The event count the patient list shows for a patient (it stayed as loaded at sign-in)."""
+    row = window.patients.model.row_of(patient_id)
+    assert row is not None
+    patient = window.patients.model.patients[row]
+    assert f"{patient.event_count} events" in window.patients.model.index(row, 0).data(
+        Qt.ItemDataRole.ToolTipRole
+    )
+    return patient.event_count
+
+
 def test_delete_asks_first_and_ctrl_z_brings_the_event_back(
     qtbot: QtBot, author: MainWindow, practice: Practice
 ) -> None:
@@ -248,12 +259,14 @@ def test_delete_asks_first_and_ctrl_z_brings_the_event_back(
     with qtbot.waitSignal(author.timelineShown, timeout=30_000):
         qtbot.mouseClick(box.findChild(QPushButton, "deleteConfirmButton"), Qt.MouseButton.LeftButton)
     assert len(author.timeline.columns) == count - 1
+    assert _listed_count(author, practice.patients["P1"]) == count - 1  # the list follows the timeline
     assert _owner(
         practice, "SELECT deleted_at IS NOT NULL FROM timeline_events WHERE id = :i", i=event_id
     ) == [(True,)]
     with qtbot.waitSignal(author.timelineShown, timeout=30_000):
         author.undo_action.trigger()
     assert len(author.timeline.columns) == count
+    assert _listed_count(author, practice.patients["P1"]) == count
     assert author.timeline.selected_event_id() == event_id
     actions = _owner(practice, "SELECT action FROM audit_log WHERE event_id = :i ORDER BY seq", i=event_id)
     assert [a for (a,) in actions][-2:] == ["event.delete", "event.update"]
