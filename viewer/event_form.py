@@ -77,11 +77,20 @@ def privacy_explanation(is_private: bool) -> str:
     return PRIVATE_EXPLANATION if is_private else SHARED_EXPLANATION
 
 
+def _strict_json(text: str) -> Any:
+    """``json.loads`` without its NaN and Infinity, which no metadata value may hold: such a cell is text."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def metadata_cell(value: Any) -> str:
     """How a stored metadata value is shown in the editor (see the module docstring)."""
     if isinstance(value, str):
         try:
-            json.loads(value)
+            _strict_json(value)
         except ValueError:
             return value
         return json.dumps(value, ensure_ascii=False)  # text that reads as JSON: show it quoted
@@ -91,7 +100,7 @@ def metadata_cell(value: Any) -> str:
 def parse_metadata_cell(text: str) -> Any:
     """The value meant by an editor cell: JSON when it reads as JSON, else the text itself."""
     try:
-        return json.loads(text)
+        return _strict_json(text)
     except ValueError:
         return text
 

@@ -102,6 +102,14 @@ def test_every_metadata_value_survives_an_open_and_save(value: Any) -> None:
     assert parse_metadata_cell(metadata_cell(value)) == value
 
 
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity", "[1, NaN]"])
+def test_nan_and_infinity_typed_in_a_cell_are_kept_as_text(text: str) -> None:
+    """json.loads reads them as floats, which metadata refuses: the form said "not valid JSON" instead."""
+    assert parse_metadata_cell(text) == text and metadata_cell(text) == text
+    check = read_form(_values(metadata_rows=(("scale", text),)))
+    assert check.draft is not None and check.draft.metadata == {"scale": text}
+
+
 def test_form_values_round_trip_through_a_draft_and_json() -> None:
     draft = EventDraft(
         patient_id=PATIENT,
