@@ -97,6 +97,9 @@ def run_app(args: argparse.Namespace) -> int:
     patient_key: str | None = args.patient
     exit_code = 0
 
+    deadline = QTimer()
+    deadline.setSingleShot(True)
+    finished = False  # saved or failed: a later signal of this window must not quit whatever runs then
     if args.screenshot:
         target = os.path.abspath(args.screenshot)
 
@@ -117,7 +120,10 @@ def run_app(args: argparse.Namespace) -> int:
             window.patients.select_patient(chosen.id)
 
         def save() -> None:
-            nonlocal exit_code
+            nonlocal exit_code, finished
+            if finished:
+                return
+            finished = True
             app.processEvents()
             if not window.grab().save(target):
                 print(f"error: could not write {target}", file=sys.stderr)
@@ -127,7 +133,10 @@ def run_app(args: argparse.Namespace) -> int:
             app.quit()
 
         def fail(message: str) -> None:
-            nonlocal exit_code
+            nonlocal exit_code, finished
+            if finished:
+                return
+            finished = True
             print(f"error: {message}", file=sys.stderr)
             exit_code = EXIT_USAGE
             app.quit()
@@ -176,9 +185,20 @@ def run_app(args: argparse.Namespace) -> int:
 
         window.timelineShown.connect(lambda _p: when_drawn())
         window.failed.connect(fail)
-        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("timed out waiting for the timeline"))
+        deadline.timeout.connect(lambda: fail("timed out waiting for the timeline"))
+        deadline.start(SCREENSHOT_TIMEOUT_MS)
+    # A screenshot quits when it is done; closing its window afterwards must not post another quit
+    # (that would end whatever event loop runs next in this process).
+    quit_on_close = app.quitOnLastWindowClosed()
+    if args.screenshot:
+        app.setQuitOnLastWindowClosed(False)
     window.show()
     window.start()
     app.exec()
+    # Nothing of this run may fire later (a pending deadline would quit whatever loop runs then).
+    finished = True
+    deadline.stop()
     window.close()
+    window.deleteLater()
+    app.setQuitOnLastWindowClosed(quit_on_close)
     return exit_code

@@ -363,8 +363,10 @@ class EditController(QObject):
         )
         confirm = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
         confirm.setObjectName("deleteConfirmButton")
+        confirm.setAccessibleName("Delete the event")
         cancel = box.addButton(QMessageBox.StandardButton.Cancel)
         cancel.setObjectName("deleteCancelButton")
+        cancel.setAccessibleName("Keep the event")
         box.setDefaultButton(cancel)
 
         def chosen(_result: int) -> None:

@@ -111,6 +111,12 @@ class EventEditor(QDialog):
         self.metadata.setHorizontalHeaderLabels(["Key", "Value"])
         self.metadata.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.metadata.verticalHeader().hide()
+        for header, name, spoken in (
+            (self.metadata.horizontalHeader(), "editorMetadataColumns", "Metadata columns"),
+            (self.metadata.verticalHeader(), "editorMetadataRows", "Metadata rows"),
+        ):
+            header.setObjectName(name)
+            header.setAccessibleName(spoken)
         self.metadata.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.metadata.setMaximumHeight(130)
         self.add_row = QPushButton("Add key", self)
@@ -171,6 +177,8 @@ class EventEditor(QDialog):
         add("T&itle:", "title")
         add("I&mportance:", "importance")
         privacy = QWidget(self)
+        privacy.setObjectName("editorPrivacyBox")
+        privacy.setAccessibleName("Privacy")
         privacy_layout = QVBoxLayout(privacy)
         privacy_layout.setContentsMargins(0, 0, 0, 0)
         privacy_layout.addWidget(self.private)
@@ -178,6 +186,8 @@ class EventEditor(QDialog):
         add("Privacy:", "is_private", privacy)
         add("&Description:", "description")
         metadata = QWidget(self)
+        metadata.setObjectName("editorMetadataBox")
+        metadata.setAccessibleName("Metadata")
         metadata_layout = QVBoxLayout(metadata)
         metadata_layout.setContentsMargins(0, 0, 0, 0)
         metadata_layout.addWidget(self.metadata)
@@ -188,11 +198,16 @@ class EventEditor(QDialog):
         metadata_layout.addLayout(row_buttons)
         add("Metadata:", "metadata", metadata)
         related = QWidget(self)
+        related.setObjectName("editorRelatedBox")
+        related.setAccessibleName("Related to")
         related_layout = QHBoxLayout(related)
         related_layout.setContentsMargins(0, 0, 0, 0)
         related_layout.addWidget(self.related_type, 1)
         related_layout.addWidget(self.related_id, 2)
-        form.addRow("Related to:", related)
+        related_label = QLabel("Related to:", self)
+        related_label.setObjectName("editorLabel_related")
+        related_label.setAccessibleName("Related to, label")
+        form.addRow(related_label, related)
         form.addRow("", self.error_labels["related_entity_type"])
         form.addRow("", self.error_labels["related_entity_id"])
 

@@ -68,8 +68,12 @@ class SignInDialog(QDialog):
         self.error.setWordWrap(True)
 
         form = QFormLayout()
-        form.addRow("Username", self.username)
-        form.addRow("Password", self.password)
+        for text, field in (("Username", self.username), ("Password", self.password)):
+            label = QLabel(text, self)
+            label.setObjectName(f"signInLabel{text}")
+            label.setAccessibleName(f"{text}, label")
+            label.setBuddy(field)
+            form.addRow(label, field)
 
         layout = QVBoxLayout(self)
         layout.addWidget(intro)

@@ -97,7 +97,9 @@ def test_a_bad_url_is_exit_2_with_one_line(fresh_home: Path, command: tuple[str,
 
 
 def test_demo_against_an_unreachable_server_is_exit_2(fresh_home: Path) -> None:
-    result = run(fresh_home, "--database-url", f"postgresql://nobody@/nowhere?host={fresh_home}/nosocket", "demo")
+    result = run(
+        fresh_home, "--database-url", f"postgresql://nobody@/nowhere?host={fresh_home}/nosocket", "demo"
+    )
     assert result.returncode == 2, result.stderr
     assert "cannot reach the database" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1  # libpq's hint lines are not repeated

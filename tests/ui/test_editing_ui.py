@@ -32,6 +32,7 @@ from pytestqt.qtbot import QtBot
 from tests.db.privacy_practice import Practice
 from tests.db.test_fhir_import import TINY
 from tests.ui.conftest import _guard_active, open_patient
+from tests.ui.naming import unnamed
 from ui.conflict_dialog import ConflictDialog
 from ui.event_editor import EventEditor
 from ui.history_dialog import HistoryDialog
@@ -132,6 +133,7 @@ def test_create_validates_beside_the_field_then_saves_in_the_background(
     before = len(author.timeline.columns)
     author.new_event_action.trigger()
     editor = _editor(qtbot, author)
+    assert unnamed(editor) == []
     assert editor.findChild(QLabel, "editorPrivacyExplanation").text().startswith("Shared with the care team")
     # Nothing half-valid is sent: an empty title is named next to the field and nothing is written.
     qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
@@ -250,6 +252,7 @@ def test_delete_asks_first_and_ctrl_z_brings_the_event_back(
     _select_event(qtbot, author, event_id)
     author.delete_action.trigger()
     box = _message_box(qtbot, "deleteConfirm")
+    assert unnamed(box) == []
     qtbot.mouseClick(box.findChild(QPushButton, "deleteCancelButton"), Qt.MouseButton.LeftButton)
     assert _owner(practice, "SELECT deleted_at IS NULL FROM timeline_events WHERE id = :i", i=event_id) == [
         (True,)
@@ -280,6 +283,7 @@ def test_history_lists_every_version(qtbot: QtBot, author: MainWindow, practice:
     with qtbot.waitSignal(author.edits.historyShown, timeout=30_000) as shown:
         author.history_action.trigger()
     dialog: HistoryDialog = shown.args[0]
+    assert unnamed(dialog) == []
     table = dialog.findChild(QTableWidget, "historyTable")
     titles = [table.item(r, 3).text() for r in range(table.rowCount())]
     assert titles[:2] == ["Second wording", "Event e4"]

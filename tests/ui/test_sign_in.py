@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.db.privacy_practice import Practice
 from tests.ui.conftest import _guard_active
+from tests.ui.naming import unnamed
 from ui.main_window import MainWindow
 from viewer.db.engine import make_engine
 from viewer.db.settings import Settings, UrlSource
@@ -37,6 +38,7 @@ def window(qtbot: QtBot, practice: Practice, tmp_path: Path) -> Iterator[MainWin
 def _type_and_submit(qtbot: QtBot, win: MainWindow, username: str, password: str) -> None:
     dialog = win.sign_in_dialog
     assert dialog is not None
+    assert unnamed(dialog) == []
     dialog.findChild(QLineEdit, "signInUsername").setText(username)
     dialog.findChild(QLineEdit, "signInPassword").setText(password)
     qtbot.mouseClick(dialog.findChild(QPushButton, "signInButton"), Qt.MouseButton.LeftButton)

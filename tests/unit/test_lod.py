@@ -236,7 +236,10 @@ def test_star_merge_level_is_where_a_critical_event_joins_its_lanes_previous_one
     n = 3_000
     time_ms = np.sort(rng.integers(-(2**25), 2**25, n))
     columns = TimelineColumns(
-        np.zeros(n, "S16"), time_ms, rng.integers(0, 8, n).astype(np.int8), np.full(n, CRITICAL, np.int8),
+        np.zeros(n, "S16"),
+        time_ms,
+        rng.integers(0, 8, n).astype(np.int8),
+        np.full(n, CRITICAL, np.int8),
         np.zeros(n, np.uint8),
     )
     pyramid = LodPyramid(TimelineIndex(columns, np.ones(n, dtype=bool)))

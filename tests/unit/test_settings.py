@@ -66,6 +66,8 @@ def test_a_url_that_is_not_postgresql_is_a_config_error(home: Path, url: str, co
     assert "s3cret" not in str(caught.value)  # the message never repeats a password
 
 
-@pytest.mark.parametrize("url", ["postgresql://a@db/c", "postgres://a@db/c", "postgresql+psycopg://a@/c?host=/tmp"])
+@pytest.mark.parametrize(
+    "url", ["postgresql://a@db/c", "postgres://a@db/c", "postgresql+psycopg://a@/c?host=/tmp"]
+)
 def test_postgresql_urls_are_accepted(home: Path, url: str) -> None:
     assert resolve_settings(url).database_url == url
