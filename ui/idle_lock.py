@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -122,6 +123,46 @@ class LockScreen(QWidget):
         self.error.setText("That is not the password of the signed-in user.")
         self.password.selectAll()
         self.password.setFocus()
+
+
+class ShortcutBlock(QObject):
+    """While locked, no menu and no shortcut reaches an action: only the lock screen takes input.
+
+    Hiding the content was not enough: Ctrl+N opened an editor over the lock
+    screen, and File > Export wrote the patient's timeline, all while locked.
+    Actions stay as they are (a load finishing meanwhile may enable some), so
+    the block sits where every shortcut passes, and the menu bar is disabled.
+    """
+
+    def __init__(self, main: QMainWindow, lock_screen: QWidget) -> None:
+        super().__init__(main)
+        self.main = main
+        self.lock_screen = lock_screen
+        self.active = False
+
+    def engage(self) -> None:
+        if self.active:
+            return
+        self.active = True
+        self.main.menuBar().setEnabled(False)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    def release(self) -> None:
+        if not self.active:
+            return
+        self.active = False
+        self.main.menuBar().setEnabled(True)
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if not self.active or event.type() != QEvent.Type.Shortcut:
+            return False
+        # The lock screen's own mnemonics still work; every other shortcut (actions above all) stops.
+        return not (isinstance(watched, QWidget) and self.lock_screen.isAncestorOf(watched))
 
 
 class WindowShield:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from ui.edit_controller import EditController
 from ui.export import ExportFailed, caption_for, export_work, paint_on_page
 from ui.fhir_actions import FhirActions
-from ui.idle_lock import IdleWatcher, LockScreen, WindowShield
+from ui.idle_lock import IdleWatcher, LockScreen, ShortcutBlock, WindowShield
 from ui.operations import CancelToken, OperationRunner
 from ui.patient_list import PatientListPanel
 from ui.sign_in_dialog import SignInDialog
@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.lock_screen)
         self.setCentralWidget(self.pages)
         self.shield = WindowShield(self)
+        self.shortcut_block = ShortcutBlock(self, self.lock_screen)
         self.idle = IdleWatcher(settings.idle_lock_minutes * 60_000, self)
         self.idle.idle.connect(self.lock)
         app = QApplication.instance()
@@ -596,11 +597,14 @@ class MainWindow(QMainWindow):
                 append(conn, AuditKey.load(home), "sign_out")
             engine.dispose()
 
+        self.runner.cancel_all()  # a load, search or detail read of this session must not land after it
         self.edits.end_session()
         self._set_edit_enabled(False)
         self.engine = None
         self.identity = None
         self.current_patient = None
+        self.columns = None
+        self.timeline.clear("Signed out.")
         self.idle.stop()
         self.who.setText("")
         self.setWindowTitle("Caseline")
@@ -618,6 +622,7 @@ class MainWindow(QMainWindow):
         self.idle.stop()
         self.edits.hide_editors()
         self.shield.hide_others()
+        self.shortcut_block.engage()
         self.pages.setCurrentWidget(self.lock_screen)
         self.lock_screen.prepare(self.identity.display_name)
         self.locked.emit()
@@ -634,6 +639,7 @@ class MainWindow(QMainWindow):
         )
 
     def _unlock(self) -> None:
+        self.shortcut_block.release()
         self.pages.setCurrentWidget(self.content)
         self.edits.show_editors()
         self.shield.restore()
@@ -708,8 +714,8 @@ class MainWindow(QMainWindow):
         self.timeline.show_progress(loaded, total)
 
     def _on_timeline(self, patient: PatientSummary, columns: TimelineColumns | None) -> None:
-        if columns is None:  # cancelled
-            return
+        if columns is None or self.engine is None or self.current_patient is not patient:
+            return  # cancelled, signed out, or another patient chosen since
         self.progress.hide()
         self.columns = columns
         assert self.engine is not None

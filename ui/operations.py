@@ -136,6 +136,12 @@ class OperationRunner(QObject):
     def busy(self) -> bool:
         return bool(self._pending)
 
+    def cancel_all(self) -> None:
+        """Every running operation's result is dropped (sign-out: nothing of the session may land)."""
+        for entry in self._pending.values():
+            entry.token.cancel()
+        self._latest_by_key.clear()
+
     def running(self, key: str) -> bool:
         """Whether the latest operation started under ``key`` has not called back yet."""
         return key in self._latest_by_key

@@ -395,6 +395,32 @@ class TimelineView(QWidget):
         for widget in (*self.presets.values(), self.filters):
             widget.setEnabled(enabled)
 
+    def clear(self, message: str) -> None:
+        """Forget the patient shown, its text and its engine (sign-out), and say ``message``.
+
+        After a sign-out the view kept the last clinician's patient, engine and
+        read texts: any filter change brought the timeline back, private notes
+        included, still read under the previous login.
+        """
+        self._search_timer.stop()
+        self.engine = None
+        self.patient = None
+        self.history = None
+        self.selected_row = None
+        self._details.clear()
+        self._purpose_needed.clear()
+        self.columns = TimelineColumns.empty()
+        self.mask = np.ones(0, dtype=np.bool_)
+        self.index = TimelineIndex(self.columns, self.mask)
+        self.match_rows = np.empty(0, np.int64)
+        self.plot.layer.set_data(self.columns, None)
+        self.detail.clear()
+        self.header.setText("")
+        self.summary.setText("")
+        self.range_label.setText("")
+        self._set_controls_enabled(False)
+        self.show_message(message)
+
     def show_loading(self, patient: PatientSummary) -> None:
         self.header.setText(patient.display_name)
         self.summary.setText("")

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QShortcutEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -339,6 +340,52 @@ def test_the_idle_lock_hides_an_open_editor_and_keeps_its_text(
     with qtbot.waitSignal(author.unlocked, timeout=30_000):
         qtbot.mouseClick(author.lock_screen.findChild(QPushButton, "unlockButton"), Qt.MouseButton.LeftButton)
     assert editor.isVisible() and editor.title_edit.text() == "Unsaved words"
+
+
+def _press_shortcut(action: QAction) -> None:
+    """What Qt's shortcut map does when an action's keys are pressed: a shortcut event to the action."""
+    QApplication.sendEvent(action, QShortcutEvent(action.shortcut(), 0))
+
+
+def test_while_locked_no_shortcut_or_menu_reaches_an_action(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    """Ctrl+N opened an editor over the lock screen, and the menus exported the timeline, all while locked."""
+    _open_patient(qtbot, author, "Patient P1")
+    with qtbot.waitSignal(author.locked, timeout=10_000):
+        author.lock_action.trigger()
+    _press_shortcut(author.new_event_action)
+    assert not author.edits.editors  # no editor opened
+    assert not author.menuBar().isEnabled()
+    password = author.lock_screen.findChild(QLineEdit, "unlockPassword")
+    qtbot.keyClicks(password, practice.passwords["author"])  # typing in the lock screen still works
+    with qtbot.waitSignal(author.unlocked, timeout=30_000):
+        qtbot.keyClick(password, Qt.Key.Key_Return)
+    assert author.menuBar().isEnabled()
+    _press_shortcut(author.new_event_action)
+    editor = _editor(qtbot, author)  # and after unlocking Ctrl+N works again
+    qtbot.mouseClick(editor.findChild(QPushButton, "editorCancel"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not editor.isVisible(), timeout=10_000)
+
+
+def test_signing_out_forgets_the_patient_its_text_and_the_login(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    """The next clinician saw the last one's patient, private text included, read under the last login."""
+    _open_patient(qtbot, author, "Patient P1")
+    _select_event(qtbot, author, practice.events["e2"])  # the author's private event
+    qtbot.waitUntil(lambda: author.timeline.detail.detail is not None, timeout=30_000)
+    author.sign_out_action.trigger()
+    timeline = author.timeline
+    assert timeline.patient is None and timeline.engine is None and not len(timeline.columns)
+    assert not timeline._details and timeline.detail.detail is None
+    assert timeline.header.text() == "" and timeline.message.text() == "Signed out."
+    timeline.filters.type_boxes[EventType.NOTE].setChecked(False)  # a filter change brought it all back
+    timeline.filters.type_boxes[EventType.NOTE].setChecked(True)
+    assert timeline.stack.currentIndex() == timeline.MESSAGE_PAGE and not len(timeline.index)
+    qtbot.waitUntil(
+        lambda: author.sign_in_dialog is not None and author.sign_in_dialog.isVisible(), timeout=30_000
+    )
 
 
 def test_the_idle_lock_hides_open_dialogs_too_and_brings_them_back(
