@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import util as alembic_util
+from alembic.script.revision import RevisionError
 
 from viewer.db import migrate
 from viewer.db.embedded import EmbeddedServer, EmbeddedServerError
@@ -37,6 +39,17 @@ def unreachable(exc: sa.exc.OperationalError) -> UserError:
     """The one-line reason a database could not be reached (libpq adds hints on later lines)."""
     reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
     return UserError(f"cannot reach the database: {reason}")
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a demo of no patients is an error, said so)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,17 +185,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="close a clinician's login and links; their private events need --hand-over-to or --keep-private",
     )
     leave.add_argument("username")
-    leave.add_argument(
+    fate = leave.add_mutually_exclusive_group()  # handing over cannot be undone: never both at once
+    fate.add_argument(
         "--hand-over-to", metavar="USERNAME", help="the colleague who becomes author of their private events"
     )
-    leave.add_argument(
+    fate.add_argument(
         "--keep-private",
         action="store_true",
         help="leave their private events with them (only a supervisor may read them)",
     )
     demo = commands.add_parser("demo", help="load the deterministic demo practice")
     demo.add_argument("--seed", type=int, default=20261124, help="random seed (default: %(default)s)")
-    demo.add_argument("--patients", type=int, default=14, help="number of patients (default: %(default)s)")
+    demo.add_argument(
+        "--patients", type=_positive_int, default=14, help="number of patients (default: %(default)s)"
+    )
     return parser
 
 
@@ -256,6 +272,8 @@ def cmd_db(args: argparse.Namespace) -> int:
             return EXIT_OK if report.ok else EXIT_CHECK_FAILED
     except sa.exc.OperationalError as exc:
         raise unreachable(exc) from exc
+    except (alembic_util.CommandError, RevisionError) as exc:  # an unknown or ambiguous revision
+        raise UserError(f"{args.revision}: {exc}") from None
     finally:
         engine.dispose()
     return EXIT_OK
@@ -425,7 +443,12 @@ def cmd_export_fhir(args: argparse.Namespace) -> int:
         if args.user:
             password = os.environ.get("CASELINE_PASSWORD") or read_credentials(settings.home).get(args.user)
             if not password:
-                password = getpass.getpass(f"Password for {args.user}: ")
+                try:
+                    password = getpass.getpass(f"Password for {args.user}: ")
+                except EOFError:  # no terminal to ask on
+                    raise UserError(
+                        f"--user {args.user}: no password (set CASELINE_PASSWORD, or run it in a terminal)"
+                    ) from None
             base = engine.url.set(username=None, password=None)
             engine.dispose()
             engine, _identity = sign_in(base, args.user, password)

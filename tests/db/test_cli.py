@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,3 +125,30 @@ def test_help_lists_the_commands(fresh_home: Path) -> None:
     assert result.returncode == 0
     for command in ("db", "demo", "--screenshot"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["db", "upgrade", "--revision", "nonsense"], "Can't locate revision"),
+        (["db", "downgrade", "zzz"], "Can't locate revision"),
+        (["demo", "--patients", "0"], "0 is less than 1"),
+        (
+            ["staff", "deactivate", "someone", "--keep-private", "--hand-over-to", "another"],
+            "not allowed with argument",
+        ),
+    ],
+)
+def test_user_errors_are_one_message_and_exit_2(
+    engine: sa.Engine, capsys: pytest.CaptureFixture[str], argv: list[str], said: str
+) -> None:
+    """These crashed with a traceback (an unknown revision, no patients) or, worse, handed events over."""
+    from viewer.cli import main as cli_main
+
+    try:
+        code = cli_main(argv)
+    except SystemExit as exit_:  # argparse's own refusals
+        code = exit_.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err
