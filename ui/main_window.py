@@ -45,7 +45,14 @@ from viewer.services.audit import AuditKey, AuditKeyError, append
 from viewer.services.drafts import DraftStore
 from viewer.services.errors import ServiceError
 from viewer.services.patients import PatientSummary, list_patients
-from viewer.services.sign_in import Identity, SignInFailed, check_password, remember_username, sign_in
+from viewer.services.sign_in import (
+    Identity,
+    SignInFailed,
+    check_password,
+    forget_username,
+    remember_username,
+    sign_in,
+)
 from viewer.services.startup import StartupResult, prepare_database
 from viewer.services.timeline_copy import copy_timeline
 from viewer.services.timeline_query import TimelineColumns, from_epoch_ms
@@ -541,8 +548,12 @@ class MainWindow(QMainWindow):
         self.sign_in_dialog = dialog
         dialog.open()
 
-    def sign_in(self, username: str, password: str, remember: bool = False) -> None:
-        """Sign in off the GUI thread; on success every query runs under this login."""
+    def sign_in(self, username: str, password: str, remember: bool | None = None) -> None:
+        """Sign in off the GUI thread; on success every query runs under this login.
+
+        ``remember`` is the dialog's box: ticked keeps the username for next time, unticked forgets
+        a kept one; None (a sign-in without the dialog) leaves it as it was.
+        """
         base, home = self._base_url, self.settings.home
         assert base is not None
 
@@ -557,6 +568,8 @@ class MainWindow(QMainWindow):
                 raise
             if remember:
                 remember_username(home, username)
+            elif remember is not None:
+                forget_username(home)
             drafts = DraftStore.open(home, identity.username, password)  # key from the password, in memory
             return SignedIn(engine, identity, actor, drafts)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
 from tests.db.privacy_practice import Practice
@@ -17,6 +17,7 @@ from tests.ui.naming import unnamed
 from ui.main_window import MainWindow
 from viewer.db.engine import make_engine
 from viewer.db.settings import Settings, UrlSource
+from viewer.services.sign_in import LAST_USER_FILE
 
 pytestmark = pytest.mark.ui
 
@@ -114,6 +115,25 @@ def test_sign_out_forgets_the_patients_and_asks_again(
     qtbot.waitUntil(lambda: window.sign_in_dialog is not None and window.sign_in_dialog is not first_dialog)
     _sign_in(qtbot, window, practice, "outsider")
     assert window.patients.model.patients == []  # treats nobody: sees nobody
+
+
+def test_unticking_remember_forgets_the_kept_username(
+    qtbot: QtBot, window: MainWindow, practice: Practice, tmp_path: Path
+) -> None:
+    """Unticked, the box still left the last username for the next person at a shared workstation."""
+    dialog = window.sign_in_dialog
+    assert dialog is not None
+    dialog.findChild(QCheckBox, "signInRemember").setChecked(True)
+    _sign_in(qtbot, window, practice, "author")
+    kept = tmp_path / LAST_USER_FILE
+    assert kept.read_text(encoding="utf-8").strip() == practice.login("author")
+    window.sign_out_action.trigger()
+    qtbot.waitUntil(lambda: window.sign_in_dialog is not None and window.sign_in_dialog is not dialog)
+    again = window.sign_in_dialog
+    assert again.findChild(QLineEdit, "signInUsername").text() == practice.login("author")
+    again.findChild(QCheckBox, "signInRemember").setChecked(False)
+    _sign_in(qtbot, window, practice, "colleague")
+    assert not kept.exists()
 
 
 def test_a_workstation_without_the_clinics_audit_key_cannot_sign_in_and_is_told_how(

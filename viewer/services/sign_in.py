@@ -80,6 +80,11 @@ def remember_username(home: Path, username: str) -> None:
     os.replace(temporary, path)
 
 
+def forget_username(home: Path) -> None:
+    """Unticked "Remember my username": the next person at a shared workstation sees an empty box."""
+    (home / LAST_USER_FILE).unlink(missing_ok=True)
+
+
 def sign_in(base_url: sa.URL, username: str, password: str) -> tuple[sa.Engine, Identity]:
     """Open a pool as ``username`` and check it belongs to an active clinician; returns both."""
     if not _USERNAME.match(username):
