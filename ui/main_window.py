@@ -301,8 +301,16 @@ class MainWindow(QMainWindow):
             self.import_fhir([Path(f) for f in files])
 
     def import_fhir(self, paths: list[Path]) -> None:
-        """Import FHIR files in the background with a progress bar; a summary follows."""
+        """Import FHIR files in the background with a progress bar; a summary follows.
+
+        One at a time: a second import used to supersede the first, whose committed events then
+        went without a summary (the import itself cannot be stopped halfway, by design).
+        """
         assert self._owner_url is not None
+        if self.runner.running("import"):
+            self.statusBar().showMessage("An import is running: its summary comes first.", 10_000)
+            return
+        self.import_action.setEnabled(False)
         self.progress.setRange(0, max(len(paths), 1))
         self.progress.setValue(0)
         self.progress.show()
@@ -312,10 +320,16 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, max(total, 1))
             self.progress.setValue(done)
 
+        def failed(error: BaseException) -> None:
+            self.import_action.setEnabled(True)
+            self.progress.hide()
+            self._on_failure(error)
+
         who = self.identity.username if self.identity is not None else None
-        self.fhir.import_files(self._owner_url, paths, progress, self._on_failure, imported_by=who)
+        self.fhir.import_files(self._owner_url, paths, progress, failed, imported_by=who)
 
     def _after_import(self) -> None:
+        self.import_action.setEnabled(True)
         self.progress.hide()
         if self.engine is not None:
             self.refresh_patients()

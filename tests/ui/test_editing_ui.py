@@ -515,8 +515,13 @@ def test_an_administrator_imports_fhir_with_progress_and_a_summary(
     assert window.may_import()
     bad = tmp_path / "broken.json"
     bad.write_text("{not json", encoding="utf-8")
+    summaries: list[object] = []
+    window.fhir.imported.connect(summaries.append)
     with qtbot.waitSignal(window.fhir.imported, timeout=60_000) as imported:
         window.import_fhir([TINY, bad])
+        assert not window.import_action.isEnabled()  # one import at a time ...
+        window.import_fhir([TINY])  # ... a second one meanwhile is refused, not run over the first
+    assert window.import_action.isEnabled() and len(summaries) == 1
     done, failed = imported.args[0]
     assert [s.path for s in done] == [TINY] and [e.path for e in failed] == [bad]
     box = window.fhir.summary_box
