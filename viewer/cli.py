@@ -301,12 +301,19 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.audit_command == "rekey":
         return _rekey(settings, args.reason)
     try:
-        key = AuditKey.load(settings.home, create=False)
+        key: AuditKey | None = AuditKey.load(settings.home, create=False)
     except AuditKeyError as exc:
-        raise UserError(str(exc)) from exc
+        key, missing = None, exc
     engine = _engine(settings)
     try:
         with engine.connect() as conn:
+            if key is None:
+                # A fresh install has signed nothing yet (the key comes with the first audited
+                # write): an empty log is intact, not an error.  A log with rows needs its key.
+                if not conn.execute(sa.text("SELECT EXISTS (SELECT FROM audit_log)")).scalar_one():
+                    print("Audit log empty: nothing has been audited yet, so nothing to verify.")
+                    return EXIT_OK
+                raise UserError(str(missing)) from missing
             report = verify(conn, key)
     finally:
         engine.dispose()

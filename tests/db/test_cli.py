@@ -47,6 +47,10 @@ def test_upgrade_verify_current_on_a_fresh_home(fresh_home: Path) -> None:
     assert "[FAIL]" not in verify.stdout and "checks passed" in verify.stdout
     current = run(fresh_home, "db", "current")
     assert current.returncode == 0 and "(head)" in current.stdout
+    # Nothing audited yet, so no key yet: an empty log verifies (it was "error: no audit key", exit 2).
+    audited = run(fresh_home, "audit", "verify")
+    assert audited.returncode == 0, audited.stderr
+    assert "nothing to verify" in audited.stdout
 
 
 @pytest.mark.slow
