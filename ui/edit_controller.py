@@ -383,11 +383,20 @@ class EditController(QObject):
         self.message.emit(f"Deleted. Undo with Ctrl+Z ({change.describe()}).")
         self.changed.emit(change.patient_id, None)
 
-    def undo(self) -> None:
-        change = self.undo_stack.pop()
-        if change is None or self.engine is None:
+    def undo(self, patient_id: uuid.UUID | None) -> None:
+        """Undo the last saved change, if it was made on ``patient_id``'s timeline (the one shown).
+
+        Pressed on another patient, Ctrl+Z used to change the patient just left, out of sight.
+        """
+        latest = self.undo_stack.peek()
+        if latest is None or self.engine is None:
             self.message.emit("Nothing to undo.")
             return
+        if latest.patient_id != patient_id:
+            self.message.emit("The last change was on another patient's timeline: open it there to undo it.")
+            return
+        change = self.undo_stack.pop()
+        assert change is latest
         work = self._in_transaction(lambda conn, key: undo_change(EventService(conn, audit=key), change))
 
         def done(version: int) -> None:

@@ -361,7 +361,9 @@ class MainWindow(QMainWindow):
         self.undo_action = menu.addAction("&Undo last saved change")
         self.undo_action.setObjectName("undoAction")
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.undo_action.triggered.connect(self.edits.undo)
+        self.undo_action.triggered.connect(
+            lambda: self.edits.undo(self.timeline.patient.id if self.timeline.patient is not None else None)
+        )
         menu.addSeparator()
         self.delete_action = menu.addAction("&Delete event…")
         self.delete_action.setObjectName("deleteEventAction")

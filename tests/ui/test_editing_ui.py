@@ -276,6 +276,31 @@ def test_delete_asks_first_and_ctrl_z_brings_the_event_back(
     assert [a for (a,) in actions][-2:] == ["event.delete", "event.update"]
 
 
+def test_undo_on_another_patient_leaves_the_one_left_alone(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    """Ctrl+Z on the next patient used to undo, out of sight, the change made on the one just left."""
+    event_id = practice.events["e1"]
+    _open_patient(qtbot, author, "Patient P1")
+    count = len(author.timeline.columns)
+    _select_event(qtbot, author, event_id)
+    author.delete_action.trigger()
+    box = _message_box(qtbot, "deleteConfirm")
+    with qtbot.waitSignal(author.timelineShown, timeout=30_000):
+        qtbot.mouseClick(box.findChild(QPushButton, "deleteConfirmButton"), Qt.MouseButton.LeftButton)
+    _open_patient(qtbot, author, "Patient P2")
+    with qtbot.waitSignal(author.edits.message, timeout=10_000) as said:
+        author.undo_action.trigger()
+    assert "another patient" in said.args[0]
+    deleted = "SELECT deleted_at IS NOT NULL FROM timeline_events WHERE id = :i"
+    assert _owner(practice, deleted, i=event_id) == [(True,)]  # still deleted: nothing happened
+    _open_patient(qtbot, author, "Patient P1")
+    with qtbot.waitSignal(author.timelineShown, timeout=30_000):
+        author.undo_action.trigger()  # on its own timeline the undo is there to take
+    assert len(author.timeline.columns) == count
+    assert _owner(practice, deleted, i=event_id) == [(False,)]
+
+
 def test_history_lists_every_version(qtbot: QtBot, author: MainWindow, practice: Practice) -> None:
     event_id = practice.events["e4"]
     _owner(practice, "UPDATE timeline_events SET title = 'Second wording' WHERE id = :i", i=event_id)
