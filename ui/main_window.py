@@ -212,6 +212,8 @@ class MainWindow(QMainWindow):
             lambda at, lane: self.edits.new_event(self._patient_id(), at, lane)
         )
         self.timeline.detailShown.connect(self._on_detail_shown)
+        self.timeline.eventSelected.connect(self._update_edit_actions)
+        self.timelineShown.connect(self._update_edit_actions)
         pane = self.timeline.detail
         pane.editRequested.connect(lambda: self._with_shown(self.edits.edit_detail))
         pane.deleteRequested.connect(lambda: self._with_shown(self.edits.delete))
@@ -376,9 +378,25 @@ class MainWindow(QMainWindow):
         for action in (self.new_event_action, self.undo_action, self.delete_action, self.history_action):
             action.setEnabled(False)
 
-    def _set_edit_enabled(self, enabled: bool) -> None:
-        for action in (self.new_event_action, self.undo_action, self.delete_action, self.history_action):
-            action.setEnabled(enabled)
+    def _update_edit_actions(self, *_args: object) -> None:
+        """The Edit menu offers what would work now: for this user, this patient, this selection.
+
+        All four used to be on whenever someone was signed in: "New event" for an administrator
+        who may not add one, Delete and History with nothing selected, Undo with nothing to undo.
+        """
+        signed_in = self.identity is not None and self.edits.actor is not None
+        patient_id = self._patient_id()
+        detail = self.timeline.detail.detail if signed_in else None
+        allowed = self.edits.allowed_on(detail) if detail is not None else frozenset()
+        latest = self.edits.undo_stack.peek() if signed_in else None
+        undoable = latest is not None and latest.patient_id == patient_id
+        self.new_event_action.setEnabled(signed_in and self.edits.may_create(patient_id))
+        self.delete_action.setEnabled("delete" in allowed)
+        self.history_action.setEnabled("history" in allowed)
+        self.undo_action.setEnabled(undoable)
+        self.undo_action.setText(
+            f"&Undo the {latest.describe()}" if undoable and latest else "&Undo last saved change"
+        )
 
     def _patient_id(self) -> uuid.UUID | None:
         patient = self.timeline.patient
@@ -409,6 +427,7 @@ class MainWindow(QMainWindow):
             self.edits.read_private(event_id)
 
     def _on_detail_shown(self, detail: EventDetail) -> None:
+        self._update_edit_actions()
         allowed = self.edits.allowed_on(detail)
         self.timeline.detail.set_allowed(allowed)
         self._show_notes(detail)
@@ -603,7 +622,7 @@ class MainWindow(QMainWindow):
     def _on_signed_in(self, result: SignedIn) -> None:
         self.engine, self.identity = result.engine, result.identity
         self.edits.start_session(result.engine, result.actor, result.drafts)
-        self._set_edit_enabled(True)
+        self._update_edit_actions()
         if self.sign_in_dialog is not None:
             self.sign_in_dialog.rejected.disconnect(self.close)
             self.sign_in_dialog.accept()
@@ -628,7 +647,7 @@ class MainWindow(QMainWindow):
 
         self.runner.cancel_all()  # a load, search or detail read of this session must not land after it
         self.edits.end_session()
-        self._set_edit_enabled(False)
+        self._update_edit_actions()
         self.engine = None
         self.identity = None
         self.current_patient = None
