@@ -69,6 +69,8 @@ def run_app(args: argparse.Namespace) -> int:
     try:
         settings = resolve_settings(args.database_url)
         size = _parse_size(args.size)
+        if args.screenshot and not os.path.isdir(os.path.dirname(os.path.abspath(args.screenshot))):
+            raise UserError(f"--screenshot: no folder {os.path.dirname(os.path.abspath(args.screenshot))}")
     except (ConfigError, UserError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

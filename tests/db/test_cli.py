@@ -156,3 +156,8 @@ def test_user_errors_are_one_message_and_exit_2(
     assert code == 2
     err = capsys.readouterr().err
     assert said in err and "Traceback" not in err
+
+
+def test_a_screenshot_into_a_missing_folder_is_exit_2(fresh_home: Path) -> None:
+    result = run(fresh_home, "--screenshot", str(fresh_home / "no" / "such" / "shot.png"))
+    assert result.returncode == 2 and "no folder" in result.stderr and "Traceback" not in result.stderr

@@ -108,7 +108,7 @@ def sign_in(base_url: sa.URL, username: str, password: str) -> tuple[sa.Engine, 
         raise
     if row is None:
         engine.dispose()
-        raise SignInFailed(f"{username} is not an active Caseline clinician")
+        raise SignInFailed(f"the login {username} is not an active Caseline clinician")
     return engine, Identity(row.id, row.username, row.display_name, row.role)
 
 
