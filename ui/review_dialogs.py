@@ -57,7 +57,9 @@ class PurposeDialog(QDialog):
         self.purpose.setObjectName("purposeText")
         self.purpose.setAccessibleName("Reason")
         self.purpose.setEditable(True)
-        self.purpose.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)  # Enter added each typed reason as an item
+        self.purpose.setInsertPolicy(
+            QComboBox.InsertPolicy.NoInsert
+        )  # Enter added each typed reason as an item
         self.purpose.addItems(list(PURPOSES))
         self.purpose.setCurrentText("")
         line = self.purpose.lineEdit()

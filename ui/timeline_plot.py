@@ -255,14 +255,21 @@ class TimelinePlot(pg.PlotWidget):
             item.getAxis(axis).setStyle(tickFont=QFont("Sans Serif", 9))
         self.background = LaneBackground(self.time_axis)
         item.addItem(self.background, ignoreBounds=True)
+        # The dashed line lies under the events; its label over them, on a light backing, so the top
+        # lane's padlocks on a busy history no longer cover it.  Two lines at one value, one drawn each.
+        self.today_line = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(TODAY_COLOUR, width=1.5, style=Qt.PenStyle.DashLine)
+        )
+        self.today_line.setZValue(-5)
+        item.addItem(self.today_line, ignoreBounds=True)
         self.today = pg.InfiniteLine(
             angle=90,
             movable=False,
-            pen=pg.mkPen(TODAY_COLOUR, width=1.5, style=Qt.PenStyle.DashLine),
+            pen=pg.mkPen(None),
             label="today",
-            labelOpts={"position": 0.98, "color": TODAY_COLOUR},
+            labelOpts={"position": 0.98, "color": TODAY_COLOUR, "fill": (255, 255, 255, 240)},
         )
-        self.today.setZValue(-5)
+        self.today.setZValue(20)
         item.addItem(self.today, ignoreBounds=True)
         self.view_box.sigXRangeChanged.connect(self._place_today)
         self.layer = EventLayer()
@@ -300,6 +307,7 @@ class TimelinePlot(pg.PlotWidget):
     def set_today(self, now_ms: float) -> None:
         """Where the "today" line goes (epoch ms)."""
         self.today.setValue(now_ms / 1000.0)
+        self.today_line.setValue(now_ms / 1000.0)
         self._place_today()
 
     def _place_today(self, *_args: object) -> None:
@@ -311,6 +319,7 @@ class TimelinePlot(pg.PlotWidget):
         (x0, x1), _ = self.view_box.viewRange()
         shown = x0 <= float(self.today.value()) <= x1
         self.today.setVisible(shown)
+        self.today_line.setVisible(shown)
         self.today.label.setVisible(shown)
 
     def show_hint(self, text: str | None) -> None:

@@ -93,6 +93,18 @@ def test_the_today_label_hides_with_its_line(qtbot: QtBot, columns: TimelineColu
     assert not view.plot.today.isVisible() and not view.plot.today.label.isVisible()
     view.plot.set_view_range(ViewRange(today - 20 * DAY_MS, today + 2 * DAY_MS))
     assert view.plot.today.isVisible() and view.plot.today.label.isVisible()
+    assert view.plot.today_line.isVisible()  # the dashed line with it
+
+
+def test_the_today_label_sits_over_the_events_and_its_line_under_them(
+    qtbot: QtBot, columns: TimelineColumns
+) -> None:
+    """On a busy history the top lane's padlocks covered the label; markers must still cover the line."""
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]) + 20 * DAY_MS)
+    layer = view.plot.layer.zValue()
+    assert view.plot.today_line.zValue() < layer < view.plot.today.zValue()
+    assert view.plot.today.pen.style() == Qt.PenStyle.NoPen  # the label's line draws nothing over markers
+    assert view.plot.today_line.value() == view.plot.today.value()
 
 
 def test_an_old_history_is_shown_without_today(qtbot: QtBot, columns: TimelineColumns) -> None:
