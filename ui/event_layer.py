@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +56,16 @@ BUCKET_COLOURS = {level: _tint(style.colour, 0.8) for level, style in IMPORTANCE
 FADED_BUCKET_COLOURS = {level: _tint(style.colour, 0.25) for level, style in IMPORTANCE_STYLES.items()}
 
 
+class Bars(NamedTuple):
+    """Density bars in whole screen pixels (per bucket), and each lane's vertical centre."""
+
+    left: FloatArray
+    right: FloatArray
+    top: FloatArray
+    height: FloatArray
+    centre: FloatArray  # per lane index
+
+
 class IntRectArray:
     """Integer rectangles in one C array, any slice of it filled with one ``QPainter.drawRects`` call.
 
@@ -67,16 +78,33 @@ class IntRectArray:
     def __init__(self) -> None:
         self._array = np.empty((0, 4), dtype=np.int32)
 
-    def fill(self, left: FloatArray, top: FloatArray, width: FloatArray, height: FloatArray) -> None:
-        """Hold these rectangles (whole pixels), replacing the last ones."""
+    def fill_edges(
+        self,
+        left: FloatArray,
+        top: FloatArray,
+        right: FloatArray,
+        bottom: FloatArray,
+        scale: int,
+        order: npt.NDArray[np.intp],
+    ) -> None:
+        """Hold the rectangles with these whole-pixel edges, times ``scale``, in ``order``.
+
+        The edges go into a contiguous array one edge per row (a numpy pass
+        writing contiguous memory is twice as fast as one writing every fourth
+        int), then move over as QRect rows in ``order`` in one pass.
+        """
         n = len(left)
         if len(self._array) < n:
             self._array = np.empty((max(n, 2 * len(self._array)), 4), dtype=np.int32)
-        rects = self._array[:n]
-        rects[:, 0] = left
-        rects[:, 1] = top
-        rects[:, 2] = left + width - 1
-        rects[:, 3] = top + height - 1
+        edges = np.empty((4, n), dtype=np.int32)
+        edges[0] = left
+        edges[1] = top
+        edges[2] = right
+        edges[3] = bottom
+        if scale != 1:
+            edges *= scale
+        edges[2:] -= 1  # QRect's right and bottom are the last pixel inside
+        np.take(edges.T, order, axis=0, out=self._array[:n], mode="clip")  # "clip": unbuffered
 
     def draw(self, painter: QPainter, start: int, end: int) -> None:
         """Fill the held rectangles ``[start, end)`` with the painter's brush, in one call."""
@@ -209,11 +237,18 @@ class EventLayer(pg.GraphicsObject):
             else:  # every one critical: one sprite, no sorting by level
                 x, y = self._positions(frame.critical_rows, sx, dx, sy, dy)
                 self._draw_fragments(painter, self._sprites[Importance.CRITICAL], x, y)
-            # Locks on one row above the tallest bars of each lane, so they read as a line of marks.
-            private = frame.buckets.private
-            left, width, centre, _height = (part[private] for part in bars)
-            above = centre - np.round(abs(sy) * MAX_BAR_FRACTION / 2) - 3 * self._unit
-            self._paint_locks(painter, left + width / 2, above, frame.buckets.lane[private])
+            # Locks on one row above the tallest bars of each lane, so they read as a line of marks,
+            # each over the middle of its bucket.
+            buckets = frame.buckets
+            if len(buckets):
+                private = buckets.private
+                half_ms = float(buckets.end_ms[0] - buckets.start_ms[0]) / 2
+                lock_x = (buckets.start_ms[private] + half_ms) * (sx / 1000.0) + dx
+                lane = buckets.lane[private]
+                lift = np.round(abs(sy) * MAX_BAR_FRACTION / 2) + 3 * self._unit
+                self._paint_locks(painter, lock_x, bars.centre[lane] - lift, lane)
+            else:
+                self.last_locks = (np.empty(0), np.empty(0))
         else:
             if self.highlight is not None:
                 hit = self.highlight[frame.rows]
@@ -321,34 +356,37 @@ class EventLayer(pg.GraphicsObject):
         lock = self._lock if self.highlight is None else self._faded_lock  # a search dims them too
         self._draw_fragments(painter, lock, x[keep], y[keep])
 
-    def _bucket_bars(
-        self, buckets: Buckets, sx: float, dx: float, sy: float, dy: float
-    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """Each bucket's bar in whole device pixels: left, width, vertical centre, height."""
-        left = np.floor(buckets.start_ms.astype(np.float64) * (sx / 1000.0) + dx)
-        right = np.ceil(buckets.end_ms.astype(np.float64) * (sx / 1000.0) + dx)
-        width = np.maximum(right - left, 1.0)
-        lane_height = abs(sy)
-        # Height grows with the log of the count so one busy bucket does not flatten the rest.
-        fraction = np.clip(0.25 + np.log10(np.maximum(buckets.count, 1).astype(np.float64)) / 4.0, 0.25, 0.9)
-        height = np.round(fraction * lane_height * (MAX_BAR_FRACTION / 0.9))
-        centre = np.round(self._lane_y[buckets.lane] * sy + dy)
-        return left, width, np.asarray(centre, dtype=np.float64), height
+    def _bucket_bars(self, buckets: Buckets, sx: float, dx: float, sy: float, dy: float) -> Bars:
+        """Each bucket's bar in whole screen pixels, in as few passes over the buckets as numpy allows.
 
-    def _paint_buckets(
-        self,
-        painter: QPainter,
-        buckets: Buckets,
-        bars: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
-        *,
-        faded: bool = False,
-    ) -> None:
+        A repaint of a million events draws some 5,000 bars; each numpy pass
+        over them costs a few microseconds whatever it computes, so the bars'
+        edges are computed in place and the lanes' centres once per lane.
+        """
+        centre = np.round(self._lane_y * sy + dy)  # per lane, not per bar
+        if not len(buckets):
+            empty = np.empty(0)
+            return Bars(empty, empty, empty, empty, centre)
+        scale = sx / 1000.0
+        left = buckets.start_ms * scale
+        left += dx
+        right = left + float(buckets.end_ms[0] - buckets.start_ms[0]) * scale  # buckets share a width
+        np.floor(left, out=left)
+        np.ceil(right, out=right)
+        np.maximum(right, left + 1.0, out=right)  # at least a pixel wide
+        # Height grows with the log of the count so one busy bucket does not flatten the rest.
+        height = np.log10(np.maximum(buckets.count, 1))
+        height /= 4.0
+        height += 0.25
+        np.clip(height, 0.25, 0.9, out=height)
+        height *= abs(sy) * (MAX_BAR_FRACTION / 0.9)
+        np.round(height, out=height)
+        top = centre[buckets.lane] - np.floor(height / 2)
+        return Bars(left, right, top, height, centre)
+
+    def _paint_buckets(self, painter: QPainter, buckets: Buckets, bars: Bars, *, faded: bool = False) -> None:
         if not len(buckets):
             return
-        # Whole device pixels, opaque, no antialiasing: blended antialiased rectangles cost four
-        # times as much to fill for no visible gain.
-        left, width, centre, height = bars
-        top = centre - np.floor(height / 2)
         # At a whole pixel ratio (2) the rectangles go over in device pixels with nothing left to
         # scale, which QPainter fills a tenth faster; whole pixels times a whole ratio are the very
         # same device pixels.  A fractional ratio, SVG, PDF and printers draw as given.
@@ -356,15 +394,17 @@ class EventLayer(pg.GraphicsObject):
         ratio = device.devicePixelRatioF() if device is not None else 1.0
         scale = int(ratio) if ratio > 1 and ratio.is_integer() else 1
         # Low importance first, so the higher ones end up on top where neighbours share a pixel column;
-        # a stable sort keeps the buckets' order within a level.  One sort and one array for all
-        # levels, then one drawRects per level over its slice.
+        # a stable sort keeps the buckets' order within a level.  One array for all levels, sorted
+        # once, then one drawRects per level over its slice.
         order = np.argsort(buckets.max_importance, kind="stable")
-        self._rects.fill(left[order] * scale, top[order] * scale, width[order] * scale, height[order] * scale)
+        self._rects.fill_edges(bars.left, bars.top, bars.right, bars.top + bars.height, scale, order)
         levels = buckets.max_importance[order]
         values = np.arange(len(Importance))
         starts = np.searchsorted(levels, values, side="left").tolist()
         ends = np.searchsorted(levels, values, side="right").tolist()
         colours = FADED_BUCKET_COLOURS if faded else BUCKET_COLOURS
+        # Whole device pixels, opaque, no antialiasing: blended antialiased rectangles cost four
+        # times as much to fill for no visible gain.
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         transform = painter.worldTransform()

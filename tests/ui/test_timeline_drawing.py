@@ -25,7 +25,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
-from ui.event_layer import BUCKET_COLOURS, FADED_BUCKET_COLOURS, LOCK_GAP_PX, EventLayer
+from ui.event_layer import BUCKET_COLOURS, FADED_BUCKET_COLOURS, LOCK_GAP_PX, Bars, EventLayer
 from ui.export import MARGIN, caption_for, render_pdf, render_png, render_svg, sheet_layout
 from ui.marker_shapes import marker_sprite
 from ui.operations import OperationRunner
@@ -218,7 +218,7 @@ def test_where_neighbouring_bars_share_a_pixel_column_the_more_important_is_on_t
         np.zeros(n, np.bool_),
     )
     left = np.arange(n, dtype=np.float64) * 4 + 2  # 5 px wide: a bar's last column is the next one's first
-    bars = (left, np.full(n, 5.0), np.full(n, 10.0), np.full(n, 8.0))
+    bars = Bars(left, left + 5, np.full(n, 6.0), np.full(n, 8.0), np.array([10.0]))  # rows 6-13
     image = QImage(round(40 * ratio), round(20 * ratio), QImage.Format.Format_RGB32)
     image.setDevicePixelRatio(ratio)
     image.fill(QColor("white"))
