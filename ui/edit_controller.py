@@ -193,7 +193,8 @@ class EditController(QObject):
                 editor.raise_()
                 editor.activateWindow()
                 return editor
-        return self._open_editor(FormValues.from_draft(detail.as_draft()), detail.id, detail.row_version)
+        base = detail.as_draft()
+        return self._open_editor(FormValues.from_draft(base), detail.id, detail.row_version, base=base)
 
     def _open_editor(
         self,
@@ -201,8 +202,11 @@ class EditController(QObject):
         event_id: uuid.UUID | None = None,
         version: int | None = None,
         draft_id: uuid.UUID | None = None,
+        base: EventDraft | None = None,
     ) -> EventEditor:
-        editor = EventEditor(values, self._parent, event_id=event_id, version=version, draft_id=draft_id)
+        editor = EventEditor(
+            values, self._parent, event_id=event_id, version=version, draft_id=draft_id, base=base
+        )
         timer = QTimer(editor)
         timer.setSingleShot(True)
         timer.setInterval(DRAFT_DELAY_MS)
@@ -284,15 +288,31 @@ class EditController(QObject):
         return editor
 
     # -- saving ------------------------------------------------------------------------
-    def _save(self, editor: EventEditor, draft: EventDraft, *, over_version: int | None = None) -> None:
-        editor.set_busy("Saving…")
+    def _save(
+        self,
+        editor: EventEditor,
+        draft: EventDraft,
+        *,
+        over_version: int | None = None,
+        onto: EventDraft | None = None,
+    ) -> None:
+        """Save the editor's ``draft``: a new event, or the fields edited over the version opened (or ``onto``)."""
         event_id = editor.event_id
+        if event_id is not None and over_version is None and editor.unchanged:
+            # Saving what is already saved used to write a new version, an audit row and an undo step,
+            # and turned the same author's real edit at another workstation into a conflict.
+            self._closed(editor, discard=True)
+            editor.accept()
+            self.message.emit("Nothing changed, so nothing was saved.")
+            return
+        editor.set_busy("Saving…")
         if event_id is None:
             work = self._in_transaction(lambda conn, key: save_new(conn, key, draft))
         else:
             expected = over_version if over_version is not None else editor.version
             assert expected is not None
-            work = self._in_transaction(lambda conn, key: save_edit(conn, key, event_id, draft, expected))
+            written = editor.draft_onto(draft, onto)
+            work = self._in_transaction(lambda conn, key: save_edit(conn, key, event_id, written, expected))
         self._run(
             work,
             lambda change: self._saved(editor, change),
@@ -333,15 +353,17 @@ class EditController(QObject):
         self.on_failure(error)
 
     def _resolve(self, editor: EventEditor, mine: EventDraft, theirs: EventDetail) -> None:
-        dialog = ConflictDialog(mine, theirs, editor)
+        # "Mine" is the saved version with the user's own edits on it: keeping it must not take back
+        # the other side's changes to fields this user never touched.
+        saved = theirs.as_draft()
+        dialog = ConflictDialog(editor.draft_onto(mine, saved), theirs, editor)
         self.conflict_dialog = dialog
 
         def decided(_result: int) -> None:
             if dialog.choice is ConflictChoice.KEEP_MINE:
-                self._save(editor, mine, over_version=theirs.row_version)
+                self._save(editor, mine, over_version=theirs.row_version, onto=saved)
             elif dialog.choice is ConflictChoice.USE_THEIRS:
-                editor.version = theirs.row_version
-                editor.set_values(FormValues.from_draft(theirs.as_draft()))
+                editor.load_version(saved, theirs.row_version)
                 editor.show_failure("Loaded the saved version; your changes were set aside.")
             else:
                 editor.version = editor.version  # still the old version: saving again asks again
@@ -407,7 +429,7 @@ class EditController(QObject):
         def failed(error: BaseException) -> None:
             if isinstance(error, EditConflict):
                 self.message.emit(
-                    f"Not undone: the event changed after your {change.kind.value} edit; nothing was overwritten."
+                    f"Not undone: “{change.title}” changed after you {change.kind.value} it; nothing was overwritten."
                 )
             elif isinstance(error, ServiceError):
                 self.message.emit(f"Not undone: {error}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from PySide6.QtCore import QDateTime, QTimeZone, Signal
+from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,19 +35,37 @@ from PySide6.QtWidgets import (
 )
 
 from viewer.domain import EventDraft, EventType, Importance
-from viewer.event_form import SUBTYPE_SUGGESTIONS, FormValues, privacy_explanation, read_form
+from viewer.event_form import (
+    SUBTYPE_SUGGESTIONS,
+    FormCheck,
+    FormValues,
+    apply_edits,
+    edited_fields,
+    privacy_explanation,
+    read_form,
+)
+from viewer.local_time import NoSuchLocalTime, is_repeated, moment_of, utc_offset_text, wall_of
 
 ERROR_STYLE = "color:#A12B00;"
+UTC_ZONE = QTimeZone(QTimeZone.Initialization.UTC)
 
 
-def to_qdatetime(moment: datetime) -> QDateTime:
-    """An aware datetime as a QDateTime in the machine's local zone (what the user edits)."""
-    return QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), QTimeZone.systemTimeZone())
+def wall_to_qdatetime(wall: datetime) -> QDateTime:
+    """A naive local wall time as the date box holds it: as UTC, so Qt applies no daylight-saving rule.
+
+    Left to the local zone, the box silently refused times in the hour the
+    clocks skip and read the repeated hour as its first occurrence; which
+    moment a wall time names is :mod:`viewer.local_time`'s to say.
+    """
+    return QDateTime(
+        QDate(wall.year, wall.month, wall.day), QTime(wall.hour, wall.minute, wall.second), UTC_ZONE
+    )
 
 
-def from_qdatetime(value: QDateTime) -> datetime:
-    """The aware datetime a QDateTimeEdit shows (local time, minute precision)."""
-    return datetime.fromtimestamp(value.toSecsSinceEpoch()).astimezone()
+def wall_from_qdatetime(value: QDateTime) -> datetime:
+    """The naive local wall time the date box shows."""
+    day, clock = value.date(), value.time()
+    return datetime(day.year(), day.month(), day.day(), clock.hour(), clock.minute(), clock.second())
 
 
 class EventEditor(QDialog):
@@ -71,10 +89,15 @@ class EventEditor(QDialog):
         event_id: uuid.UUID | None = None,
         version: int | None = None,
         draft_id: uuid.UUID | None = None,
+        base: EventDraft | None = None,
     ) -> None:
         super().__init__(parent)
         self.event_id = event_id
         self.version = version
+        # The saved version the form shows (None for a new event or a recovered draft), and what the
+        # boxes held when it opened: a save writes only the fields changed since.
+        self.base = base
+        self.opened: FormValues | None = None
         self.draft_id = draft_id or uuid.uuid4()
         self._patient_id = values.patient_id
         self._therapist_id = values.therapist_id
@@ -93,8 +116,18 @@ class EventEditor(QDialog):
         self.subtype = QComboBox(self)
         self.subtype.setEditable(True)
         self.date = QDateTimeEdit(self)
+        self.date.setTimeZone(UTC_ZONE)  # holds the local wall time itself (see wall_to_qdatetime)
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd HH:mm")
+        # Qt's default floor is 14 Sep 1752: older events (an import may bring them) opened clamped.
+        self.date.setDateTimeRange(
+            wall_to_qdatetime(datetime(100, 1, 1)), wall_to_qdatetime(datetime(9999, 12, 31, 23, 59))
+        )
+        # Shown only for a time the clocks pass twice (when they go back): which of the two.
+        self.occurrence = QComboBox(self)
+        self.occurrence.setObjectName("editorDateOccurrence")
+        self.occurrence.setAccessibleName("Which of the two times with this clock reading")
+        self.occurrence.hide()
         self.title_edit = QLineEdit(self)
         self.title_edit.setPlaceholderText("What happened, in a few words")
         self.importance = QComboBox(self)
@@ -173,7 +206,14 @@ class EventEditor(QDialog):
 
         add("&Type:", "event_type")
         add("S&ubtype:", "event_subtype")
-        add("&When:", "event_date")
+        when = QWidget(self)
+        when.setObjectName("editorWhenBox")
+        when.setAccessibleName("When")
+        when_layout = QHBoxLayout(when)
+        when_layout.setContentsMargins(0, 0, 0, 0)
+        when_layout.addWidget(self.date, 1)
+        when_layout.addWidget(self.occurrence)
+        add("&When:", "event_date", when)
         add("T&itle:", "title")
         add("I&mportance:", "importance")
         privacy = QWidget(self)
@@ -244,12 +284,15 @@ class EventEditor(QDialog):
         layout.addLayout(buttons)
 
         self.set_values(values)
+        if base is not None:
+            self.opened = self.values()
         self.type_box.currentIndexChanged.connect(self._on_type_changed)
         self.private.toggled.connect(self._show_privacy)
         for signal, name in (
             (self.type_box.currentIndexChanged, "event_type"),
             (self.subtype.currentTextChanged, "event_subtype"),
             (self.date.dateTimeChanged, "event_date"),
+            (self.occurrence.currentIndexChanged, "event_date"),
             (self.title_edit.textChanged, "title"),
             (self.importance.currentIndexChanged, "importance"),
             (self.private.toggled, "is_private"),
@@ -272,7 +315,9 @@ class EventEditor(QDialog):
             self.type_box.setCurrentIndex(list(EventType).index(values.event_type))
             self._fill_subtypes(values.event_type)
             self.subtype.setCurrentText(values.event_subtype)
-            self.date.setDateTime(to_qdatetime(values.event_date))
+            wall, second = wall_of(values.event_date)
+            self.date.setDateTime(wall_to_qdatetime(wall))
+            self._show_occurrence(wall, second=second)
             self.title_edit.setText(values.title)
             self.importance.setCurrentIndex(int(values.importance))
             self.private.setChecked(values.is_private)
@@ -296,7 +341,7 @@ class EventEditor(QDialog):
             patient_id=self._patient_id,
             therapist_id=self._therapist_id,
             event_type=list(EventType)[self.type_box.currentIndex()],
-            event_date=from_qdatetime(self.date.dateTime()),
+            event_date=self._moment(),
             title=self.title_edit.text(),
             importance=Importance(self.importance.currentIndex()),
             event_subtype=self.subtype.currentText(),
@@ -307,9 +352,62 @@ class EventEditor(QDialog):
             related_entity_id=self.related_id.text(),
         )
 
+    def load_version(self, base: EventDraft, version: int) -> None:
+        """Show a saved version (the other side's, after a conflict); edits now count from it."""
+        self.version = version
+        self.base = base
+        self.set_values(FormValues.from_draft(base))
+        self.opened = self.values()
+
+    @property
+    def unchanged(self) -> bool:
+        """An opened event whose boxes all hold what they held when it opened: saving would write nothing."""
+        return self.opened is not None and not self.unsaved_draft and self.values() == self.opened
+
+    def draft_onto(self, draft: EventDraft, base: EventDraft | None = None) -> EventDraft:
+        """What a save writes: the fields the user edited, from ``draft``, over ``base`` (the opened version)."""
+        onto = base if base is not None else self.base
+        if onto is None or self.opened is None:
+            return draft  # a new event, or a recovered draft: every field is the user's
+        return apply_edits(onto, draft, edited_fields(self.opened, self.values()))
+
+    def _moment(self) -> datetime:
+        """The moment the date box names; in the skipped hour, the later reading (Save refuses it anyway)."""
+        wall = wall_from_qdatetime(self.date.dateTime())
+        try:
+            return moment_of(
+                wall, second=not self.occurrence.isHidden() and self.occurrence.currentIndex() == 1
+            )
+        except NoSuchLocalTime as problem:
+            if problem.instead is not None:
+                return moment_of(problem.instead)
+            return self.base.event_date if self.base is not None else datetime.now().astimezone()
+
+    def _show_occurrence(self, wall: datetime, *, second: bool | None = None) -> None:
+        """Offer the choice of occurrence while the box shows a time the clocks pass twice."""
+        repeated = is_repeated(wall)
+        if repeated:
+            keep = self.occurrence.currentIndex() == 1 if second is None else second
+            blocked = self.occurrence.blockSignals(True)
+            self.occurrence.clear()
+            self.occurrence.addItem(f"first ({utc_offset_text(moment_of(wall))})")
+            self.occurrence.addItem(f"second ({utc_offset_text(moment_of(wall, second=True))})")
+            self.occurrence.setCurrentIndex(1 if keep else 0)
+            self.occurrence.blockSignals(blocked)
+        self.occurrence.setVisible(repeated)
+
     # -- validation and saving ---------------------------------------------------------
-    def _validate(self) -> EventDraft | None:
+    def _check(self) -> FormCheck:
+        """The form's reading, plus the one thing only the wall clock knows: a time that does not happen."""
         check = read_form(self.values())
+        try:
+            moment_of(wall_from_qdatetime(self.date.dateTime()))
+        except NoSuchLocalTime as problem:
+            return FormCheck(None, {**check.errors, "event_date": problem.message})
+        return check
+
+    def _validate(self) -> EventDraft | None:
+        check = self._check()
         for name, label in self.error_labels.items():
             message = check.errors.get(name)
             show = message is not None and name in self._touched
@@ -387,6 +485,8 @@ class EventEditor(QDialog):
     def _on_changed(self, name: str) -> None:
         if self._loading:
             return
+        if name == "event_date":
+            self._show_occurrence(wall_from_qdatetime(self.date.dateTime()))
         self._touched.add(name)
         self.status.setText("")
         self._validate()

@@ -13,6 +13,7 @@ quoted, so every stored value survives an open-and-save unchanged.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -248,3 +249,39 @@ def read_form(values: FormValues) -> FormCheck:
 def changed_fields(before: EventDraft, after: EventDraft) -> list[str]:
     """Names of the fields that differ, for the conflict view and history."""
     return [name for name in FIELDS if getattr(before, name) != getattr(after, name)]
+
+
+# Which draft fields each form field sets: the related entity's two boxes make one reference.
+_DRAFT_FIELDS: dict[str, tuple[str, ...]] = {
+    "event_type": ("event_type",),
+    "event_subtype": ("event_subtype",),
+    "event_date": ("event_date",),
+    "title": ("title",),
+    "importance": ("importance",),
+    "description": ("description",),
+    "is_private": ("is_private",),
+    "metadata_rows": ("metadata",),
+    "related_entity_type": ("related_entity_type", "related_entity_id"),
+    "related_entity_id": ("related_entity_type", "related_entity_id"),
+}
+
+
+def edited_fields(opened: FormValues, now: FormValues) -> set[str]:
+    """The draft fields whose editor boxes the user changed since the form opened."""
+    changed: set[str] = set()
+    for name, targets in _DRAFT_FIELDS.items():
+        if getattr(opened, name) != getattr(now, name):
+            changed.update(targets)
+    return changed
+
+
+def apply_edits(base: EventDraft, draft: EventDraft, edited: set[str]) -> EventDraft:
+    """``base`` with only the ``edited`` fields taken from ``draft``.
+
+    A save writes what the user changed and nothing else: an untouched date
+    keeps its microseconds, an untouched title its spacing, untouched metadata
+    its exact form, whatever the form's reading of them would be.  Over a
+    newer version (keeping one's own edit after a conflict) it keeps the other
+    side's changes to every field the user did not touch.
+    """
+    return dataclasses.replace(base, **{name: getattr(draft, name) for name in edited})

@@ -1,9 +1,11 @@
 """Undo for saved changes: each save records how to take it back, Ctrl+Z applies the reverse.
 
-Undo is itself an ordinary, audited, conflict-checked write: undoing an edit
-saves the previous version only if nobody changed the event since (else
-:class:`~viewer.services.errors.EditConflict`, and nothing is overwritten);
-undoing a create deletes (tombstones) the new event; undoing a delete restores it.
+Undo is itself an ordinary, audited, conflict-checked write, and each kind
+applies only if nobody changed the event since (else
+:class:`~viewer.services.errors.EditConflict`, and nothing is overwritten):
+undoing an edit saves the previous version; undoing a create deletes
+(tombstones) the new event, so a colleague's notes added to it meanwhile are
+never thrown away with it; undoing a delete restores it.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ class SavedChange:
 def undo_change(service: EventService, change: SavedChange) -> int:
     """Apply the reverse of ``change`` through ``service``; returns the event's new version."""
     if change.kind is ChangeKind.CREATED:
-        return service.delete(change.event_id)
+        return service.delete(change.event_id, expected_version=change.version_after)
     if change.kind is ChangeKind.DELETED:
-        return service.restore(change.event_id)
+        return service.restore(change.event_id, expected_version=change.version_after)
     assert change.before is not None and change.version_after is not None
     return service.update(change.event_id, change.before, expected_version=change.version_after)
 

@@ -243,7 +243,46 @@ def test_undo_reverses_each_saved_change_and_never_overwrites_a_newer_one(practi
         assert fetch_event(conn, created.event_id).title == "Newest"
         first = stack.pop()
         assert first is not None and first.kind is ChangeKind.CREATED and len(stack) == 0
+    # Nor is deleting the new event, which would throw the newer edit away with it.
+    with engine.connect() as conn, pytest.raises(EditConflict):
         undo_change(EventService(conn, audit=key), first)
+    with engine.begin() as conn:
+        assert fetch_event(conn, created.event_id).title == "Newest"
+    engine.dispose()
+
+
+def test_undo_of_a_create_or_delete_applies_only_to_the_version_it_left(practice: Practice) -> None:
+    key = AuditKey(bytes(range(32)))
+    engine = practice.engine_for("author")
+    draft = EventDraft(
+        patient_id=practice.patients["P2"],
+        therapist_id=practice.users["author"],
+        event_type=EventType.NOTE,
+        event_date=datetime(2025, 5, 2, 9, tzinfo=UTC),
+        title="Risk assessment",
+    )
+    with engine.begin() as conn:
+        untouched = save_new(conn, key, draft)
+        undo_change(EventService(conn, audit=key), untouched)  # nobody changed it: the create is undone
         with pytest.raises(EventNotFound):
-            fetch_event(conn, created.event_id)
+            fetch_event(conn, untouched.event_id)
+        created = save_new(conn, key, draft)
+        deleted = delete_event(conn, key, created.event_id)
+        EventService(conn, audit=key).restore(created.event_id)  # another workstation restored it ...
+    with engine.connect() as conn, pytest.raises(EditConflict):  # ... so this delete is not ours to undo
+        undo_change(EventService(conn, audit=key), deleted)
+    with engine.begin() as conn:
+        # Another workstation adds its notes to a new event; undoing the create keeps them.
+        opened = fetch_event(conn, created.event_id)
+        save_edit(
+            conn,
+            key,
+            created.event_id,
+            dataclasses.replace(opened.as_draft(), description="Forty minutes of notes"),
+            opened.row_version,
+        )
+    with engine.connect() as conn, pytest.raises(EditConflict):
+        undo_change(EventService(conn, audit=key), created)
+    with engine.begin() as conn:
+        assert fetch_event(conn, created.event_id).description == "Forty minutes of notes"
     engine.dispose()

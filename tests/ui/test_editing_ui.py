@@ -212,6 +212,91 @@ def test_edit_from_enter_conflict_shows_both_versions_and_keep_mine_saves_knowin
     ]
 
 
+def _new_event(practice: Practice, title: str) -> uuid.UUID:
+    """A shared note of the author's on Patient P2, for a test that changes it (the practice is shared)."""
+    rows = _owner(
+        practice,
+        "INSERT INTO timeline_events (patient_id, therapist_id, event_type, event_date, title, description)"
+        " VALUES (:p, :t, 'note', '2025-02-20 09:00', :title, 'details') RETURNING id",
+        p=practice.patients["P2"],
+        t=practice.users["author"],
+        title=title,
+    )
+    return uuid.UUID(str(rows[0][0]))
+
+
+def test_keep_mine_keeps_the_other_sides_changes_to_fields_left_alone(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    event_id = _new_event(practice, "Kept apart")
+    _open_patient(qtbot, author, "Patient P2")
+    _select_event(qtbot, author, event_id)
+    qtbot.mouseClick(author.timeline.detail.findChild(QPushButton, "detailEdit"), Qt.MouseButton.LeftButton)
+    editor = _editor(qtbot, author)
+    # Another workstation corrects the title; this one writes only the description.
+    _owner(practice, "UPDATE timeline_events SET title = 'Corrected elsewhere' WHERE id = :i", i=event_id)
+    editor.description.setPlainText("Session notes written here")
+    qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: getattr(author.edits, "conflict_dialog", None) is not None, timeout=30_000)
+    dialog: ConflictDialog = author.edits.conflict_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=30_000)
+    table = dialog.findChild(QTableWidget, "conflictTable")
+    rows = {
+        table.item(r, 0).text(): (table.item(r, 1).text(), table.item(r, 2).text())
+        for r in range(table.rowCount())
+    }
+    assert rows["Title"] == ("Corrected elsewhere", "Corrected elsewhere")  # not shown as this side's
+    assert rows["Description (differs)"][0] == "Session notes written here"
+    with qtbot.waitSignal(author.timelineShown, timeout=30_000):
+        qtbot.mouseClick(dialog.findChild(QPushButton, "conflictKeepMine"), Qt.MouseButton.LeftButton)
+    assert _owner(practice, "SELECT title, description FROM timeline_events WHERE id = :i", i=event_id) == [
+        ("Corrected elsewhere", "Session notes written here")
+    ]
+
+
+def test_saving_with_nothing_changed_writes_nothing(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    event_id = practice.events["e3"]
+    _open_patient(qtbot, author, "Patient P2")
+    _select_event(qtbot, author, event_id)
+    before = _owner(practice, "SELECT row_version FROM timeline_events WHERE id = :i", i=event_id)
+    audited = _owner(practice, "SELECT count(*) FROM audit_log WHERE event_id = :i", i=event_id)
+    qtbot.mouseClick(author.timeline.detail.findChild(QPushButton, "detailEdit"), Qt.MouseButton.LeftButton)
+    editor = _editor(qtbot, author)
+    editor.title_edit.setText(editor.title_edit.text() + " draft")
+    editor.title_edit.setText(editor.title_edit.text().removesuffix(" draft"))  # typed, then taken back
+    with qtbot.waitSignal(author.edits.message, timeout=30_000) as said:
+        qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
+    assert said.args[0] == "Nothing changed, so nothing was saved."
+    assert not editor.isVisible() and not author.edits.editors
+    assert _owner(practice, "SELECT row_version FROM timeline_events WHERE id = :i", i=event_id) == before
+    assert _owner(practice, "SELECT count(*) FROM audit_log WHERE event_id = :i", i=event_id) == audited
+    assert author.edits.undo_stack.peek() is None
+
+
+def test_an_edit_writes_only_the_fields_changed(qtbot: QtBot, author: MainWindow, practice: Practice) -> None:
+    """Values stored by an import or an older client, which the form would read differently, stay as stored."""
+    event_id = _new_event(practice, "Stored by an import")
+    _owner(
+        practice,
+        "UPDATE timeline_events SET event_date = '2025-03-04 10:15:42.123456', title = 'Intake  ',"
+        " event_subtype = ' individual', metadata = '{}'::jsonb WHERE id = :i",
+        i=event_id,
+    )
+    _open_patient(qtbot, author, "Patient P2")
+    _select_event(qtbot, author, event_id)
+    qtbot.mouseClick(author.timeline.detail.findChild(QPushButton, "detailEdit"), Qt.MouseButton.LeftButton)
+    editor = _editor(qtbot, author)
+    editor.description.setPlainText("Only this changed")
+    _save(qtbot, author, editor)
+    assert _owner(
+        practice,
+        "SELECT event_date, title, event_subtype, metadata, description FROM timeline_events WHERE id = :i",
+        i=event_id,
+    ) == [(datetime(2025, 3, 4, 10, 15, 42, 123456), "Intake  ", " individual", {}, "Only this changed")]
+
+
 def test_use_theirs_loads_the_saved_version_into_the_editor(
     qtbot: QtBot, author: MainWindow, practice: Practice
 ) -> None:

@@ -129,19 +129,24 @@ class EventService:
             raise _translate(exc, draft) from None
         return int(saved)
 
-    def delete(self, event_id: uuid.UUID) -> int:
+    def delete(self, event_id: uuid.UUID, *, expected_version: int | None = None) -> int:
         """Delete as a tombstone: the row stays (history, undo) but leaves every timeline.
 
-        Returns the new version."""
-        return self._set_deleted(event_id, deleted=True)
+        With ``expected_version`` (undoing a create) an event someone changed
+        since raises :class:`EditConflict` and stays.  Returns the new version."""
+        return self._set_deleted(event_id, deleted=True, expected_version=expected_version)
 
-    def restore(self, event_id: uuid.UUID) -> int:
-        """Undo a delete; returns the new version."""
-        return self._set_deleted(event_id, deleted=False)
+    def restore(self, event_id: uuid.UUID, *, expected_version: int | None = None) -> int:
+        """Undo a delete; returns the new version.  ``expected_version`` as for :meth:`delete`."""
+        return self._set_deleted(event_id, deleted=False, expected_version=expected_version)
 
-    def _set_deleted(self, event_id: uuid.UUID, *, deleted: bool) -> int:
+    def _set_deleted(self, event_id: uuid.UUID, *, deleted: bool, expected_version: int | None) -> int:
         table = _TABLE
-        state = table.c.deleted_at.is_(None) if deleted else table.c.deleted_at.is_not(None)
+        state: sa.ColumnElement[bool] = (
+            table.c.deleted_at.is_(None) if deleted else table.c.deleted_at.is_not(None)
+        )
+        if expected_version is not None:
+            state = sa.and_(state, table.c.row_version == expected_version)
         stamp = sa.text("(now() AT TIME ZONE 'utc')") if deleted else None
         action = "delete" if deleted else "restore"
         try:
@@ -153,7 +158,7 @@ class EventService:
                     .returning(table.c.patient_id, table.c.row_version)
                 ).first()
                 if changed is None:
-                    raise self._refusal(action, event_id)
+                    raise self._refusal(action, event_id, expected_version)
                 if deleted:
                     self._record("event.delete", event_id, changed.patient_id, version=changed.row_version)
                 else:
