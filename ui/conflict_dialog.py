@@ -87,6 +87,7 @@ class ConflictDialog(QDialog):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the choices; arrows walk the cells
         for row, name in enumerate(FIELDS):
             cells = (LABELS[name], _shown(mine, name), _shown(saved, name))
             for column, text in enumerate(cells):
@@ -98,10 +99,10 @@ class ConflictDialog(QDialog):
                 self.table.setItem(row, column, item)
         buttons = QHBoxLayout()
         for text, name, accessible, choice in (
-            ("Back to editing", "conflictBack", "Go back to the editor", ConflictChoice.BACK),
-            ("Use the saved version", "conflictUseTheirs", "Discard my changes and load the saved version",
+            ("&Back to editing", "conflictBack", "Go back to the editor", ConflictChoice.BACK),
+            ("&Use the saved version", "conflictUseTheirs", "Discard my changes and load the saved version",
              ConflictChoice.USE_THEIRS),
-            ("Keep mine", "conflictKeepMine", "Save my version over the newer one", ConflictChoice.KEEP_MINE),
+            ("&Keep mine", "conflictKeepMine", "Save my version over the newer one", ConflictChoice.KEEP_MINE),
         ):  # fmt: skip
             button = QPushButton(text, self)
             button.setObjectName(name)

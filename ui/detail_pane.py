@@ -62,7 +62,7 @@ class EventDetailPane(QWidget):
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
         for key, text, name, accessible, signal in (
-            ("edit", "&Edit…", "detailEdit", "Edit this event", self.editRequested),
+            ("edit", "Ed&it…", "detailEdit", "Edit this event", self.editRequested),
             ("delete", "Delete…", "detailDelete", "Delete this event", self.deleteRequested),
             ("history", "History…", "detailHistory", "Show this event's versions", self.historyRequested),
             ("annotate", "Review note…", "detailAnnotate", "Add a review note", self.annotateRequested),
@@ -89,6 +89,8 @@ class EventDetailPane(QWidget):
         layout.addLayout(actions)
         layout.addLayout(self.form)
         layout.addWidget(self.description, 1)
+        # The buttons sit above the fields and the description: Tab reaches them first, as drawn.
+        QWidget.setTabOrder(self.buttons["read"], self.description)
         layout.addWidget(self.notes)
         layout.addStretch(0)
         self.detail: EventDetail | None = None

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTableWidget,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.discard_prompt import ask_discard
 from viewer.domain import EventDraft, EventType, Importance
 from viewer.event_form import (
     SUBTYPE_SUGGESTIONS,
@@ -144,6 +144,7 @@ class EventEditor(QDialog):
         self.metadata.setHorizontalHeaderLabels(["Key", "Value"])
         self.metadata.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.metadata.verticalHeader().hide()
+        self.metadata.setTabKeyNavigation(False)  # Tab leaves the table (arrows walk the cells)
         for header, name, spoken in (
             (self.metadata.horizontalHeader(), "editorMetadataColumns", "Metadata columns"),
             (self.metadata.verticalHeader(), "editorMetadataRows", "Metadata rows"),
@@ -456,26 +457,12 @@ class EventEditor(QDialog):
         if not self.dirty or self._discard_confirmed:
             super().reject()
             return
-        box = QMessageBox(self)
-        box.setObjectName("discardConfirm")
-        box.setAccessibleName("Discard changes?")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Discard changes?")
-        box.setText("Close the editor and discard your changes?")
-        discard = box.addButton("Discard changes", QMessageBox.ButtonRole.DestructiveRole)
-        discard.setObjectName("discardConfirmButton")
-        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
-        keep.setObjectName("discardKeepEditing")
-        box.setDefaultButton(keep)
 
-        def chosen(_result: int) -> None:
-            if box.clickedButton() is discard:
-                self._discard_confirmed = True
-                self.reject()
+        def discard() -> None:
+            self._discard_confirmed = True
+            self.reject()
 
-        box.finished.connect(chosen)
-        self.discard_box = box
-        box.open()
+        self.discard_box = ask_discard(self, "Close the editor and discard your changes?", discard)
 
     def error_text(self, field_name: str) -> str:
         label = self.error_labels[field_name]

@@ -38,6 +38,7 @@ class HistoryDialog(QDialog):
         self.table.setObjectName("historyTable")
         self.table.setAccessibleName("Versions")
         self.table.setHorizontalHeaderLabels(["Version", "Saved", "By", "Title"])
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the full text; arrows pick a version
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setObjectName("historyRowHeader")
         self.table.verticalHeader().setAccessibleName("Version rows")

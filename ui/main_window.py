@@ -257,7 +257,7 @@ class MainWindow(QMainWindow):
         self.export_fhir_action.setObjectName("exportFhirAction")
         self.export_fhir_action.triggered.connect(self._ask_export_fhir)
         self.export_actions.append(self.export_fhir_action)
-        self.print_action = menu.addAction("&Print view…")
+        self.print_action = menu.addAction("P&rint view…")
         self.print_action.setObjectName("printAction")
         self.print_action.setShortcut(QKeySequence.StandardKey.Print)
         self.print_action.triggered.connect(self._print)
@@ -275,6 +275,8 @@ class MainWindow(QMainWindow):
         self.lock_action = menu.addAction("&Lock now")
         self.lock_action.setObjectName("lockAction")
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        # From any of the app's windows: an open editor (its own window) shows note text too.
+        self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.lock_action.triggered.connect(self.lock)
         self.lock_action.setEnabled(False)
         quit_action = menu.addAction("&Quit")

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QItemSelection,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -174,7 +175,9 @@ class PatientListPanel(QWidget):
         self.list.setItemDelegate(_PatientDelegate(self.list))
         self.list.viewport().setObjectName("patientListViewport")  # clicks land here, so tests name it
         self.list.viewport().setAccessibleName("Patients")
-        self.list.selectionModel().currentChanged.connect(self._on_current_changed)
+        # The selection, not the current row: tabbing into the list makes its first row current
+        # (Qt does, to show where the keys would go), which used to open that patient unasked.
+        self.list.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.list.clicked.connect(self._on_chosen)
         self.list.activated.connect(self._on_chosen)
         self.search.returnPressed.connect(self._select_first_match)
@@ -209,7 +212,8 @@ class PatientListPanel(QWidget):
         if isinstance(patient, PatientSummary):
             self.patientChosen.emit(patient)
 
-    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        patient = current.data(PATIENT_ROLE) if current.isValid() else None
+    def _on_selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        indexes = selected.indexes()
+        patient = indexes[0].data(PATIENT_ROLE) if len(indexes) == 1 else None
         if isinstance(patient, PatientSummary):
             self.patientSelected.emit(patient)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.discard_prompt import ask_discard
 from viewer.services.annotations import MAX_BODY
 
 PURPOSES = ("Supervision review", "Clinical risk review", "Case consultation")
@@ -84,6 +85,7 @@ class AnnotationDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("annotationDialog")
+        self._discard_confirmed = False
         self.setAccessibleName("Add a review note")
         self.setWindowTitle("Add a review note")
         text = QLabel(
@@ -111,3 +113,15 @@ class AnnotationDialog(QDialog):
 
     def text(self) -> str:
         return self.body.toPlainText().strip()
+
+    def reject(self) -> None:
+        """Cancel or Esc with a note typed: ask first (Esc used to throw the note away)."""
+        if not self.text() or self._discard_confirmed:
+            super().reject()
+            return
+
+        def discard() -> None:
+            self._discard_confirmed = True
+            self.reject()
+
+        self.discard_box = ask_discard(self, "Close without adding your review note?", discard)

@@ -6,6 +6,7 @@ the GUI thread and calls :meth:`SignInDialog.show_error` or closes it.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -114,6 +115,12 @@ class SignInDialog(QDialog):
         buttons.addWidget(self.cancel)
         buttons.addWidget(self.submit)
         layout.addLayout(buttons)
+        # Tab follows the screen, the demo list (drawn on top) first; it was created after the fields.
+        chain = [self.username, self.password, self.remember, self.cancel, self.submit]
+        if self.accounts:
+            chain.insert(0, self.demo_list)
+        for before, after in pairwise(chain):
+            QWidget.setTabOrder(before, after)
         (self.password if self.username.text() else self.username).setFocus()
 
     def _pick_demo(self, row: int) -> None:

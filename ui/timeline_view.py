@@ -214,6 +214,7 @@ class TimelineView(QWidget):
         self.summary.setStyleSheet("color:#555;")
 
         self.presets: dict[Preset, QPushButton] = {}
+        self.zoom_buttons: list[QPushButton] = []
         toolbar = QHBoxLayout()
         toolbar.setContentsMargins(0, 0, 0, 0)
         toolbar.addWidget(self.header)
@@ -245,6 +246,7 @@ class TimelineView(QWidget):
             button.clicked.connect(lambda _=False, f=factor: self._then_focus_plot(self.plot.zoom, f))
             _leave_keys_alone(button)
             toolbar.addWidget(button)
+            self.zoom_buttons.append(button)
         self.lanes_button = QToolButton(self)
         self.lanes_button.setText("Lanes")
         self.lanes_button.setObjectName("lanesButton")
@@ -392,7 +394,8 @@ class TimelineView(QWidget):
             self.message.setText(f"Loading {total} events… {loaded} received")
 
     def _set_controls_enabled(self, enabled: bool) -> None:
-        for widget in (*self.presets.values(), self.filters):
+        # With nothing to zoom, + and - used to send the keyboard to the hidden lanes.
+        for widget in (*self.presets.values(), *self.zoom_buttons, self.filters):
             widget.setEnabled(enabled)
 
     def clear(self, message: str) -> None:

@@ -677,3 +677,53 @@ def test_a_therapist_may_not_import_but_exports_fhir_as_they_see_it(
         if "extension" in e["resource"]  # events; the Patient and the authors' Practitioners have none
     ]
     assert "Event e8" not in titles and "Event e2" in titles  # the colleague's private note never leaves
+
+
+def test_ctrl_l_locks_from_the_editors_own_window(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    _open_patient(qtbot, author, "Patient P1")
+    author.new_event_action.trigger()
+    editor = _editor(qtbot, author)
+    editor.title_edit.setText("Words a passer-by must not read")
+    editor.activateWindow()
+    qtbot.waitUntil(editor.isActiveWindow, timeout=10_000)
+    with qtbot.waitSignal(author.locked, timeout=10_000):
+        qtbot.keyClick(editor.title_edit, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert not editor.isVisible()
+
+
+def _mnemonic(text: str) -> str | None:
+    at = text.replace("&&", "").find("&")
+    return text.replace("&&", "")[at + 1].lower() if at >= 0 else None
+
+
+def test_alt_letters_are_unique_in_each_menu_and_across_the_window(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    _open_patient(qtbot, author, "Patient P1")
+    bar = [_mnemonic(action.text()) for action in author.menuBar().actions()]
+    for action in author.menuBar().actions():
+        letters = [_mnemonic(item.text()) for item in action.menu().actions() if not item.isSeparator()]
+        letters = [letter for letter in letters if letter]
+        assert len(letters) == len(set(letters)), action.text()
+    buttons = [_mnemonic(b.text()) for b in author.findChildren(QPushButton) if b.window() is author]
+    window_wide = [letter for letter in bar + buttons if letter]
+    assert len(window_wide) == len(set(window_wide)), window_wide
+
+
+def test_tabbing_into_the_patient_list_opens_nobody_and_zoom_waits_for_a_patient(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    assert not author.timeline.findChild(QPushButton, "zoomIn").isEnabled()
+    search = author.patients.search
+    author.activateWindow()
+    search.setFocus()
+    qtbot.waitUntil(search.hasFocus, timeout=10_000)
+    qtbot.keyClick(search, Qt.Key.Key_Tab)
+    qtbot.waitUntil(author.patients.list.hasFocus, timeout=10_000)
+    QApplication.processEvents()
+    assert author.timeline.patient is None
+    qtbot.keyClick(author.patients.list, Qt.Key.Key_Down)  # a deliberate step does open one
+    qtbot.waitUntil(lambda: author.timeline.patient is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: author.timeline.findChild(QPushButton, "zoomIn").isEnabled(), timeout=30_000)

@@ -1,0 +1,134 @@
+"""Keyboard only: every choice reachable with Tab, Tab in screen order, Esc never throws typing away.
+
+Driven as a keyboard user drives the dialogs (Tab, Esc, Alt+letter), offscreen,
+without a database: each dialog is built from plain values.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from ui.conflict_dialog import ConflictDialog
+from ui.detail_pane import EventDetailPane
+from ui.event_editor import EventEditor
+from ui.history_dialog import HistoryDialog
+from ui.review_dialogs import AnnotationDialog
+from ui.sign_in_dialog import SignInDialog
+from viewer.domain import EventDetail, EventDraft, EventType, Importance
+from viewer.event_form import FormValues
+from viewer.services.event_history import VersionRow
+
+pytestmark = pytest.mark.ui
+
+
+def _detail(**changes: object) -> EventDetail:
+    values: dict[str, object] = {
+        "id": uuid.uuid4(),
+        "patient_id": uuid.uuid4(),
+        "therapist_id": uuid.uuid4(),
+        "therapist_name": "Dr Example",
+        "event_type": EventType.NOTE,
+        "event_subtype": None,
+        "event_date": datetime(2025, 3, 4, 10, 0),
+        "title": "Saved elsewhere",
+        "description": "details",
+        "metadata": {"score": 14},
+        "related_entity_type": None,
+        "related_entity_id": None,
+        "importance": Importance.NORMAL,
+        "is_private": False,
+        "created_at": datetime(2025, 3, 4, 10, 0),
+    }
+    values.update(changes)
+    return EventDetail(**values)  # type: ignore[arg-type]
+
+
+def _tab_reaches(qtbot: QtBot, window: QWidget, start: QWidget, presses: int = 40) -> list[str]:
+    """The objectNames focus passes through when Tab is pressed ``presses`` times from ``start``."""
+    window.activateWindow()
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(start.hasFocus, timeout=5_000)
+    seen = []
+    for _ in range(presses):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget().objectName())
+    return seen
+
+
+def test_the_conflict_choices_are_reached_with_tab_from_the_comparison(qtbot: QtBot) -> None:
+    theirs = _detail()
+    mine = EventDraft(theirs.patient_id, EventType.NOTE, datetime(2025, 3, 4, 10, tzinfo=UTC), "Mine")
+    dialog = ConflictDialog(mine, theirs)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    seen = _tab_reaches(qtbot, dialog, dialog.table, presses=6)
+    assert {"conflictUseTheirs", "conflictKeepMine", "conflictBack"} <= set(seen)
+    texts = [b.text() for b in dialog.findChildren(QPushButton)]
+    assert sorted(texts) == ["&Back to editing", "&Keep mine", "&Use the saved version"]
+
+
+def test_tab_leaves_the_editors_metadata_table_and_the_history_table(qtbot: QtBot) -> None:
+    draft = EventDraft(uuid.uuid4(), EventType.NOTE, datetime(2025, 3, 4, 10, tzinfo=UTC), "Note")
+    values = FormValues.from_draft(draft)
+    editor = EventEditor(
+        FormValues(**{**values.__dict__, "metadata_rows": (("score", "14"), ("scale", "phq-9"))})
+    )
+    qtbot.addWidget(editor)
+    editor.show()
+    assert "editorSave" in _tab_reaches(qtbot, editor, editor.metadata, presses=12)
+    rows = [
+        VersionRow(v, v == 2, False, "4 Mar 2025, 10:00", "Dr Example", f"Title {v}", f"v{v}") for v in (2, 1)
+    ]
+    history = HistoryDialog(rows)
+    qtbot.addWidget(history)
+    history.show()
+    assert "historyDetail" in _tab_reaches(qtbot, history, history.table, presses=6)
+
+
+def test_esc_on_a_typed_review_note_asks_before_throwing_it_away(qtbot: QtBot) -> None:
+    dialog = AnnotationDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.body.setPlainText("Discussed the risk plan with the author.")
+    qtbot.keyClick(dialog.body, Qt.Key.Key_Escape)
+    box: QMessageBox = dialog.discard_box
+    qtbot.waitUntil(box.isVisible, timeout=5_000)
+    assert dialog.isVisible()
+    qtbot.keyClick(box, Qt.Key.Key_Escape)  # Esc on the question keeps the note
+    assert dialog.isVisible() and dialog.text().startswith("Discussed")
+    dialog.reject()
+    qtbot.waitUntil(dialog.discard_box.isVisible, timeout=5_000)
+    qtbot.mouseClick(
+        dialog.discard_box.findChild(QPushButton, "discardConfirmButton"), Qt.MouseButton.LeftButton
+    )
+    assert not dialog.isVisible()
+    empty = AnnotationDialog()
+    qtbot.addWidget(empty)
+    empty.show()
+    qtbot.keyClick(empty.body, Qt.Key.Key_Escape)  # nothing typed: closes at once
+    assert not empty.isVisible()
+
+
+def test_tab_follows_the_screen_in_sign_in_and_in_the_detail_pane(qtbot: QtBot, tmp_path: Path) -> None:
+    account = {"username": "demo_ana", "display_name": "Ana Example", "role": "therapist", "password": "x"}
+    (tmp_path / "demo-credentials.json").write_text(json.dumps({"users": [account]}), encoding="utf-8")
+    dialog = SignInDialog(tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    seen = _tab_reaches(qtbot, dialog, dialog.demo_list, presses=3)
+    assert seen[:3] == ["signInUsername", "signInPassword", "signInRemember"]
+    pane = EventDetailPane()
+    qtbot.addWidget(pane)
+    pane.show()
+    pane.show_detail(_detail())
+    pane.set_allowed(frozenset({"edit", "delete", "history"}))
+    seen = _tab_reaches(qtbot, pane, pane.buttons["edit"], presses=3)
+    assert seen[:3] == ["detailDelete", "detailHistory", "eventDetailDescription"]
