@@ -450,28 +450,23 @@ class MainWindow(QMainWindow):
         if self.engine is None or patient is None or patient.id != patient_id:
             return
         engine = self.engine
+        # Chosen now, while the timeline still shows the event a delete or an undo may remove.
+        select = self.timeline.with_neighbours(event_id or self.timeline.selected_event_id())
         self.runner.run(
             load_timeline_work(engine, patient),
-            success=lambda columns: self._on_reloaded(patient, columns, event_id),
+            success=lambda columns: self._on_reloaded(patient, columns, select),
             failure=self._on_failure,
             key="timeline",
         )
 
     def _on_reloaded(
-        self, patient: PatientSummary, columns: TimelineColumns | None, event_id: uuid.UUID | None
+        self, patient: PatientSummary, columns: TimelineColumns | None, select: list[uuid.UUID]
     ) -> None:
         if columns is None or self.engine is None:
             return
-        # The list's count and dates follow the edit (they stayed as loaded at sign-in).
-        patient = replace(
-            patient,
-            event_count=len(columns),
-            first_event=from_epoch_ms(int(columns.time_ms[0])) if len(columns) else None,
-            last_event=from_epoch_ms(int(columns.time_ms[-1])) if len(columns) else None,
-        )
-        self.patients.model.update_patient(patient)
+        patient = self._as_loaded(patient, columns)
         self.columns = columns
-        self.timeline.set_timeline(self.engine, patient, columns, keep_view=True, select=event_id)
+        self.timeline.set_timeline(self.engine, patient, columns, keep_view=True, select=select)
         self._set_export_enabled(bool(len(columns)))
         self.timelineShown.emit(patient)
 
@@ -763,10 +758,26 @@ class MainWindow(QMainWindow):
         self.progress.setValue(loaded)
         self.timeline.show_progress(loaded, total)
 
+    def _as_loaded(self, patient: PatientSummary, columns: TimelineColumns) -> PatientSummary:
+        """``patient`` with the count and dates of what was just loaded, in the patient list too.
+
+        The list is read at sign-in; a colleague's later change (an event made
+        private, a new one) showed on the timeline but the list kept the old count.
+        """
+        patient = replace(
+            patient,
+            event_count=len(columns),
+            first_event=from_epoch_ms(int(columns.time_ms[0])) if len(columns) else None,
+            last_event=from_epoch_ms(int(columns.time_ms[-1])) if len(columns) else None,
+        )
+        self.patients.model.update_patient(patient)
+        return patient
+
     def _on_timeline(self, patient: PatientSummary, columns: TimelineColumns | None) -> None:
         if columns is None or self.engine is None or self.current_patient is not patient:
             return  # cancelled, signed out, or another patient chosen since
         self.progress.hide()
+        patient = self.current_patient = self._as_loaded(patient, columns)
         self.columns = columns
         assert self.engine is not None
         self.timeline.set_timeline(self.engine, patient, columns)

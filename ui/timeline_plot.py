@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QFont,
     QImage,
     QKeyEvent,
@@ -385,6 +386,14 @@ class TimelinePlot(pg.PlotWidget):
             painter.fillRect(part, brush)
 
     # -- input -------------------------------------------------------------------------
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """The Menu key or Shift+F10 (a right click goes to the scene, as before)."""
+        if event.reason() == QContextMenuEvent.Reason.Keyboard:
+            event.accept()
+            self.keyAction.emit("menu")
+            return
+        super().contextMenuEvent(event)
+
     def keyPressEvent(self, ev: QKeyEvent) -> None:
         key = ev.key()
         shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -214,6 +214,7 @@ class TimelineView(QWidget):
         self.summary.setStyleSheet("color:#555;")
 
         self.presets: dict[Preset, QPushButton] = {}
+        self.keyboard_menu: QMenu | None = None  # the last Menu-key menu (tests look at it)
         self.zoom_buttons: list[QPushButton] = []
         toolbar = QHBoxLayout()
         toolbar.setContentsMargins(0, 0, 0, 0)
@@ -439,11 +440,12 @@ class TimelineView(QWidget):
         columns: TimelineColumns,
         *,
         keep_view: bool = False,
-        select: uuid.UUID | None = None,
+        select: Sequence[uuid.UUID] = (),
     ) -> None:
         """Show a freshly loaded patient; keeps the current filter, resets selection and zoom.
 
-        After an edit (``keep_view``) the zoom stays where it was and ``select`` is selected.
+        After an edit (``keep_view``) the zoom stays where it was and the first of ``select``
+        still shown is selected (see :meth:`with_neighbours`).
         """
         view = self.plot.view_range() if keep_view and self.history is not None else None
         self.selected_row = None
@@ -474,14 +476,12 @@ class TimelineView(QWidget):
         else:
             self.plot.show_hint(None)
         self._set_controls_enabled(bool(len(columns)))
-        if select is not None:
-            rows = np.flatnonzero(columns.ids == np.bytes_(select.bytes))
+        for event_id in select:
+            rows = np.flatnonzero(columns.ids == np.bytes_(event_id.bytes))
             if len(rows) and self.mask[rows[0]]:
                 self.select_row(int(rows[0]), reveal=True)
-            else:
-                self.detail.clear()
-        else:
-            self.detail.clear()
+                return
+        self.detail.clear()
 
     def set_filter(self, flt: TimelineFilter) -> None:
         text_changed = flt.text.strip() != self.filter.text.strip()
@@ -691,6 +691,21 @@ class TimelineView(QWidget):
             quiet=True,
         )
 
+    def with_neighbours(self, event_id: uuid.UUID | None) -> list[uuid.UUID]:
+        """``event_id`` and the events shown after and before it: what to select once it may be gone.
+
+        After a delete (or undoing a new event) the selection used to vanish, and
+        → started again from the window's first event; now it moves on to the next.
+        """
+        if event_id is None:
+            return []
+        rows = np.flatnonzero(self.columns.ids == np.bytes_(event_id.bytes))
+        if not len(rows):
+            return [event_id]
+        row = int(rows[0])
+        around = (self.index.next_row(row), self.index.previous_row(row))
+        return [event_id, *(self.columns.event_id(r) for r in around if r is not None)]
+
     def selected_event_id(self) -> uuid.UUID | None:
         return None if self.selected_row is None else self.columns.event_id(self.selected_row)
 
@@ -867,6 +882,8 @@ class TimelineView(QWidget):
                 self.select_row(row, reveal=True)
         elif action == "open" and self.selected_row is not None:
             self.open_selected()
+        elif action == "menu":
+            self.show_keyboard_menu()
         elif action == "clear":
             self.select_row(None)
         elif action.startswith("preset-"):
@@ -949,6 +966,33 @@ class TimelineView(QWidget):
         reset.setObjectName("laneReset")
         reset.setEnabled(not layout.is_default)
         reset.triggered.connect(lambda: self.set_lane_layout(LaneLayout()))
+        return menu
+
+    def show_keyboard_menu(self) -> QMenu:
+        """The Menu key on the lanes: the right-click menu of the selected event's place, lane moves included.
+
+        Lanes could only be moved with the mouse (a right click on a lane's name).
+        """
+        layout = self.plot.lane_layout
+        row = self.selected_row
+        if row is not None:
+            time_ms = float(self.columns.time_ms[row])
+            lane: EventType | None = EventType.from_lane(int(self.columns.lane[row]))
+        else:
+            time_ms = self.plot.view_range().centre_ms
+            lane = layout.order[0] if layout.order else None
+        menu = self.context_menu(time_ms, lane)
+        menu.addSeparator()
+        lane_menu = self.lane_menu(lane)
+        lane_menu.setTitle(f"Lane “{lane.label}”" if lane is not None else "Lanes")
+        menu.addMenu(lane_menu)
+        x = self.plot.view_box.mapViewToScene(QPointF(time_ms / 1000.0, 0.0)).x()
+        y = layout.y_of(lane) if lane is not None else None
+        scene_y = self.plot.view_box.mapViewToScene(QPointF(0.0, y or 0.0)).y()
+        at = self.plot.mapFromScene(QPointF(x, scene_y))
+        inside = self.plot.viewport().rect().contains(at)
+        menu.popup(self.plot.viewport().mapToGlobal(at if inside else self.plot.viewport().rect().center()))
+        self.keyboard_menu = menu
         return menu
 
     def _show_lane_menu(self, lane: EventType | None, global_pos: QPoint) -> None:

@@ -343,11 +343,15 @@ def test_delete_asks_first_and_ctrl_z_brings_the_event_back(
     assert _owner(practice, "SELECT deleted_at IS NULL FROM timeline_events WHERE id = :i", i=event_id) == [
         (True,)
     ]
+    columns = author.timeline.columns
+    shown = [columns.event_id(r) for r in range(len(columns)) if author.timeline.mask[r]]  # in time order
+    after = shown[shown.index(event_id) + 1]
     author.delete_action.trigger()
     box = _message_box(qtbot, "deleteConfirm")
     with qtbot.waitSignal(author.timelineShown, timeout=30_000):
         qtbot.mouseClick(box.findChild(QPushButton, "deleteConfirmButton"), Qt.MouseButton.LeftButton)
     assert len(author.timeline.columns) == count - 1
+    assert author.timeline.selected_event_id() == after  # the place is kept: → goes on from here
     assert _listed_count(author, practice.patients["P1"]) == count - 1  # the list follows the timeline
     assert _owner(
         practice, "SELECT deleted_at IS NOT NULL FROM timeline_events WHERE id = :i", i=event_id
@@ -727,3 +731,21 @@ def test_tabbing_into_the_patient_list_opens_nobody_and_zoom_waits_for_a_patient
     qtbot.keyClick(author.patients.list, Qt.Key.Key_Down)  # a deliberate step does open one
     qtbot.waitUntil(lambda: author.timeline.patient is not None, timeout=30_000)
     qtbot.waitUntil(lambda: author.timeline.findChild(QPushButton, "zoomIn").isEnabled(), timeout=30_000)
+
+
+def test_the_patient_list_counts_what_a_reopened_timeline_shows(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    _open_patient(qtbot, author, "Patient P1")
+    before = _listed_count(author, practice.patients["P1"])
+    assert before == len(author.timeline.columns)
+    # The colleague makes their shared note private: the author may no longer see it, nor count it.
+    shared = practice.events["e7"]
+    _owner(practice, "UPDATE timeline_events SET is_private = true WHERE id = :i", i=shared)
+    try:
+        _open_patient(qtbot, author, "Patient P2")
+        _open_patient(qtbot, author, "Patient P1")
+        assert len(author.timeline.columns) == before - 1
+        assert _listed_count(author, practice.patients["P1"]) == before - 1
+    finally:
+        _owner(practice, "UPDATE timeline_events SET is_private = false WHERE id = :i", i=shared)

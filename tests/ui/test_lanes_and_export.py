@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QFontMetrics, QImage
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QContextMenuEvent, QFontMetrics, QImage
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 import ui.timeline_view as timeline_view_module
@@ -115,6 +115,28 @@ def test_moving_a_lane_from_its_context_menu(qtbot: QtBot, window: MainWindow) -
     assert not next(a for a in top.actions() if a.objectName() == "laneMoveUp").isEnabled()
     next(a for a in top.actions() if a.objectName() == "laneMoveDown").trigger()
     assert view.plot.lane_layout.order[1] is EventType.ASSESSMENT
+
+
+def test_the_menu_key_moves_the_selected_events_lane_without_a_mouse(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    view = _open(qtbot, window, "Aspen Busy")
+    row = _first_row_of(view, EventType.ASSESSMENT)
+    view.select_row(row)
+    view.plot.setFocus()
+    at = QPoint(5, 5)
+    QApplication.sendEvent(
+        view.plot, QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, at, view.plot.mapToGlobal(at))
+    )
+    menu = view.keyboard_menu
+    assert menu is not None
+    qtbot.waitUntil(menu.isVisible, timeout=5_000)
+    assert menu.actions()[0].objectName() == "newEventHereAction"
+    lane = next(a.menu() for a in menu.actions() if a.menu() is not None)
+    assert lane.title() == "Lane “Assessment”"
+    next(a for a in lane.actions() if a.objectName() == "laneMoveTop").trigger()
+    menu.close()
+    assert view.plot.lane_layout.order[0] is EventType.ASSESSMENT
 
 
 def test_a_big_history_paints_at_once_and_swaps_in_the_pyramid(
