@@ -166,25 +166,51 @@ def tick_times(
     return out
 
 
+def _aligned(local: datetime, unit: TickUnit) -> bool:
+    """Whether a local moment sits on a boundary of a clock unit (minutes or hours)."""
+    if unit.base is Base.MINUTE:
+        return local.minute % unit.step == 0 and local.second == 0 and local.microsecond == 0
+    return local.hour % unit.step == 0 and local.minute == 0 and local.second == 0 and local.microsecond == 0
+
+
 def _walk(
     t0_ms: float, t1_ms: float, unit: TickUnit, tz: tzinfo | None, labels: bool
 ) -> tuple[list[tuple[int, str]], bool]:
-    """The calendar walk behind :func:`tick_times`, and whether it reached ``t1`` (not cut short)."""
+    """The calendar walk behind :func:`tick_times`, and whether it reached ``t1`` (not cut short).
+
+    Every label is the local time of its own instant.  Steps of an hour or
+    less walk in real time, so the night the clocks go back shows its repeated
+    hour (02:00, 02:30, 02:00, 02:30) and the night they go forward goes from
+    01:30 straight to 03:00; a walk of wall times used to label 03:00 "02:00"
+    there and leave a 90-minute hole in autumn.  Coarser steps walk the wall
+    clock (00:00, 06:00, 12:00 stay put across the change) and skip a wall
+    time that does not happen.
+    """
     out: list[tuple[int, str]] = []
     try:
         local = _floor(_to_local(t0_ms, tz), unit)
     except (OverflowError, OSError, ValueError):
         return out, False
+    clock = unit.base in (Base.MINUTE, Base.HOUR)
+    real_time = clock and unit.approx_ms <= HOUR_MS
     last = -(2**63)
+    at = _to_epoch_ms(local, tz)
     while len(out) < MAX_TICKS:
-        at = _to_epoch_ms(local, tz)
         if at > t1_ms:
             return out, True
-        if at >= t0_ms and at > last:
-            out.append((at, unit.label(local) if labels else ""))
+        try:
+            shown = _to_local(at, tz)
+        except (OverflowError, OSError, ValueError):
+            break
+        if at >= t0_ms and at > last and (not clock or _aligned(shown, unit)):
+            out.append((at, unit.label(shown) if labels else ""))
             last = at
         try:
-            local = _advance(local, unit)
+            if real_time and _aligned(shown, unit):
+                at += round(unit.approx_ms)
+            else:  # a wall-clock step, or back onto the boundaries after an offset of odd minutes
+                local = _advance(_floor(shown, unit) if real_time else local, unit)
+                at = _to_epoch_ms(local, tz)
         except (OverflowError, ValueError):
             break
     return out, False

@@ -228,3 +228,30 @@ def test_a_year_labels_every_month_and_names_the_year_at_new_year() -> None:
     major, _ = choose_units(t1 - t0, 840)
     labels = [label for _, label in tick_times(t0, t1, major, UTC)]
     assert labels == ["Oct", "Nov", "Dec", "2026", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep"]
+
+
+def _ms(*parts: int) -> float:
+    return datetime(*parts, tzinfo=UTC).timestamp() * 1000
+
+
+@pytest.mark.parametrize(("minutes", "step_min"), [(30, 30), (60, 60), (15, 15)])
+def test_clock_ticks_say_the_time_they_sit_at_across_daylight_saving(minutes: int, step_min: int) -> None:
+    unit = next(u for u in UNITS if u.approx_ms == step_min * 60_000)
+    for t0, t1 in (
+        (_ms(2026, 3, 28, 23), _ms(2026, 3, 29, 5)),
+        (_ms(2026, 10, 24, 22), _ms(2026, 10, 25, 4)),
+    ):
+        ticks = tick_times(t0, t1, unit, BERLIN)
+        for at, label in ticks:
+            local = datetime.fromtimestamp(at / 1000, BERLIN)
+            assert label.endswith(f"{local:%H:%M}") or label == f"{local:%a} {local.day} {local:%b}"
+        gaps = {b - a for (a, _), (b, _) in itertools.pairwise(ticks)}
+        assert gaps == {minutes * 60_000}  # evenly spaced in real time: no hole in the repeated hour
+    autumn = [label for _, label in tick_times(_ms(2026, 10, 24, 23), _ms(2026, 10, 25, 2), unit, BERLIN)]
+    assert sum(label.endswith("02:00") for label in autumn) == 2  # the hour the clocks pass twice, twice
+
+
+def test_wall_clock_steps_stay_on_their_hours_across_daylight_saving() -> None:
+    six_hours = next(u for u in UNITS if u.approx_ms == 6 * 3_600_000)
+    labels = [label for _, label in tick_times(_ms(2026, 3, 28, 0), _ms(2026, 3, 30, 0), six_hours, BERLIN)]
+    assert [label[-5:] for label in labels if ":" in label] == ["06:00", "12:00", "18:00"] * 2
