@@ -395,10 +395,15 @@ class MainWindow(QMainWindow):
         self.new_event_action.setEnabled(signed_in and self.edits.may_create(patient_id))
         self.delete_action.setEnabled("delete" in allowed)
         self.history_action.setEnabled("history" in allowed)
-        self.undo_action.setEnabled(undoable)
-        self.undo_action.setText(
-            f"&Undo the {latest.describe()}" if undoable and latest else "&Undo last saved change"
-        )
+        # A change on another patient's timeline keeps Undo on, so Ctrl+Z says where to undo it
+        # (disabled, the shortcut did nothing at all).
+        self.undo_action.setEnabled(latest is not None)
+        if undoable and latest is not None:
+            self.undo_action.setText(f"&Undo the {latest.describe()}")
+        elif latest is not None:
+            self.undo_action.setText("&Undo (the last change is on another patient's timeline)")
+        else:
+            self.undo_action.setText("&Undo last saved change")
 
     def _patient_id(self) -> uuid.UUID | None:
         patient = self.timeline.patient
