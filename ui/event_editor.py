@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -205,32 +206,31 @@ class EventEditor(QDialog):
             label.setBuddy(named[name][0])  # Alt+letter jumps to the field
             form.addRow(label, box)
 
+        def group(
+            object_name: str, accessible: str, kind: type[QHBoxLayout | QVBoxLayout]
+        ) -> tuple[QWidget, Any]:
+            """A named, margin-free box holding a field's widgets side by side or stacked."""
+            holder = QWidget(self)
+            holder.setObjectName(object_name)
+            holder.setAccessibleName(accessible)
+            inner = kind(holder)
+            inner.setContentsMargins(0, 0, 0, 0)
+            return holder, inner
+
         add("&Type:", "event_type")
         add("S&ubtype:", "event_subtype")
-        when = QWidget(self)
-        when.setObjectName("editorWhenBox")
-        when.setAccessibleName("When")
-        when_layout = QHBoxLayout(when)
-        when_layout.setContentsMargins(0, 0, 0, 0)
+        when, when_layout = group("editorWhenBox", "When", QHBoxLayout)
         when_layout.addWidget(self.date, 1)
         when_layout.addWidget(self.occurrence)
         add("&When:", "event_date", when)
         add("T&itle:", "title")
         add("I&mportance:", "importance")
-        privacy = QWidget(self)
-        privacy.setObjectName("editorPrivacyBox")
-        privacy.setAccessibleName("Privacy")
-        privacy_layout = QVBoxLayout(privacy)
-        privacy_layout.setContentsMargins(0, 0, 0, 0)
+        privacy, privacy_layout = group("editorPrivacyBox", "Privacy", QVBoxLayout)
         privacy_layout.addWidget(self.private)
         privacy_layout.addWidget(self.privacy_text)
         add("Privacy:", "is_private", privacy)
         add("&Description:", "description")
-        metadata = QWidget(self)
-        metadata.setObjectName("editorMetadataBox")
-        metadata.setAccessibleName("Metadata")
-        metadata_layout = QVBoxLayout(metadata)
-        metadata_layout.setContentsMargins(0, 0, 0, 0)
+        metadata, metadata_layout = group("editorMetadataBox", "Metadata", QVBoxLayout)
         metadata_layout.addWidget(self.metadata)
         row_buttons = QHBoxLayout()
         row_buttons.addWidget(self.add_row)
@@ -238,11 +238,7 @@ class EventEditor(QDialog):
         row_buttons.addStretch(1)
         metadata_layout.addLayout(row_buttons)
         add("Metadata:", "metadata", metadata)
-        related = QWidget(self)
-        related.setObjectName("editorRelatedBox")
-        related.setAccessibleName("Related to")
-        related_layout = QHBoxLayout(related)
-        related_layout.setContentsMargins(0, 0, 0, 0)
+        related, related_layout = group("editorRelatedBox", "Related to", QHBoxLayout)
         related_layout.addWidget(self.related_type, 1)
         related_layout.addWidget(self.related_id, 2)
         related_label = QLabel("Related to:", self)

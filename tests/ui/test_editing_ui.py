@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -225,21 +225,43 @@ def _new_event(practice: Practice, title: str) -> uuid.UUID:
     return uuid.UUID(str(rows[0][0]))
 
 
-def test_keep_mine_keeps_the_other_sides_changes_to_fields_left_alone(
-    qtbot: QtBot, author: MainWindow, practice: Practice
-) -> None:
-    event_id = _new_event(practice, "Kept apart")
-    _open_patient(qtbot, author, "Patient P2")
+def _conflict(
+    qtbot: QtBot,
+    author: MainWindow,
+    practice: Practice,
+    event_id: uuid.UUID,
+    patient: str,
+    theirs_sql: str,
+    mine: Callable[[EventEditor], None],
+) -> tuple[EventEditor, ConflictDialog]:
+    """Open the event, let another workstation save ``theirs_sql`` meanwhile, make ``mine`` and save."""
+    _open_patient(qtbot, author, patient)
     _select_event(qtbot, author, event_id)
     qtbot.mouseClick(author.timeline.detail.findChild(QPushButton, "detailEdit"), Qt.MouseButton.LeftButton)
     editor = _editor(qtbot, author)
-    # Another workstation corrects the title; this one writes only the description.
-    _owner(practice, "UPDATE timeline_events SET title = 'Corrected elsewhere' WHERE id = :i", i=event_id)
-    editor.description.setPlainText("Session notes written here")
+    _owner(practice, theirs_sql, i=event_id)
+    mine(editor)
     qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: getattr(author.edits, "conflict_dialog", None) is not None, timeout=30_000)
     dialog: ConflictDialog = author.edits.conflict_dialog
     qtbot.waitUntil(dialog.isVisible, timeout=30_000)
+    return editor, dialog
+
+
+def test_keep_mine_keeps_the_other_sides_changes_to_fields_left_alone(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    event_id = _new_event(practice, "Kept apart")
+    # Another workstation corrects the title; this one writes only the description.
+    _, dialog = _conflict(
+        qtbot,
+        author,
+        practice,
+        event_id,
+        "Patient P2",
+        "UPDATE timeline_events SET title = 'Corrected elsewhere' WHERE id = :i",
+        lambda editor: editor.description.setPlainText("Session notes written here"),
+    )
     table = dialog.findChild(QTableWidget, "conflictTable")
     rows = {
         table.item(r, 0).text(): (table.item(r, 1).text(), table.item(r, 2).text())
@@ -301,16 +323,15 @@ def test_use_theirs_loads_the_saved_version_into_the_editor(
     qtbot: QtBot, author: MainWindow, practice: Practice
 ) -> None:
     event_id = practice.events["e5"]
-    _open_patient(qtbot, author, "Patient PD")
-    _select_event(qtbot, author, event_id)
-    qtbot.mouseClick(author.timeline.detail.findChild(QPushButton, "detailEdit"), Qt.MouseButton.LeftButton)
-    editor = _editor(qtbot, author)
-    _owner(practice, "UPDATE timeline_events SET title = 'Their newer title' WHERE id = :i", i=event_id)
-    editor.title_edit.setText("Mine")
-    qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: getattr(author.edits, "conflict_dialog", None) is not None, timeout=30_000)
-    dialog = author.edits.conflict_dialog
-    qtbot.waitUntil(dialog.isVisible, timeout=30_000)
+    editor, dialog = _conflict(
+        qtbot,
+        author,
+        practice,
+        event_id,
+        "Patient PD",
+        "UPDATE timeline_events SET title = 'Their newer title' WHERE id = :i",
+        lambda editor: editor.title_edit.setText("Mine"),
+    )
     qtbot.mouseClick(dialog.findChild(QPushButton, "conflictUseTheirs"), Qt.MouseButton.LeftButton)
     assert editor.title_edit.text() == "Their newer title"
     assert _owner(practice, "SELECT title FROM timeline_events WHERE id = :i", i=event_id) == [
@@ -465,8 +486,10 @@ def test_the_idle_lock_hides_an_open_editor_and_keeps_its_text(
     author.new_event_action.trigger()
     editor = _editor(qtbot, author)
     editor.title_edit.setText("Unsaved words")
+    editor.activateWindow()  # Ctrl+L from the editor's own window (it used to reach only the main one)
+    qtbot.waitUntil(editor.isActiveWindow, timeout=10_000)
     with qtbot.waitSignal(author.locked, timeout=10_000):
-        author.lock_action.trigger()
+        qtbot.keyClick(editor.title_edit, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert not editor.isVisible()
     author.lock_screen.findChild(QLineEdit, "unlockPassword").setText(practice.passwords["author"])
     with qtbot.waitSignal(author.unlocked, timeout=30_000):
@@ -681,20 +704,6 @@ def test_a_therapist_may_not_import_but_exports_fhir_as_they_see_it(
         if "extension" in e["resource"]  # events; the Patient and the authors' Practitioners have none
     ]
     assert "Event e8" not in titles and "Event e2" in titles  # the colleague's private note never leaves
-
-
-def test_ctrl_l_locks_from_the_editors_own_window(
-    qtbot: QtBot, author: MainWindow, practice: Practice
-) -> None:
-    _open_patient(qtbot, author, "Patient P1")
-    author.new_event_action.trigger()
-    editor = _editor(qtbot, author)
-    editor.title_edit.setText("Words a passer-by must not read")
-    editor.activateWindow()
-    qtbot.waitUntil(editor.isActiveWindow, timeout=10_000)
-    with qtbot.waitSignal(author.locked, timeout=10_000):
-        qtbot.keyClick(editor.title_edit, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
-    assert not editor.isVisible()
 
 
 def _mnemonic(text: str) -> str | None:
