@@ -43,6 +43,7 @@ from viewer.event_form import (
     apply_edits,
     edited_fields,
     privacy_explanation,
+    read_edit,
     read_form,
 )
 from viewer.local_time import NoSuchLocalTime, is_repeated, moment_of, utc_offset_text, wall_of
@@ -395,8 +396,12 @@ class EventEditor(QDialog):
 
     # -- validation and saving ---------------------------------------------------------
     def _check(self) -> FormCheck:
-        """The form's reading, plus the one thing only the wall clock knows: a time that does not happen."""
-        check = read_form(self.values())
+        """The form's reading, plus the one thing only the wall clock knows: a time that does not happen.
+
+        For an opened event only the boxes the user changed are judged: the rest is saved as stored.
+        """
+        values = self.values()
+        check = read_form(values) if self.opened is None else read_edit(self.opened, values)[0]
         try:
             moment_of(wall_from_qdatetime(self.date.dateTime()))
         except NoSuchLocalTime as problem:

@@ -285,3 +285,30 @@ def apply_edits(base: EventDraft, draft: EventDraft, edited: set[str]) -> EventD
     side's changes to every field the user did not touch.
     """
     return dataclasses.replace(base, **{name: getattr(draft, name) for name in edited})
+
+
+# The form field behind each draft field, to put a placeholder in a box the user left alone.
+_FORM_FIELDS: dict[str, str] = {
+    draft_field: form_field for form_field, targets in _DRAFT_FIELDS.items() for draft_field in targets
+}
+
+
+def read_edit(opened: FormValues, now: FormValues) -> tuple[FormCheck, set[str]]:
+    """Read the form of an opened event, judging only the boxes the user changed; and which they are.
+
+    What the user left alone is saved as stored (:func:`apply_edits`), so a
+    value the form itself would refuse (a metadata key longer than the editor
+    allows, brought by an import) no longer blocks fixing a typo in the title.
+    The draft returned is only good for its edited fields.
+    """
+    edited = edited_fields(opened, now)
+    check = read_form(now)
+    untouched = {name for name in check.errors if name not in edited}
+    if not untouched:
+        return check, edited
+    # Read it again with placeholders the form accepts in the untouched boxes; they are never saved.
+    placeholder = FormValues(now.patient_id, now.event_type, now.event_date, "placeholder")
+    stand_ins = {_FORM_FIELDS[name]: getattr(placeholder, _FORM_FIELDS[name]) for name in untouched}
+    if "related_entity_type" in stand_ins or "related_entity_id" in stand_ins:
+        stand_ins.update(related_entity_type="", related_entity_id="")
+    return read_form(dataclasses.replace(now, **stand_ins)), edited

@@ -297,13 +297,16 @@ def test_saving_with_nothing_changed_writes_nothing(
     assert author.edits.undo_stack.peek() is None
 
 
+LONG_KEY = "k" * 60  # longer than the editor lets one type; an import may bring it
+
+
 def test_an_edit_writes_only_the_fields_changed(qtbot: QtBot, author: MainWindow, practice: Practice) -> None:
     """Values stored by an import or an older client, which the form would read differently, stay as stored."""
     event_id = _new_event(practice, "Stored by an import")
     _owner(
         practice,
         "UPDATE timeline_events SET event_date = '2025-03-04 10:15:42.123456', title = 'Intake  ',"
-        " event_subtype = ' individual', metadata = '{}'::jsonb WHERE id = :i",
+        f" event_subtype = ' individual', metadata = '{{\"{LONG_KEY}\": 1}}'::jsonb WHERE id = :i",
         i=event_id,
     )
     _open_patient(qtbot, author, "Patient P2")
@@ -316,7 +319,15 @@ def test_an_edit_writes_only_the_fields_changed(qtbot: QtBot, author: MainWindow
         practice,
         "SELECT event_date, title, event_subtype, metadata, description FROM timeline_events WHERE id = :i",
         i=event_id,
-    ) == [(datetime(2025, 3, 4, 10, 15, 42, 123456), "Intake  ", " individual", {}, "Only this changed")]
+    ) == [
+        (
+            datetime(2025, 3, 4, 10, 15, 42, 123456),
+            "Intake  ",
+            " individual",
+            {LONG_KEY: 1},
+            "Only this changed",
+        )
+    ]
 
 
 def test_use_theirs_loads_the_saved_version_into_the_editor(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -16,10 +17,12 @@ from viewer.event_form import (
     SHARED_EXPLANATION,
     SUBTYPE_SUGGESTIONS,
     FormValues,
+    apply_edits,
     changed_fields,
     metadata_cell,
     parse_metadata_cell,
     privacy_explanation,
+    read_edit,
     read_form,
 )
 
@@ -137,3 +140,28 @@ def test_suggestions_cover_every_type_and_the_privacy_text_says_who_sees() -> No
     assert set(SUBTYPE_SUGGESTIONS) == set(EventType)
     assert privacy_explanation(True) == PRIVATE_EXPLANATION and "supervisor" in PRIVATE_EXPLANATION
     assert privacy_explanation(False) == SHARED_EXPLANATION and "care team" in SHARED_EXPLANATION
+
+
+def test_an_edit_is_judged_on_the_boxes_changed_and_saves_the_rest_as_stored() -> None:
+    base = EventDraft(
+        uuid.uuid4(),
+        EventType.NOTE,
+        datetime(2025, 3, 4, 10, 15, 42, 123456, tzinfo=UTC),
+        "Intake  ",
+        metadata={"k" * 60: 1},  # more than the editor lets one type (an import may bring it)
+    )
+    opened = FormValues.from_draft(base)
+    assert not read_form(opened).ok  # the form alone refuses the key ...
+    check, edited = read_edit(opened, opened)
+    assert check.ok and edited == set()  # ... but nothing was touched
+    fixed = dataclasses.replace(opened, title="Intake", event_date=opened.event_date.replace(microsecond=0))
+    check, edited = read_edit(opened, fixed)
+    assert check.ok and edited == {"title", "event_date"}
+    assert check.draft is not None
+    saved = apply_edits(base, check.draft, edited)
+    assert saved.title == "Intake" and saved.metadata == {"k" * 60: 1} and saved.event_date.microsecond == 0
+    broken = dataclasses.replace(opened, metadata_rows=(("k" * 60, "2"),))  # touched: judged again
+    check, edited = read_edit(opened, broken)
+    assert not check.ok and "metadata" in check.errors and edited == {"metadata"}
+    related = dataclasses.replace(opened, related_entity_type="session")  # the pair counts as one
+    assert read_edit(opened, related)[1] == {"related_entity_type", "related_entity_id"}

@@ -278,7 +278,9 @@ class EmbeddedServer:
         info = os.lstat(path)
         owners = {os.geteuid()} | ({self._system_user.pw_uid} if self._system_user else set())
         if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode) or info.st_uid not in owners:
-            raise EmbeddedServerError(f"{path} is not a directory of Caseline's own; remove it and start again")
+            raise EmbeddedServerError(
+                f"{path} is not a directory of Caseline's own; remove it and start again"
+            )
         path.chmod(0o700)
         if self._system_user:
             os.chown(path, self._system_user.pw_uid, self._system_user.pw_gid)

@@ -529,9 +529,7 @@ def _stored(
             entry_of[source], patient_of_event[source] = item.entry, patient
     if entry_of:
         for event in conn.execute(
-            sa.text(
-                f"SELECT id, {', '.join(COLUMNS)}, deleted_at FROM timeline_events WHERE id = ANY(:ids)"
-            ),
+            sa.text(f"SELECT id, {', '.join(COLUMNS)}, deleted_at FROM timeline_events WHERE id = ANY(:ids)"),
             {"ids": [source[1] for source in entry_of]},
         ).mappings():
             key: _Source = ("event", event["id"])
