@@ -108,7 +108,8 @@ class EditController(QObject):
 
     def show_editors(self) -> None:
         for editor in self._hidden_for_lock:
-            editor.show()
+            if editor in self.editors:  # a save that finished while locked closed it: it stays closed
+                editor.show()
         self._hidden_for_lock = []
 
     def _key(self) -> AuditKey:

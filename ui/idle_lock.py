@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtPrintSupport import QPrintDialog
 from PySide6.QtWidgets import (
     QApplication,
@@ -34,11 +35,19 @@ _ACTIVITY = {
 
 
 class IdleWatcher(QObject):
-    """Signals:
-    idle(): no input for ``timeout_ms``.
+    """Watches every input event of the app: for the idle timeout, and for the lock's own keys.
+
+    The lock keys are caught here too because a window-modal dialog (a version
+    history, a delete confirmation, a conflict) blocks the main window's
+    shortcuts: Ctrl+L did nothing while one was open.
+
+    Signals:
+        idle(): no input for ``timeout_ms``.
+        lockPressed(): the lock's keys were pressed where no shortcut took them.
     """
 
     idle = Signal()
+    lockPressed = Signal()
 
     def __init__(self, timeout_ms: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +55,7 @@ class IdleWatcher(QObject):
         self.timer.setSingleShot(True)
         self.timer.setInterval(timeout_ms)
         self.timer.timeout.connect(self.idle)
+        self.lock_keys = QKeySequence()
 
     def start(self) -> None:
         self.timer.start()
@@ -56,6 +66,15 @@ class IdleWatcher(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in _ACTIVITY and self.timer.isActive():
             self.timer.start()
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and self.timer.isActive()  # signed in and not locked
+            and not self.lock_keys.isEmpty()
+            and isinstance(event, QKeyEvent)
+            and QKeySequence(event.keyCombination()) == self.lock_keys
+        ):
+            self.lockPressed.emit()
+            return True
         return False
 
 
@@ -134,10 +153,11 @@ class ShortcutBlock(QObject):
     the block sits where every shortcut passes, and the menu bar is disabled.
     """
 
-    def __init__(self, main: QMainWindow, lock_screen: QWidget) -> None:
+    def __init__(self, main: QMainWindow, lock_screen: QWidget, shield: WindowShield | None = None) -> None:
         super().__init__(main)
         self.main = main
         self.lock_screen = lock_screen
+        self.shield = shield
         self.active = False
 
     def engage(self) -> None:
@@ -159,7 +179,15 @@ class ShortcutBlock(QObject):
             app.removeEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if not self.active or event.type() != QEvent.Type.Shortcut:
+        if not self.active:
+            return False
+        if event.type() == QEvent.Type.Show and isinstance(watched, QWidget) and watched.isWindow():
+            if watched is not self.main and self.shield is not None:
+                # A dialog a background job opens while locked (a conflict found by a save that was
+                # under way) came up over the lock screen, with both versions' text.
+                QTimer.singleShot(0, lambda w=watched: self.shield.hide_now(w) if self.active else None)
+            return False
+        if event.type() != QEvent.Type.Shortcut:
             return False
         # The lock screen's own mnemonics still work; every other shortcut (actions above all) stops.
         return not (isinstance(watched, QWidget) and self.lock_screen.isAncestorOf(watched))
@@ -189,6 +217,12 @@ class WindowShield:
             if isinstance(widget, QFileDialog | QPrintDialog):
                 widget.reject()
                 continue
+            widget.hide()
+            self.hidden.append(widget)
+
+    def hide_now(self, widget: QWidget) -> None:
+        """Hide one more window (shown while locked) and bring it back with the others."""
+        if shiboken6.isValid(widget) and widget.isVisible():
             widget.hide()
             self.hidden.append(widget)
 

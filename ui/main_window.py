@@ -180,9 +180,10 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.lock_screen)
         self.setCentralWidget(self.pages)
         self.shield = WindowShield(self)
-        self.shortcut_block = ShortcutBlock(self, self.lock_screen)
+        self.shortcut_block = ShortcutBlock(self, self.lock_screen, self.shield)
         self.idle = IdleWatcher(settings.idle_lock_minutes * 60_000, self)
         self.idle.idle.connect(self.lock)
+        self.idle.lockPressed.connect(self.lock)
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self.idle)
@@ -275,8 +276,10 @@ class MainWindow(QMainWindow):
         self.lock_action = menu.addAction("&Lock now")
         self.lock_action.setObjectName("lockAction")
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
-        # From any of the app's windows: an open editor (its own window) shows note text too.
+        # From any of the app's windows: an open editor (its own window) shows note text too. Under a
+        # window-modal dialog no shortcut of this window fires: the idle watcher catches the keys then.
         self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.idle.lock_keys = self.lock_action.shortcut()
         self.lock_action.triggered.connect(self.lock)
         self.lock_action.setEnabled(False)
         quit_action = menu.addAction("&Quit")

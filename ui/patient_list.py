@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractListModel,
     QItemSelection,
+    QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -210,6 +211,8 @@ class PatientListPanel(QWidget):
     def _on_chosen(self, index: QModelIndex) -> None:
         patient = index.data(PATIENT_ROLE) if index.isValid() else None
         if isinstance(patient, PatientSummary):
+            if not self.list.selectionModel().isSelected(index):  # current after a Tab, not yet chosen
+                self.list.selectionModel().select(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
             self.patientChosen.emit(patient)
 
     def _on_selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:

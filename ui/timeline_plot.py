@@ -405,6 +405,9 @@ class TimelinePlot(pg.PlotWidget):
             self.set_view_range(self.view_range().panned(-0.1 if key == Qt.Key.Key_Left else 0.1))
         elif key == Qt.Key.Key_F3 and shift:
             self.keyAction.emit("search-previous")
+        elif key == Qt.Key.Key_Menu or (shift and key == Qt.Key.Key_F10):
+            # Qt turns the Menu key into a context-menu event on some platforms only, Shift+F10 on none.
+            self.keyAction.emit("menu")
         elif key in _KEY_ACTIONS:
             self.keyAction.emit(_KEY_ACTIONS[Qt.Key(key)])
         else:

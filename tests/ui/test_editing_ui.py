@@ -748,8 +748,9 @@ def test_tabbing_into_the_patient_list_opens_nobody_and_zoom_waits_for_a_patient
     qtbot.waitUntil(author.patients.list.hasFocus, timeout=10_000)
     QApplication.processEvents()
     assert author.timeline.patient is None
-    qtbot.keyClick(author.patients.list, Qt.Key.Key_Down)  # a deliberate step does open one
+    qtbot.keyClick(author.patients.list, Qt.Key.Key_Return)  # choosing the row Tab landed on opens it
     qtbot.waitUntil(lambda: author.timeline.patient is not None, timeout=30_000)
+    assert author.timeline.patient.display_name == author.patients.model.patients[0].display_name
     qtbot.waitUntil(lambda: author.timeline.findChild(QPushButton, "zoomIn").isEnabled(), timeout=30_000)
 
 
@@ -769,3 +770,56 @@ def test_the_patient_list_counts_what_a_reopened_timeline_shows(
         assert _listed_count(author, practice.patients["P1"]) == before - 1
     finally:
         _owner(practice, "UPDATE timeline_events SET is_private = false WHERE id = :i", i=shared)
+
+
+def _unlock(qtbot: QtBot, window: MainWindow, practice: Practice) -> None:
+    window.lock_screen.findChild(QLineEdit, "unlockPassword").setText(practice.passwords["author"])
+    with qtbot.waitSignal(window.unlocked, timeout=30_000):
+        qtbot.mouseClick(window.lock_screen.findChild(QPushButton, "unlockButton"), Qt.MouseButton.LeftButton)
+
+
+def test_ctrl_l_locks_under_a_window_modal_dialog(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    _open_patient(qtbot, author, "Patient P2")
+    _select_event(qtbot, author, practice.events["e3"])
+    with qtbot.waitSignal(author.edits.historyShown, timeout=30_000) as shown:
+        author.history_action.trigger()
+    dialog: HistoryDialog = shown.args[0]
+    qtbot.waitUntil(dialog.isVisible, timeout=10_000)
+    with qtbot.waitSignal(author.locked, timeout=10_000):
+        qtbot.keyClick(
+            dialog.findChild(QTableWidget, "historyTable"), Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier
+        )
+    assert not dialog.isVisible()
+    _unlock(qtbot, author, practice)
+    assert dialog.isVisible()
+
+
+def test_what_a_save_under_way_finds_after_the_lock_waits_behind_it(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    saved_id, conflicted_id = _new_event(practice, "Saved while locked"), _new_event(practice, "Conflict")
+    _open_patient(qtbot, author, "Patient P2")
+    _select_event(qtbot, author, saved_id)
+    qtbot.mouseClick(author.timeline.detail.findChild(QPushButton, "detailEdit"), Qt.MouseButton.LeftButton)
+    editor = _editor(qtbot, author)
+    editor.title_edit.setText("Saved while locked, done")
+    with qtbot.waitSignal(author.timelineShown, timeout=30_000):
+        qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
+        author.lock_action.trigger()  # locked before the save's answer came back
+    _unlock(qtbot, author, practice)
+    assert not editor.isVisible()  # saved and closed: not brought back "Saving…"
+    # A conflict found by a save under way opens its dialog (both versions' text) behind the lock.
+    _select_event(qtbot, author, conflicted_id)
+    qtbot.mouseClick(author.timeline.detail.findChild(QPushButton, "detailEdit"), Qt.MouseButton.LeftButton)
+    editor = _editor(qtbot, author)
+    _owner(practice, "UPDATE timeline_events SET title = 'Saved elsewhere' WHERE id = :i", i=conflicted_id)
+    editor.title_edit.setText("Mine")
+    qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
+    author.lock_action.trigger()
+    qtbot.waitUntil(lambda: getattr(author.edits, "conflict_dialog", None) is not None, timeout=30_000)
+    dialog = author.edits.conflict_dialog
+    qtbot.waitUntil(lambda: not dialog.isVisible() and dialog in author.shield.hidden, timeout=10_000)
+    _unlock(qtbot, author, practice)
+    assert dialog.isVisible()

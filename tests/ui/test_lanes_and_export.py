@@ -137,6 +137,11 @@ def test_the_menu_key_moves_the_selected_events_lane_without_a_mouse(
     next(a for a in lane.actions() if a.objectName() == "laneMoveTop").trigger()
     menu.close()
     assert view.plot.lane_layout.order[0] is EventType.ASSESSMENT
+    view.keyboard_menu = None
+    qtbot.keyClick(view.plot, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)  # laptops have no Menu key
+    assert view.keyboard_menu is not None
+    qtbot.waitUntil(view.keyboard_menu.isVisible, timeout=5_000)
+    view.keyboard_menu.close()
 
 
 def test_a_big_history_paints_at_once_and_swaps_in_the_pyramid(
