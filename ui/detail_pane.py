@@ -65,8 +65,8 @@ class EventDetailPane(QWidget):
             ("edit", "Ed&it…", "detailEdit", "Edit this event", self.editRequested),
             ("delete", "Delete…", "detailDelete", "Delete this event", self.deleteRequested),
             ("history", "History…", "detailHistory", "Show this event's versions", self.historyRequested),
-            ("annotate", "Review note…", "detailAnnotate", "Add a review note", self.annotateRequested),
-            ("read", "Read it…", "detailReadPrivate", "Read this private event", self.readPrivateRequested),
+            ("annotate", "Re&view note…", "detailAnnotate", "Add a review note", self.annotateRequested),
+            ("read", "&Read it…", "detailReadPrivate", "Read this private event", self.readPrivateRequested),
         ):
             button = QPushButton(text, self)
             button.setObjectName(name)

@@ -11,14 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from viewer.domain import EventDetail, EventType, Importance, to_local
+from viewer.local_time import is_repeated, utc_offset_text, wall_of
 
 PRIVATE_NOTICE = "Private: only its author and the author's supervisor can see it"
 
 
 def format_when(stored: datetime) -> str:
-    """``Tue 4 Mar 2025, 10:30`` in local time, from a naive-UTC stored timestamp."""
+    """``Tue 4 Mar 2025, 10:30`` in local time, from a naive-UTC stored timestamp.
+
+    A time the clocks pass twice (the night they go back) says which of the
+    two it is: ``Sun 25 Oct 2026, 02:45 (UTC+01:00)``.
+    """
     local = to_local(stored)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+    text = f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+    wall, _second = wall_of(local)
+    return f"{text} ({utc_offset_text(local)})" if is_repeated(wall) else text
 
 
 def tooltip_head(event_type: EventType, importance: Importance, stored: datetime, private: bool) -> str:

@@ -82,3 +82,14 @@ def test_every_moment_round_trips_through_its_wall_time(quarter_hours: int) -> N
     with _berlin():
         wall, second = wall_of(moment)
         assert moment_of(wall, second=second) == moment
+
+
+def test_the_detail_pane_says_which_of_a_repeated_time_it_means(zone: str) -> None:
+    from viewer.event_text import format_when
+
+    wall = REPEATED[zone]
+    first, second = (moment_of(wall, second=s).astimezone(UTC).replace(tzinfo=None) for s in (False, True))
+    assert format_when(first) != format_when(second)
+    assert format_when(second).endswith(f"({utc_offset_text(moment_of(wall, second=True))})")
+    ordinary = datetime(2026, 6, 1, 10, 0)
+    assert "UTC" not in format_when(ordinary)
