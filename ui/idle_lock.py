@@ -8,7 +8,7 @@ lock screen (nothing else is closed, so unsaved edits stay where they are).
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtPrintSupport import QPrintDialog
 from PySide6.QtWidgets import (
@@ -182,7 +182,11 @@ class ShortcutBlock(QObject):
         if not self.active:
             return False
         if event.type() == QEvent.Type.Show and isinstance(watched, QWidget) and watched.isWindow():
-            if watched is not self.main and self.shield is not None:
+            passing = watched.windowType() in (
+                Qt.WindowType.ToolTip,
+                Qt.WindowType.Popup,
+            )  # the lock screen's
+            if watched is not self.main and not passing and self.shield is not None:
                 # A dialog a background job opens while locked (a conflict found by a save that was
                 # under way) came up over the lock screen, with both versions' text.
                 QTimer.singleShot(0, lambda w=watched: self.shield.hide_now(w) if self.active else None)
