@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from viewer.cli import EXIT_USAGE, UserError
 from viewer.db.settings import ConfigError, resolve_settings
@@ -60,6 +64,33 @@ def arrange_view(view: TimelineView, args: argparse.Namespace) -> None:
         view.plot.set_view_range(ViewRange.around(noon, span))
     else:
         view.apply_preset(preset)
+
+
+@contextmanager
+def _quit_on_signals(app: Any) -> Iterator[None]:
+    """SIGTERM (a logout, a shutdown) and Ctrl+C quit the app as its Quit does, releasing the server.
+
+    Killed by the default handler, the app left its embedded server running;
+    and Qt's loop never hands Python the chance to see Ctrl+C, so a light
+    timer wakes it a few times a second while a signal may arrive.
+    """
+    from PySide6.QtCore import QTimer
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
+    for number in previous:
+        signal.signal(number, lambda _number, _frame: QTimer.singleShot(0, app.quit))
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+    try:
+        yield
+    finally:
+        wake.stop()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -196,7 +227,8 @@ def run_app(args: argparse.Namespace) -> int:
         app.setQuitOnLastWindowClosed(False)
     window.show()
     window.start()
-    app.exec()
+    with _quit_on_signals(app):
+        app.exec()
     # Nothing of this run may fire later (a pending deadline would quit whatever loop runs then).
     finished = True
     deadline.stop()

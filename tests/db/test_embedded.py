@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -157,3 +160,67 @@ def test_a_planted_socket_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EmbeddedServerError, match="not a directory of Caseline's own"):
         server._prepare_dir(server.paths.socket_dir)
     assert elsewhere.stat().st_mode & 0o777 == 0o755
+
+
+@pytest.mark.parametrize("name", ["O'Brien", "Smith, John", "h$(id)", 'say "hi"', "back`tick`"])
+def test_a_home_path_the_server_cannot_take_is_refused_by_name(tmp_path: Path, name: str) -> None:
+    """pg_ctl starts the server through /bin/sh: such a path broke the start or ran a command."""
+    with pytest.raises(EmbeddedServerError, match="set CASELINE_HOME to a folder without them"):
+        EmbeddedServer(tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
+def test_an_interrupted_first_start_is_built_again_and_an_old_one_gets_its_password_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    server = EmbeddedServer(home)
+    home.mkdir()
+    (home / "pgdata.initialising").mkdir()  # a first start killed while initdb ran
+    (home / "pgdata.initialising" / "PG_VERSION").write_text("17\n")
+    for name in ("PGPORT", "PGHOST"):
+        monkeypatch.setenv(name, "5999" if name == "PGPORT" else "/nowhere")  # someone's shell: ignored
+    server.acquire()
+    try:
+        assert not (home / "pgdata.initialising").exists() and server.paths.pgpass.exists()
+        password = server.owner_password()
+        engine = sa.create_engine(server.owner_url(), poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SHOW port")).scalar() == "5432"
+        engine.dispose()
+    finally:
+        server.stop()
+    # What an older version's kill left: a cluster, its initdb password file, no pgpass.
+    server.paths.pgpass.unlink()
+    (home / ".initdb-pw").write_text(password + "\n")
+    server.acquire()
+    try:
+        assert server.owner_password() == password and not (home / ".initdb-pw").exists()
+    finally:
+        server.stop()
+    server.paths.pgpass.unlink()  # and with nothing to recover it from, a message that says so
+    with pytest.raises(EmbeddedServerError, match=r"password file .* is missing"):
+        server.acquire()
+
+
+@pytest.mark.slow
+def test_sigterm_quits_the_app_and_releases_its_server(tmp_path: Path) -> None:
+    """A logout or shutdown sends SIGTERM: the app used to die at once and leave its server running."""
+    home = tmp_path / "home"
+    env = os.environ | {"CASELINE_HOME": str(home), "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    app = subprocess.Popen([sys.executable, str(ROOT / "main.py")], env=env, stderr=subprocess.DEVNULL)
+    server = EmbeddedServer(home)
+    try:
+        deadline = time.monotonic() + 90
+        while not (home / "demo-credentials.json").exists() or not server.is_running():
+            assert time.monotonic() < deadline, "the app did not start its server"
+            with contextlib.suppress(subprocess.TimeoutExpired):  # waits on the app, a fifth of a second
+                app.wait(timeout=0.2)
+            assert app.poll() is None, "the app quit before its server was up"
+        app.send_signal(signal.SIGTERM)
+        assert app.wait(timeout=60) == 0
+        assert not server.is_running()
+    finally:
+        if app.poll() is None:
+            app.kill()
+        server.stop()

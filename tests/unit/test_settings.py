@@ -71,3 +71,25 @@ def test_a_url_that_is_not_postgresql_is_a_config_error(home: Path, url: str, co
 )
 def test_postgresql_urls_are_accepted(home: Path, url: str) -> None:
     assert resolve_settings(url).database_url == url
+
+
+def test_a_home_that_is_a_file_or_cannot_be_made_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain_file = tmp_path / "notes.txt"
+    plain_file.write_text("not a folder")
+    monkeypatch.setenv("CASELINE_HOME", str(plain_file))
+    with pytest.raises(ConfigError, match="is not a folder"):
+        caseline_home()
+    monkeypatch.setenv("CASELINE_HOME", str(plain_file / "home"))
+    with pytest.raises(ConfigError, match="cannot create the Caseline home"):
+        caseline_home()
+
+
+def test_a_damaged_demo_accounts_file_leaves_the_sign_in_to_typing(tmp_path: Path) -> None:
+    from viewer.services.sign_in import demo_accounts
+
+    (tmp_path / "demo-credentials.json").write_text('{"users": [{"username": "demo_a"')
+    assert demo_accounts(tmp_path) == []
+    (tmp_path / "demo-credentials.json").write_text('{"users": [{"username": "demo_a"}]}')
+    assert demo_accounts(tmp_path) == []

@@ -23,6 +23,7 @@ import logging
 import os
 import pwd
 import secrets
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -37,6 +38,11 @@ OWNER_ROLE = "caseline"
 DATABASE_NAME = "caseline"
 SYSTEM_USER_WHEN_ROOT = "caseline_pg"
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux; keep a margin
+PORT = 5432  # the socket's name (.s.PGSQL.5432), set on both ends: PGPORT in someone's shell must not move it
+# pg_ctl starts the server through /bin/sh with the data folder in double quotes and our options in single
+# ones, and unix_socket_directories is a comma-separated list: a home path holding any of these broke the
+# start, split the socket folder, or ran what followed "$(" as a command.
+_SHELL_UNSAFE = frozenset("'\"$`\\,\n")
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +135,7 @@ class EmbeddedPaths:
     def socket_dir(self) -> Path:
         """``home/run`` when the socket path fits, else a hashed dir in the temp dir."""
         preferred = self.home / "run"
-        if len(str(preferred / ".s.PGSQL.5432")) <= _SOCKET_PATH_MAX:
+        if len(str(preferred / f".s.PGSQL.{PORT}").encode()) <= _SOCKET_PATH_MAX:  # bytes, not characters
             return preferred
         digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"caseline-{digest}"
@@ -139,6 +145,13 @@ class EmbeddedServer:
     """The private PostgreSQL cluster of one Caseline home."""
 
     def __init__(self, home: Path) -> None:
+        unsafe = sorted(_SHELL_UNSAFE & set(str(home)))
+        if unsafe:
+            shown = " ".join(repr(c) for c in unsafe)
+            raise EmbeddedServerError(
+                f"the Caseline home {str(home)!r} holds {shown}, which the embedded database server cannot"
+                " take in its path: set CASELINE_HOME to a folder without them"
+            )
         self.paths = EmbeddedPaths(home)
         self._system_user = _ensure_system_user(SYSTEM_USER_WHEN_ROOT) if _running_as_root() else None
 
@@ -187,6 +200,12 @@ class EmbeddedServer:
             self._stop()
             return True
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the home's server lock: no other process starts, stops or sets up this server meanwhile."""
+        with self._locked():
+            yield
+
     def is_running(self) -> bool:
         if not self.paths.pgdata.joinpath("PG_VERSION").exists():
             return False
@@ -207,6 +226,7 @@ class EmbeddedServer:
             username=OWNER_ROLE,
             password=self.owner_password() if with_password else None,
             database=database,
+            port=PORT,
             query={"host": str(self.paths.socket_dir)},
         )
 
@@ -217,13 +237,14 @@ class EmbeddedServer:
             username=username,
             password=password,
             database=database,
+            port=PORT,
             query={"host": str(self.paths.socket_dir)},
         )
 
     def libpq_owner_url(self) -> str:
         """The owner's libpq URL without password, for ``psql`` with ``PGPASSFILE``."""
         host = quote(str(self.paths.socket_dir), safe="")
-        return f"postgresql://{OWNER_ROLE}@/{DATABASE_NAME}?host={host}"
+        return f"postgresql://{OWNER_ROLE}@/{DATABASE_NAME}?host={host}&port={PORT}"
 
     # -- internals --------------------------------------------------------------------
     @contextlib.contextmanager
@@ -254,6 +275,8 @@ class EmbeddedServer:
             command,
             capture_output=True,
             text=True,
+            encoding="utf-8",  # whatever the locale: a non-UTF-8 one failed to decode a home's name
+            errors="replace",
             user=user,
             group=group,
             extra_groups=[] if self._system_user else None,
@@ -286,13 +309,28 @@ class EmbeddedServer:
             os.chown(path, self._system_user.pw_uid, self._system_user.pw_gid)
 
     def _ensure_initialised(self) -> None:
+        """Create the cluster, all or nothing: built aside, then moved into place.
+
+        The password file is written before the cluster takes its place, so a
+        crash at any moment leaves either no cluster (the next start builds it
+        again) or one with its password.  A first start killed while initdb ran
+        used to leave a cluster without a password file, and every later start failed.
+        """
         paths = self.paths
         if paths.pgdata.joinpath("PG_VERSION").exists():
+            self._recover_password_file()
             return
         if self._system_user:
             _ensure_traversable(paths.home)
             _ensure_traversable(_bin_dir())
-        self._prepare_dir(paths.pgdata)
+        building = paths.home / "pgdata.initialising"
+        if building.exists():
+            shutil.rmtree(building)  # a first start that did not finish: nothing in it is anyone's
+        if paths.pgdata.exists() and any(paths.pgdata.iterdir()):
+            raise EmbeddedServerError(
+                f"{paths.pgdata} is not an embedded database cluster and not empty; move it away and start again"
+            )
+        self._prepare_dir(building)
         password = secrets.token_urlsafe(32)
         # The password file initdb reads is readable only by the server's user, and removed after.
         pwfile = paths.home / ".initdb-pw"
@@ -305,7 +343,7 @@ class EmbeddedServer:
                 [
                     "initdb",
                     "-D",
-                    str(paths.pgdata),
+                    str(building),
                     "-U",
                     OWNER_ROLE,
                     f"--pwfile={pwfile}",
@@ -317,7 +355,7 @@ class EmbeddedServer:
             )
         finally:
             pwfile.unlink(missing_ok=True)
-        hba = paths.pgdata / "pg_hba.conf"
+        hba = building / "pg_hba.conf"
         hba.write_text(
             "# Caseline embedded server: unix socket only, password (scram) for every role.\n"
             "local all all scram-sha-256\n",
@@ -325,9 +363,35 @@ class EmbeddedServer:
         )
         if self._system_user:
             os.chown(hba, self._system_user.pw_uid, self._system_user.pw_gid)
-        paths.pgpass.write_text(pgpass_line(str(paths.socket_dir), OWNER_ROLE, password), encoding="utf-8")
-        paths.pgpass.chmod(0o600)
+        temporary = paths.pgpass.with_name(f".pgpass.{os.getpid()}")
+        temporary.write_text(pgpass_line(str(paths.socket_dir), OWNER_ROLE, password), encoding="utf-8")
+        temporary.chmod(0o600)
+        temporary.replace(paths.pgpass)
+        building.replace(paths.pgdata)  # onto nothing, or onto the empty folder an older start made
         log.info("initialised embedded PostgreSQL cluster")
+
+    def _recover_password_file(self) -> None:
+        """A cluster whose password file is gone: one left by an older version's interrupted first start.
+
+        Its initdb password file, if still there, holds the password; otherwise say plainly what is wrong.
+        """
+        paths = self.paths
+        if paths.pgpass.exists():
+            return
+        leftover = paths.home / ".initdb-pw"
+        if leftover.exists():
+            password = leftover.read_text(encoding="utf-8").strip()
+            paths.pgpass.write_text(
+                pgpass_line(str(paths.socket_dir), OWNER_ROLE, password), encoding="utf-8"
+            )
+            paths.pgpass.chmod(0o600)
+            leftover.unlink()
+            log.warning("recovered the embedded server's password file after an interrupted first start")
+            return
+        raise EmbeddedServerError(
+            f"the database password file {paths.pgpass} is missing; restore it from a backup, or move"
+            f" {paths.pgdata} away to start with a new, empty database"
+        )
 
     def _start(self) -> None:
         self._prepare_dir(self.paths.socket_dir)
@@ -335,6 +399,7 @@ class EmbeddedServer:
             "-c listen_addresses='' "
             f"-c unix_socket_directories='{self.paths.socket_dir}' "
             "-c unix_socket_permissions=0700 "
+            f"-c port={PORT} "
             "-c password_encryption=scram-sha-256"
         )
         self._pg(

@@ -38,10 +38,24 @@ class ConfigError(Exception):
 
 
 def caseline_home() -> Path:
-    """Return the Caseline home directory, creating it (mode 0700) if missing."""
+    """Return the Caseline home directory, creating it (mode 0700) if missing.
+
+    A home that is a file, cannot be created or cannot be written is a
+    :class:`ConfigError` naming it: it used to surface as a traceback, or as a
+    window waiting for ever on "Preparing the database…".
+    """
     raw = os.environ.get(ENV_HOME)
     home = Path(raw).expanduser() if raw else Path(platformdirs.user_data_dir("caseline"))
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"the Caseline home {home} is not a folder; set {ENV_HOME} to a folder")
+    try:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the Caseline home {home}: {exc.strerror or exc}") from None
+    if not os.access(home, os.R_OK | os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"the Caseline home {home} cannot be written by this user; set {ENV_HOME} to one that can"
+        )
     return home.resolve()
 
 

@@ -11,6 +11,7 @@ the sign-in dialog offers the demo accounts from ``demo-credentials.json``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import uuid
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from viewer.db.engine import make_engine
 from viewer.services.errors import ServiceError
 
+log = logging.getLogger(__name__)
 LAST_USER_FILE = "last-user"
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
 
@@ -56,11 +58,16 @@ def demo_accounts(home: Path) -> list[DemoAccount]:
     path = home / "demo-credentials.json"
     if not path.exists():
         return []
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return [
-        DemoAccount(entry["username"], entry["display_name"], entry["role"], entry["password"])
-        for entry in data.get("users", [])
-    ]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [
+            DemoAccount(entry["username"], entry["display_name"], entry["role"], entry["password"])
+            for entry in data.get("users", [])
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        # Damaged, it hid the sign-in dialog; without it one signs in by typing, as on any server.
+        log.warning("the demo accounts file cannot be read; signing in without the demo list")
+        return []
 
 
 def remembered_username(home: Path) -> str | None:

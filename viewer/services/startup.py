@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from viewer.db import migrate
 from viewer.db.embedded import EmbeddedServerError
-from viewer.db.engine import make_engine, owner_url
+from viewer.db.engine import embedded_server, make_engine, owner_url
 from viewer.db.settings import Settings
 from viewer.services.errors import ServiceError
 
@@ -48,17 +48,24 @@ def prepare_database(settings: Settings) -> StartupResult:
         engine = make_engine(owner_url(settings))
     except EmbeddedServerError as exc:
         raise DatabaseUnavailable(f"the embedded database could not start: {exc}") from exc
+    except OSError as exc:  # a file of the home that cannot be read or written: say which, do not hang
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise DatabaseUnavailable(
+            f"the embedded database could not start: {exc.strerror or exc}{where}"
+        ) from exc
     demo_loaded_now = False
     try:
         if settings.uses_embedded:
-            with engine.begin() as conn:
-                migrate.upgrade(conn)
-                empty = _is_empty(conn)
-            if empty:
-                from viewer.services.demo import load_demo
+            # One setup at a time: two first starts on one home both migrated, and one failed for good.
+            with embedded_server(settings).exclusive():
+                with engine.begin() as conn:
+                    migrate.upgrade(conn)
+                    empty = _is_empty(conn)
+                if empty:
+                    from viewer.services.demo import load_demo
 
-                load_demo(engine, settings)
-                demo_loaded_now = True
+                    load_demo(engine, settings)
+                    demo_loaded_now = True
         else:
             with engine.connect() as conn:
                 current = migrate.current_revision(conn)
