@@ -38,6 +38,8 @@ from ui.patient_list import PatientListPanel
 from ui.sign_in_dialog import SignInDialog
 from ui.style import BANNER_STYLE
 from ui.timeline_view import TimelineView
+from viewer.db.embedded import EmbeddedServerError
+from viewer.db.engine import embedded_server
 from viewer.db.settings import Settings
 from viewer.domain import EventDetail
 from viewer.services.access import Actor, load_actor
@@ -53,7 +55,7 @@ from viewer.services.sign_in import (
     remember_username,
     sign_in,
 )
-from viewer.services.startup import StartupResult, prepare_database
+from viewer.services.startup import DatabaseUnavailable, StartupResult, prepare_database
 from viewer.services.timeline_copy import copy_timeline
 from viewer.services.timeline_query import TimelineColumns, from_epoch_ms
 
@@ -806,9 +808,34 @@ class MainWindow(QMainWindow):
         if isinstance(error, sa.exc.OperationalError | psycopg.OperationalError):
             # The COPY load runs on the driver's own cursor, so its errors come unwrapped.
             cause = error.orig if isinstance(error, sa.exc.OperationalError) else error
+            if retry is not None and self.settings.uses_embedded:
+                retry = self._restarting_server_then(retry)
             self._show_error(f"the database connection failed ({type(cause).__name__})", retry=retry)
             return
         raise error  # a bug: crash loudly
+
+    def _restarting_server_then(self, retry: Callable[[], object]) -> Callable[[], object]:
+        """ "Try again" on the embedded server: start it first if it stopped (``main.py db stop``).
+
+        Retrying against a stopped server failed every time, until the app was restarted.
+        """
+        settings = self.settings
+
+        def restart(_token: CancelToken, _report: Callable[[object], None]) -> None:
+            try:
+                embedded_server(settings).acquire()
+            except (EmbeddedServerError, OSError) as exc:
+                raise DatabaseUnavailable(f"the embedded database could not start: {exc}") from exc
+
+        def again() -> None:
+            self.runner.run(
+                restart,
+                success=lambda _none: retry(),
+                failure=lambda error: self._on_failure(error, retry=again),
+                key="restart-server",
+            )
+
+        return again
 
     def _show_error(
         self, message: str, *, keep_view: bool = False, retry: Callable[[], object] | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,8 @@ from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import UiDatabase, gui_thread_queries_allowed
 from ui.main_window import MainWindow
+from viewer.db.embedded import EmbeddedServer
+from viewer.db.settings import Settings, UrlSource
 
 pytestmark = pytest.mark.ui
 
@@ -103,3 +106,26 @@ def test_the_last_patients_time_range_leaves_with_them(qtbot: QtBot, ui_database
         assert view.range_label.text() == ""
     assert view.message.text() == "No events recorded for this patient yet."
     assert view.range_label.text() == ""
+
+
+@pytest.mark.slow
+def test_try_again_after_the_embedded_server_was_stopped_starts_it(qtbot: QtBot, tmp_path: Path) -> None:
+    """``main.py db stop`` under a running app: "Try again" failed every time until the app restarted."""
+    window = MainWindow(Settings(tmp_path / "home", None, UrlSource.EMBEDDED))
+    qtbot.addWidget(window)
+    window.resize(1200, 700)
+    window.show()
+    with qtbot.waitSignal(window.databaseReady, timeout=90_000):
+        window.start()
+    server = EmbeddedServer(tmp_path / "home")
+    try:
+        assert server.stop()  # what `main.py db stop` does from another terminal
+        with qtbot.waitSignal(window.failed, timeout=30_000) as failure:
+            window.patients.list.setCurrentIndex(window.patients.list.model().index(0, 0))
+        assert "database connection failed" in failure.args[0]
+        with qtbot.waitSignal(window.timelineShown, timeout=60_000):
+            qtbot.mouseClick(window.timeline.retry, Qt.MouseButton.LeftButton)
+        assert server.is_running() and len(window.timeline.columns) > 0
+    finally:
+        window.close()
+        server.stop()
