@@ -224,3 +224,15 @@ def test_sigterm_quits_the_app_and_releases_its_server(tmp_path: Path) -> None:
         if app.poll() is None:
             app.kill()
         server.stop()
+
+
+def test_a_server_that_will_not_start_names_its_log(tmp_path: Path) -> None:
+    server = EmbeddedServer(tmp_path / "home")
+    server.acquire()
+    server.stop()
+    with (server.paths.pgdata / "postgresql.conf").open("a") as conf:
+        conf.write("\nshared_buffers = 'plenty'\n")  # the server refuses a value it cannot read
+    with pytest.raises(EmbeddedServerError) as raised:
+        server.acquire()
+    assert str(server.paths.log_file) in str(raised.value)
+    assert "plenty" not in str(raised.value)  # the log's lines are named, never quoted

@@ -402,7 +402,7 @@ class EmbeddedServer:
             f"-c port={PORT} "
             "-c password_encryption=scram-sha-256"
         )
-        self._pg(
+        result = self._pg(
             [
                 "pg_ctl",
                 "-D",
@@ -415,9 +415,34 @@ class EmbeddedServer:
                 "-o",
                 options,
                 "start",
-            ]
+            ],
+            check=False,
         )
+        if result.returncode != 0:
+            raise EmbeddedServerError(self._why_not_started())
         log.info("started embedded PostgreSQL")
+
+    def _why_not_started(self) -> str:
+        """Why the server did not start, from its log's last lines, without quoting them.
+
+        pg_ctl says only "Examine the log output."; the log is named, and a cause
+        a user can act on is said in words (its lines may quote statements, so
+        they are not copied into a message).
+        """
+        try:
+            tail = self.paths.log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
+        except OSError:
+            tail = []
+        text = "\n".join(tail)
+        if "No space left on device" in text:
+            cause = "the disk holding the Caseline home is full; free some space and start again"
+        elif "could not create any Unix-domain sockets" in text or "could not bind" in text:
+            cause = f"it could not open its socket in {self.paths.socket_dir}"
+        elif "Permission denied" in text:
+            cause = "it may not read or write a file of its own (permissions)"
+        else:
+            cause = "the reason is in its log"
+        return f"the embedded database server did not start: {cause} (log: {self.paths.log_file})"
 
     def _stop(self) -> None:
         self._pg(["pg_ctl", "-D", str(self.paths.pgdata), "-w", "-t", "60", "-m", "fast", "stop"])
