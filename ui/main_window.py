@@ -564,6 +564,7 @@ class MainWindow(QMainWindow):
 
     def _on_database_ready(self, result: StartupResult) -> None:
         self.banner.setVisible(result.has_demo_data)
+        self.statusBar().clearMessage()  # "Preparing the database…" stayed behind the sign-in dialog
         if result.demo_loaded_now:
             self.statusBar().showMessage(
                 "Loaded the synthetic demo practice into a new embedded database.", 10_000

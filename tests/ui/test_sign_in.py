@@ -53,6 +53,7 @@ def _sign_in(qtbot: QtBot, win: MainWindow, practice: Practice, actor: str) -> N
 def test_wrong_password_is_refused_then_the_right_one_shows_only_my_patients(
     qtbot: QtBot, window: MainWindow, practice: Practice
 ) -> None:
+    assert window.statusBar().currentMessage() == ""  # no "Preparing the database…" behind the dialog
     _type_and_submit(qtbot, window, practice.login("colleague"), "not-the-password")
     error = window.sign_in_dialog.findChild(QLabel, "signInError")  # type: ignore[union-attr]
     qtbot.waitUntil(lambda: "wrong username or password" in error.text().lower(), timeout=30_000)
