@@ -236,7 +236,10 @@ def cmd_db(args: argparse.Namespace) -> int:
             raise UserError(
                 f"'db {action}' applies to the embedded server; the database comes from {settings.url_source.value}"
             )
-        server = EmbeddedServer(settings.home)
+        try:
+            server = EmbeddedServer(settings.home)
+        except EmbeddedServerError as exc:  # a home path the server cannot take
+            raise UserError(str(exc)) from exc
         if action == "stop":
             print("embedded server stopped" if server.stop() else "embedded server was not running")
             return EXIT_OK

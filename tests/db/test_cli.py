@@ -161,3 +161,43 @@ def test_user_errors_are_one_message_and_exit_2(
 def test_a_screenshot_into_a_missing_folder_is_exit_2(fresh_home: Path) -> None:
     result = run(fresh_home, "--screenshot", str(fresh_home / "no" / "such" / "shot.png"))
     assert result.returncode == 2 and "no folder" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [("db", "start"), ("db", "stop"), ("db", "url"), ("db", "current")])
+def test_a_home_path_the_server_cannot_take_is_one_line_and_exit_2(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    result = run(tmp_path / "h$(id)", *command)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert "set CASELINE_HOME to a folder without them" in result.stderr
+
+
+def test_a_damaged_demo_accounts_file_is_no_traceback(tmp_path: Path) -> None:
+    from viewer.services.demo import read_credentials
+
+    (tmp_path / "demo-credentials.json").write_text("{\n")
+    assert read_credentials(tmp_path) == {}
+
+
+def test_the_socket_folder_of_a_long_home_does_not_follow_tmpdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from viewer.db.embedded import EmbeddedPaths
+
+    home = tmp_path / ("x" * 120)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    tempfile.tempdir = None  # forget the cached temp folder, as a new process would
+    try:
+        first = EmbeddedPaths(home).socket_dir
+        monkeypatch.setenv("TMPDIR", "/var/tmp")
+        tempfile.tempdir = None
+        assert EmbeddedPaths(home).socket_dir == first and first.parent == Path("/tmp")
+    finally:
+        tempfile.tempdir = None
+    # A home whose socket path fits in characters but not in bytes (each 患 is three).
+    room = 100 - len(str(tmp_path / "run" / ".s.PGSQL.5432")) - 1
+    assert room >= 10
+    unicode_home = tmp_path / ("患" * room)
+    assert len(str(unicode_home / "run" / ".s.PGSQL.5432")) <= 100
+    assert EmbeddedPaths(unicode_home).socket_dir.parent == Path("/tmp")

@@ -135,10 +135,12 @@ class EmbeddedPaths:
     def socket_dir(self) -> Path:
         """``home/run`` when the socket path fits, else a hashed dir in the temp dir."""
         preferred = self.home / "run"
-        if len(str(preferred / f".s.PGSQL.{PORT}").encode()) <= _SOCKET_PATH_MAX:  # bytes, not characters
+        if len(os.fsencode(preferred / f".s.PGSQL.{PORT}")) <= _SOCKET_PATH_MAX:  # bytes, not characters
             return preferred
-        digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:12]
-        return Path(tempfile.gettempdir()) / f"caseline-{digest}"
+        digest = hashlib.sha256(os.fsencode(self.home)).hexdigest()[:12]
+        # /tmp, not $TMPDIR: a client started with another TMPDIR than the server looked elsewhere.
+        shared = Path("/tmp") if Path("/tmp").is_dir() else Path(tempfile.gettempdir())
+        return shared / f"caseline-{digest}"
 
 
 class EmbeddedServer:

@@ -23,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import random
 import secrets
@@ -41,6 +42,8 @@ from psycopg.types.json import Jsonb
 from viewer.db.settings import Settings
 from viewer.domain import EventType, Importance
 from viewer.services.purge import purge_users
+
+log = logging.getLogger(__name__)
 
 DEMO_PREFIX = "demo_"
 DEFAULT_SEED = 20261124
@@ -606,8 +609,12 @@ def read_credentials(home: Path) -> dict[str, str]:
     path = home / CREDENTIALS_FILE_NAME
     if not path.exists():
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {entry["username"]: entry["password"] for entry in data.get("users", [])}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {entry["username"]: entry["password"] for entry in data.get("users", [])}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        log.warning("the demo accounts file cannot be read; no demo logins from it")
+        return {}
 
 
 def load_demo(
