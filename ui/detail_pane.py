@@ -13,8 +13,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.long_text import show_plain_text
 from viewer.domain import EventDetail
 from viewer.event_text import detail_fields
+
+SHOWN_CHARS = 200_000  # of a description; far beyond any note, short of what takes a second to lay out
 
 
 class EventDetailPane(QWidget):
@@ -22,7 +25,7 @@ class EventDetailPane(QWidget):
 
     Signals (each carries nothing; the window knows the selected event):
         editRequested(), deleteRequested(), historyRequested(), annotateRequested(),
-        readPrivateRequested(): the buttons under the event.
+        readPrivateRequested(), retryRequested(): the buttons under the event.
     """
 
     editRequested = Signal()
@@ -30,6 +33,7 @@ class EventDetailPane(QWidget):
     historyRequested = Signal()
     annotateRequested = Signal()
     readPrivateRequested = Signal()
+    retryRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,6 +44,9 @@ class EventDetailPane(QWidget):
         self.title.setObjectName("eventDetailTitle")
         self.title.setAccessibleName("Event title")
         self.title.setWordWrap(True)
+        # Titles and values come from colleagues and imports: "<b>" or "<img>" in them is text, not
+        # markup (Qt's automatic format drew it bold, or as a broken image).
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         font = self.title.font()
         font.setBold(True)
@@ -67,6 +74,7 @@ class EventDetailPane(QWidget):
             ("history", "History…", "detailHistory", "Show this event's versions", self.historyRequested),
             ("annotate", "Re&view note…", "detailAnnotate", "Add a review note", self.annotateRequested),
             ("read", "&Read it…", "detailReadPrivate", "Read this private event", self.readPrivateRequested),
+            ("retry", "Try again", "detailRetry", "Read this event's text again", self.retryRequested),
         ):
             button = QPushButton(text, self)
             button.setObjectName(name)
@@ -80,6 +88,7 @@ class EventDetailPane(QWidget):
         self.notes.setObjectName("eventDetailNotes")
         self.notes.setAccessibleName("Review notes")
         self.notes.setWordWrap(True)
+        self.notes.setTextFormat(Qt.TextFormat.PlainText)
         self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notes.hide()
         layout = QVBoxLayout(self)
@@ -90,7 +99,7 @@ class EventDetailPane(QWidget):
         layout.addLayout(self.form)
         layout.addWidget(self.description, 1)
         # The buttons sit above the fields and the description: Tab reaches them first, as drawn.
-        QWidget.setTabOrder(self.buttons["read"], self.description)
+        QWidget.setTabOrder(self.buttons["retry"], self.description)
         layout.addWidget(self.notes)
         layout.addStretch(0)
         self.detail: EventDetail | None = None
@@ -130,12 +139,24 @@ class EventDetailPane(QWidget):
         self.notes.hide()
         self._show_buttons({"read"})
 
+    def show_unreadable(self, heading: str, reason: str, *, retry: bool = False) -> None:
+        """An event whose text could not be read: what is known of it, and why the rest is not shown."""
+        self.detail = None
+        self.title.setText(heading)
+        self.hint.setText(reason)
+        self.hint.show()
+        self._clear_form()
+        self.description.hide()
+        self.notes.hide()
+        self._show_buttons({"retry"} if retry else set())
+
     def show_notes(self, notes: list[str]) -> None:
         self.notes.setText("Review notes:\n" + "\n".join(f"• {n}" for n in notes) if notes else "")
         self.notes.setVisible(bool(notes))
 
     def show_loading(self) -> None:
         self.title.setText("Loading…")
+        self.buttons["retry"].hide()
 
     def show_detail(self, detail: EventDetail) -> None:
         self.detail = detail
@@ -147,12 +168,19 @@ class EventDetailPane(QWidget):
             value.setObjectName(f"eventDetail{field.label}")
             value.setAccessibleName(field.label)
             value.setWordWrap(True)
+            value.setTextFormat(Qt.TextFormat.PlainText)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label = QLabel(f"{field.label}:", self)
             label.setObjectName(f"eventDetailLabel{field.label}")
             label.setAccessibleName(f"{field.label}, label")
             self.form.addRow(label, value)
-        self.description.setPlainText(detail.description or "")
+        text = detail.description or ""
+        show_plain_text(self.description, text[:SHOWN_CHARS])
+        if len(text) > SHOWN_CHARS:  # a pasted dump: the pane stays quick, the editor has it all
+            self.hint.setText(
+                f"Showing the first {SHOWN_CHARS:,} of {len(text):,} characters of the description."
+            )
+            self.hint.show()
         self.description.show()
         self.notes.hide()
         self.allowed = frozenset()

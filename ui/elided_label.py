@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtGui import QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QWidget
 
 MIN_WIDTH_PX = 40
@@ -33,6 +33,23 @@ class ElidedLabel(QLabel):
         painter = QPainter(self)
         rect = self.contentsRect()
         painter.setPen(self.palette().color(self.foregroundRole()))
-        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        shown = elide_words(self.text(), self.fontMetrics(), rect.width())
         painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), shown)
         painter.end()
+
+
+def elide_words(text: str, metrics: QFontMetrics, width: int) -> str:
+    """``text`` if it fits, else as many whole words as fit, then "…".
+
+    Cut anywhere, "1457 events · all in view" became "145…", which reads as
+    145 events, and a date "30 J…"; a number or a word is now shown whole or
+    not at all.
+    """
+    if metrics.horizontalAdvance(text) <= width:
+        return text
+    words = text.split(" ")
+    for count in range(len(words) - 1, 0, -1):
+        candidate = " ".join(words[:count]).rstrip(" ·–,") + "…"
+        if metrics.horizontalAdvance(candidate) <= width:
+            return candidate
+    return "…"

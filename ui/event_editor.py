@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.discard_prompt import ask_discard
+from ui.long_text import show_plain_text
 from viewer.domain import EventDraft, EventType, Importance
 from viewer.event_form import (
     SUBTYPE_SUGGESTIONS,
@@ -319,7 +320,7 @@ class EventEditor(QDialog):
             self.title_edit.setText(values.title)
             self.importance.setCurrentIndex(int(values.importance))
             self.private.setChecked(values.is_private)
-            self.description.setPlainText(values.description)
+            show_plain_text(self.description, values.description)
             self.metadata.setRowCount(0)
             for key, value in values.metadata_rows:
                 self._add_metadata_row(key, value)

@@ -35,7 +35,10 @@ log = logging.getLogger(__name__)
 LANE_COUNT = len(EventType)
 LOCK_GAP_PX = 16  # padlocks (10 px wide) at least this far apart in a lane
 FADED_OPACITY = 0.3
-VECTOR_ENGINES = frozenset({QPaintEngine.Type.SVG, QPaintEngine.Type.Pdf, QPaintEngine.Type.MacPrinter})
+# Where marks go out as paths: files, printers, and a picture recorded for a printer (ui.export).
+VECTOR_ENGINES = frozenset(
+    {QPaintEngine.Type.SVG, QPaintEngine.Type.Pdf, QPaintEngine.Type.MacPrinter, QPaintEngine.Type.Picture}
+)
 MAX_BAR_FRACTION = 0.72  # the busiest density bar fills this much of its lane's height
 FrameProvider = Callable[[float, float, int], Frame]
 FloatArray = npt.NDArray[np.float64]

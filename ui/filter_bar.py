@@ -28,6 +28,10 @@ def _object_name(event_type: EventType) -> str:
     return "filterType_" + event_type.value
 
 
+SEARCH_MIN_PX = 120
+EARLIEST_DATE = QDate(100, 1, 1)  # as the editor's date box
+
+
 class FilterBar(QWidget):
     """Type toggles, minimum importance, privacy, date range and title search.
 
@@ -48,6 +52,7 @@ class FilterBar(QWidget):
         # Hidden lanes hide their events as surely as a type filter, so the line says so and
         # "Reset filters" brings them back (the lanes' order stays).
         self._hidden_lanes: tuple[EventType, ...] = ()
+        self._history_span: tuple[int, int] | None = None  # the patient shown: the dates "From" offers
         self._updating = True  # no signals while the controls are being built
 
         self.type_boxes: dict[EventType, QCheckBox] = {}
@@ -101,6 +106,7 @@ class FilterBar(QWidget):
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("d MMM yyyy")
+            edit.setMinimumDate(EARLIEST_DATE)  # Qt's own floor, 14 Sep 1752, hid older events from it
         # "From" never passes "to": a range the wrong way round filtered out everything, unexplained.
         self.date_from.dateChanged.connect(self.date_to.setMinimumDate)
         self.date_to.dateChanged.connect(self.date_from.setMaximumDate)
@@ -120,6 +126,9 @@ class FilterBar(QWidget):
         self.search.setPlaceholderText("Search titles…")
         self.search.setClearButtonEnabled(True)
         self.search.setMaximumWidth(220)
+        # Room for a few words: the filter line beside it used to squeeze it to four letters.  That
+        # line gives way first (it ends in "…", its whole text in the tooltip).
+        self.search.setMinimumWidth(SEARCH_MIN_PX)
         self.search.textChanged.connect(self._emit)
         self.search.returnPressed.connect(lambda: self.searchStep.emit(1))
         self.previous_match = QToolButton(self)
@@ -204,6 +213,8 @@ class FilterBar(QWidget):
             self.search.clear()
         finally:
             self._updating = False
+        if self._history_span is not None:  # ticking "From" again offers the history, not old dates
+            self.set_history_span(*self._history_span)
         if self._hidden_lanes:
             self.showAllLanes.emit()
         self._emit()
@@ -215,12 +226,13 @@ class FilterBar(QWidget):
 
     def set_history_span(self, first_ms: int, last_ms: int) -> None:
         """Offer the patient's own history as the date range, unless a range is in use."""
+        self._history_span = (first_ms, last_ms)
         if self.use_dates.isChecked():
             return
         self._updating = True
         try:
             self.date_from.clearMaximumDate()  # the last patient's range must not clamp this one's
-            self.date_to.clearMinimumDate()
+            self.date_to.setMinimumDate(EARLIEST_DATE)
             self.date_from.setDate(_local_date(first_ms))
             self.date_to.setDate(_local_date(last_ms))
         finally:
@@ -243,6 +255,25 @@ class FilterBar(QWidget):
             event.accept()
             return
         super().keyPressEvent(event)
+
+    def set_search_allowed(self, allowed: bool) -> None:
+        """Title search for roles that read titles; an administrator sees markers only."""
+        for widget in (self.search, self.previous_match, self.next_match):
+            widget.setEnabled(allowed)
+        self.search.setToolTip("" if allowed else "Your role does not see titles, so it cannot search them")
+        if not allowed and self.search.text():
+            self.search.clear()
+
+    def forget(self) -> None:
+        """No filters, no search and no patient's dates (sign-out): nothing of the last session stays."""
+        self._history_span = None
+        self.reset_filters()
+        self._updating = True
+        try:
+            for edit in (self.date_from, self.date_to):
+                edit.setDate(QDate.currentDate())
+        finally:
+            self._updating = False
 
     def set_match_status(self, text: str) -> None:
         self.match_label.setText(text)

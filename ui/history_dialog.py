@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.long_text import show_plain_text
 from viewer.services.event_history import VersionRow
 
 
@@ -72,4 +73,4 @@ class HistoryDialog(QDialog):
 
     def _show(self, row: int, *_args: Any) -> None:
         if 0 <= row < len(self.versions):
-            self.detail.setPlainText(self.versions[row].full_text)
+            show_plain_text(self.detail, self.versions[row].full_text)

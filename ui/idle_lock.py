@@ -93,6 +93,7 @@ class LockScreen(QWidget):
         self.message.setObjectName("lockMessage")
         self.message.setAccessibleName("Lock message")
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # it names the user: shown as typed
         self.password = QLineEdit(self)
         self.password.setObjectName("unlockPassword")
         self.password.setAccessibleName("Password to unlock")

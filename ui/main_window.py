@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.edit_controller import EditController
-from ui.export import ExportFailed, caption_for, export_work, paint_on_page
+from ui.export import ExportFailed, caption_for, export_work, print_on_page, with_export_suffix
 from ui.fhir_actions import FhirActions
 from ui.idle_lock import IdleWatcher, LockScreen, ShortcutBlock, WindowShield
 from ui.operations import CancelToken, OperationRunner
@@ -42,7 +43,7 @@ from viewer.db.embedded import EmbeddedServerError
 from viewer.db.engine import embedded_server
 from viewer.db.settings import Settings
 from viewer.domain import EventDetail
-from viewer.services.access import Actor, load_actor
+from viewer.services.access import Actor, load_actor, may_read_texts
 from viewer.services.audit import AuditKey, AuditKeyError, append
 from viewer.services.drafts import DraftStore
 from viewer.services.errors import ServiceError
@@ -58,6 +59,7 @@ from viewer.services.sign_in import (
 from viewer.services.startup import DatabaseUnavailable, StartupResult, prepare_database
 from viewer.services.timeline_copy import copy_timeline
 from viewer.services.timeline_query import TimelineColumns, from_epoch_ms
+from viewer.wording import count_of
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +204,7 @@ class MainWindow(QMainWindow):
         self.who = QLabel("", self)
         self.who.setObjectName("signedInAs")
         self.who.setAccessibleName("Signed-in user")
+        self.who.setTextFormat(Qt.TextFormat.PlainText)
         self.statusBar().addPermanentWidget(self.who)
 
         self.edits = EditController(self, self.runner, settings.home)
@@ -488,13 +491,13 @@ class MainWindow(QMainWindow):
         patient = self.timeline.patient
         if patient is None:
             return
-        suggested = str(Path.home() / f"{patient.username}-timeline.{fmt}")
+        # Dated, so this week's export does not offer to overwrite last week's.
+        suggested = str(Path.home() / f"{patient.username}-timeline-{date.today():%Y-%m-%d}.{fmt}")
         path, _ = QFileDialog.getSaveFileName(
             self, "Export the timeline view", suggested, f"{fmt.upper()} (*.{fmt})"
         )
         if path:
-            target = Path(path)
-            self.export_view(target if target.suffix else target.with_suffix(f".{fmt}"))
+            self.export_view(with_export_suffix(Path(path), fmt))
 
     def export_view(self, path: Path) -> None:
         """Write the visible timeline with its caption to ``path`` (.png, .svg or .pdf) in the background."""
@@ -533,7 +536,7 @@ class MainWindow(QMainWindow):
             return
         painter = QPainter(printer)
         page = printer.pageLayout().paintRectPixels(printer.resolution())
-        paint_on_page(
+        print_on_page(
             painter, QRect(0, 0, page.width(), page.height()), self.timeline, caption_for(self.timeline)
         )
         painter.end()
@@ -630,6 +633,7 @@ class MainWindow(QMainWindow):
     def _on_signed_in(self, result: SignedIn) -> None:
         self.engine, self.identity = result.engine, result.identity
         self.edits.start_session(result.engine, result.actor, result.drafts)
+        self.timeline.set_texts_readable(may_read_texts(result.actor))
         self._update_edit_actions()
         if self.sign_in_dialog is not None:
             self.sign_in_dialog.rejected.disconnect(self.close)
@@ -793,7 +797,7 @@ class MainWindow(QMainWindow):
         assert self.engine is not None
         self.timeline.set_timeline(self.engine, patient, columns)
         self._set_export_enabled(bool(len(columns)))
-        self.statusBar().showMessage(f"Loaded {len(columns)} events", 5_000)
+        self.statusBar().showMessage(f"Loaded {count_of(len(columns), 'event')}", 5_000)
         self._hand_keys_to_timeline(patient)
         self.timelineShown.emit(patient)
 

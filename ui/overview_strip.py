@@ -69,7 +69,9 @@ class OverviewStrip(pg.PlotWidget):
         self._updating = False
         self.window_box.sigRegionChanged.connect(self._on_region)
         self.window_box.sigRegionChangeFinished.connect(self._on_region)  # a drag's last step comes only here
+        self.window_box.sigRegionChangeFinished.connect(self._fit)
         self._history: ViewRange | None = None
+        self._span: tuple[float, float] | None = None  # the strip's time range now, in seconds
 
     def set_density(self, index: TimelineIndex, history: ViewRange, layout: LaneLayout) -> None:
         """Compute and show the density now (small histories)."""
@@ -84,9 +86,9 @@ class OverviewStrip(pg.PlotWidget):
         lanes = rgba.shape[0]
         self.image.setImage(rgba, autoLevels=False)
         self.image.setRect(history.start_ms / 1000, 0, history.span_ms / 1000, lanes)
-        self.getViewBox().setRange(
-            xRange=(history.start_ms / 1000, history.end_ms / 1000), yRange=(0, lanes), padding=0
-        )
+        self.getViewBox().setRange(yRange=(0, lanes), padding=0)
+        self._span = None
+        self._fit()
 
     def show_window(self, view: ViewRange) -> None:
         self._updating = True
@@ -94,6 +96,26 @@ class OverviewStrip(pg.PlotWidget):
             self.window_box.setRegion((view.start_ms / 1000, view.end_ms / 1000))
         finally:
             self._updating = False
+        self._fit()
+
+    def _dragging(self) -> bool:
+        return bool(self.window_box.moving or any(line.moving for line in self.window_box.lines))
+
+    def _fit(self) -> None:
+        """Span the history, and the window too where it reaches past it, so the box stays whole.
+
+        Pan and zoom may go a little beyond the history; the box then ran off the
+        strip, its edges out of sight and out of reach.  While the box is dragged
+        the strip holds still (rescaling under the pointer would move the box
+        away from it), and fits once the drag ends.
+        """
+        if self._history is None or self._dragging():
+            return
+        low, high = self.window_box.getRegion()
+        span = (min(self._history.start_ms / 1000, low), max(self._history.end_ms / 1000, high))
+        if span != self._span:
+            self._span = span
+            self.getViewBox().setXRange(*span, padding=0)
 
     def _on_region(self) -> None:
         if self._updating:

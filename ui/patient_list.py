@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from viewer.domain import to_local
 from viewer.services.patients import PatientSummary
+from viewer.wording import count_of
 
 PATIENT_ROLE = Qt.ItemDataRole.UserRole + 1
 _Index = QModelIndex | QPersistentModelIndex
@@ -85,7 +86,7 @@ def describe_patient(patient: PatientSummary) -> str:
         return "no events yet"
     first = to_local(patient.first_event).strftime("%b %Y")
     last = to_local(patient.last_event).strftime("%b %Y")
-    return f"{patient.event_count} events, {first} – {last}"
+    return f"{count_of(patient.event_count, 'event')}, {first} – {last}"
 
 
 class _PatientFilter(QSortFilterProxyModel):

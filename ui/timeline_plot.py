@@ -31,7 +31,7 @@ from ui.event_layer import EventLayer
 from ui.style import LANE_BAND_COLOURS, TODAY_COLOUR
 from ui.time_axis import CalendarAxis, LaneBackground
 from viewer.lane_layout import LaneLayout
-from viewer.view_range import MAX_SPAN_MS, MIN_SPAN_MS, ViewRange
+from viewer.view_range import MAX_SPAN_MS, MIN_SPAN_MS, PAN_STEP, ZOOM_STEP, ViewRange
 
 _KEY_ACTIONS: dict[Qt.Key, str] = {
     Qt.Key.Key_Left: "previous",
@@ -179,10 +179,28 @@ class TimelineViewBox(pg.ViewBox):
     clicked = Signal(object)
     doubleClicked = Signal(object)
     contextRequested = Signal(object, object)
+    wheelZoomed = Signal(float, float)  # factor (< 1 zooms in), time under the pointer (epoch ms)
+    wheelPanned = Signal(float)  # fraction of the window (positive: later)
 
     def __init__(self) -> None:
         super().__init__(enableMenu=False)
         self.setMouseEnabled(x=True, y=False)
+
+    def wheelEvent(self, ev: Any, axis: int | None = None) -> None:
+        """A notch zooms as ``+``/``-`` do; a sideways swipe or tilt pans as ``Shift+←/→`` do.
+
+        pyqtgraph's own wheel zoomed on sideways swipes too, by its own step, and
+        at the 10-minute limit re-centred the window, so each further notch slid
+        the time under the pointer away.  The plot applies these through
+        :class:`ViewRange`, which keeps the anchor and the limits.
+        """
+        notches = ev.delta() / 120.0
+        if ev.orientation() == Qt.Orientation.Horizontal:
+            self.wheelPanned.emit(-notches * PAN_STEP)  # tilted left (positive) goes back in time
+        else:
+            anchor = self.mapSceneToView(ev.scenePos()).x() * 1000.0
+            self.wheelZoomed.emit(ZOOM_STEP**-notches, anchor)
+        ev.accept()
 
     def mouseClickEvent(self, ev: Any) -> None:
         if ev.button() == Qt.MouseButton.RightButton:
@@ -273,6 +291,10 @@ class TimelinePlot(pg.PlotWidget):
         self.today.setZValue(20)
         item.addItem(self.today, ignoreBounds=True)
         self.view_box.sigXRangeChanged.connect(self._place_today)
+        self.view_box.wheelZoomed.connect(self.zoom)
+        self.view_box.wheelPanned.connect(
+            lambda fraction: self.set_view_range(self.view_range().panned(fraction))
+        )
         self.layer = EventLayer()
         item.addItem(self.layer)
         self.viewport().setObjectName("timelinePlotViewport")
@@ -402,7 +424,7 @@ class TimelinePlot(pg.PlotWidget):
         elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
             self.set_view_range(self.view_range().zoom_out(self.cursor_time_ms()))
         elif shift and key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
-            self.set_view_range(self.view_range().panned(-0.1 if key == Qt.Key.Key_Left else 0.1))
+            self.set_view_range(self.view_range().panned(-PAN_STEP if key == Qt.Key.Key_Left else PAN_STEP))
         elif key == Qt.Key.Key_F3 and shift:
             self.keyAction.emit("search-previous")
         elif key == Qt.Key.Key_Menu or (shift and key == Qt.Key.Key_F10):

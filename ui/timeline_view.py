@@ -56,7 +56,7 @@ from viewer.event_text import tooltip_head, tooltip_text
 from viewer.export_caption import describe_range
 from viewer.lane_layout import LaneLayout
 from viewer.lod import LodPyramid
-from viewer.services.errors import PurposeRequired, ServiceError
+from viewer.services.errors import NotPermitted, PurposeRequired, ServiceError, describe_read_failure
 from viewer.services.patients import PatientSummary
 from viewer.services.timeline_query import (
     TimelineColumns,
@@ -71,6 +71,7 @@ from viewer.timeline_hint import empty_view_hint
 from viewer.timeline_index import TimelineIndex
 from viewer.timeline_related import RelatedEvent, describe_related
 from viewer.view_range import Preset, ViewRange
+from viewer.wording import count_of
 
 HOVER_TOLERANCE_PX = 9
 SYNC_PROVIDER_EVENTS = 100_000  # above this the pyramid is built in the background
@@ -192,6 +193,9 @@ class TimelineView(QWidget):
         # Another author's private events whose text a hover was refused (it needs a stated purpose):
         # their tooltip says so instead of waiting, and hovering them again asks the database nothing.
         self._purpose_needed: set[uuid.UUID] = set()
+        # Events whose text could not be read, and why (said in the tooltip instead of "…").
+        self._unreadable: dict[uuid.UUID, str] = {}
+        self.texts_readable = True  # False for a role that sees markers only (an administrator)
         self._hover_row: int | None = None
         self._range_update_pending = False
         # A search starts once typing pauses: one per keystroke over a million titles queued up
@@ -204,6 +208,7 @@ class TimelineView(QWidget):
         self.header = QLabel("", self)
         self.header.setObjectName("timelineHeader")
         self.header.setAccessibleName("Selected patient")
+        self.header.setTextFormat(Qt.TextFormat.PlainText)  # a name as imported, never read as HTML
         font = self.header.font()
         font.setPointSize(font.pointSize() + 3)
         font.setBold(True)
@@ -281,6 +286,7 @@ class TimelineView(QWidget):
         self.overview.viewport().setAccessibleName("Whole history; drag the box to move the view")
         self.overview.windowMoved.connect(self.plot.set_view_range)
         self.detail = EventDetailPane(self)
+        self.detail.retryRequested.connect(self.retry_selected)
 
         plot_column = QWidget(self)
         plot_column.setObjectName("timelinePlotColumn")
@@ -392,12 +398,17 @@ class TimelineView(QWidget):
     def show_progress(self, loaded: int, total: int) -> None:
         """While a patient loads: how far the transfer has got."""
         if self.stack.currentIndex() == self.MESSAGE_PAGE and self.retry.isHidden():
-            self.message.setText(f"Loading {total} events… {loaded} received")
+            self.message.setText(f"Loading {count_of(total, 'event')}… {loaded} received")
 
     def _set_controls_enabled(self, enabled: bool) -> None:
         # With nothing to zoom, + and - used to send the keyboard to the hidden lanes.
         for widget in (*self.presets.values(), *self.zoom_buttons, self.filters):
             widget.setEnabled(enabled)
+
+    def set_texts_readable(self, readable: bool) -> None:
+        """Whether the signed-in role reads titles and descriptions (not an administrator)."""
+        self.texts_readable = readable
+        self.filters.set_search_allowed(readable)
 
     def clear(self, message: str) -> None:
         """Forget the patient shown, its text and its engine (sign-out), and say ``message``.
@@ -413,7 +424,9 @@ class TimelineView(QWidget):
         self.selected_row = None
         self._details.clear()
         self._purpose_needed.clear()
+        self._unreadable.clear()
         self.columns = TimelineColumns.empty()
+        self.filter = self.filter.with_text_rows(None)  # its rows index the columns just dropped
         self.mask = np.ones(0, dtype=np.bool_)
         self.index = TimelineIndex(self.columns, self.mask)
         self.match_rows = np.empty(0, np.int64)
@@ -422,6 +435,11 @@ class TimelineView(QWidget):
         self.header.setText("")
         self.summary.setText("")
         self.range_label.setText("")
+        # The next clinician starts afresh: the last one's search (with its match count, a count of
+        # private hits) and filters stayed, and were applied to the next login's patient.
+        self.set_lane_layout(LaneLayout())
+        self.filters.forget()
+        self.set_texts_readable(True)
         self._set_controls_enabled(False)
         self.show_message(message)
 
@@ -430,7 +448,7 @@ class TimelineView(QWidget):
         self.summary.setText("")
         self.range_label.setText("")  # the last patient's range is not this one's
         self._set_controls_enabled(False)
-        self.show_message(f"Loading {patient.event_count} events…")
+        self.show_message(f"Loading {count_of(patient.event_count, 'event')}…")
 
     # -- data --------------------------------------------------------------------------
     def set_timeline(
@@ -455,6 +473,7 @@ class TimelineView(QWidget):
         self.columns = columns
         self._details.clear()
         self._purpose_needed.clear()
+        self._unreadable.clear()
         self.header.setText(patient.display_name)
         self.range_label.setText("")  # set again below when there is a range to show
         if len(columns):
@@ -466,7 +485,9 @@ class TimelineView(QWidget):
         else:
             self.history = None
         self.plot.set_bounds(self.history.with_room() if self.history is not None else None)
-        self._apply_filter(self.filter, refresh_search=True)
+        # The last search's rows index the last columns: kept, they crashed a smaller patient's load
+        # and haloed unrelated events of a larger one.  Searching again, this history's own answer lands.
+        self._apply_filter(self.filter.with_text_rows(None), refresh_search=True)
         if view is not None:
             self.plot.set_view_range(view)
         elif self.history is not None:
@@ -572,7 +593,10 @@ class TimelineView(QWidget):
             self.plot.layer.provider = provider
             self.plot.layer.update()
             if density is not None and history is not None:
-                self.overview.show_density(density, history)
+                if self.plot.lane_layout == layout:
+                    self.overview.show_density(density, history)
+                else:  # lanes moved while it was computed (a reorder keeps the index): draw them as they are
+                    self.overview.set_density(index, history, self.plot.lane_layout)
             self.lod_ready = True
             self.levelOfDetailReady.emit()
 
@@ -631,13 +655,38 @@ class TimelineView(QWidget):
                 self.plot.set_view_range(moved)
         event_id = self.columns.event_id(row)
         self.eventSelected.emit(event_id)
+        if not self.texts_readable:
+            self._show_unreadable(
+                row, describe_read_failure(NotPermitted("read the text of", event_id)) or ""
+            )
+            return
         self.detail.show_loading()
         self._with_detail(
             event_id,
             lambda detail: self._show_selected(row, detail),
             "detail-selected",
             on_private=lambda: self.detail.show_private_notice() if self.selected_row == row else None,
+            on_error=lambda reason: self._show_unreadable(row, reason, retry=True),
         )
+
+    def _show_unreadable(self, row: int, reason: str, *, retry: bool = False) -> None:
+        """The selected event without its text: what the columns know, and why the rest is missing."""
+        if self.selected_row != row:
+            return
+        self.detail.show_unreadable(self._head_of(row), reason, retry=retry)
+
+    def _head_of(self, row: int) -> str:
+        return tooltip_head(
+            EventType.from_lane(int(self.columns.lane[row])),
+            Importance(int(self.columns.importance[row])),
+            from_epoch_ms(int(self.columns.time_ms[row])),
+            bool(self.columns.is_private[row]),
+        )
+
+    def retry_selected(self) -> None:
+        """The detail pane's "Try again" after a failed read."""
+        if self.selected_row is not None:
+            self.select_row(self.selected_row)
 
     def open_selected(self) -> None:
         """Enter or double-click: bring the selected event's details into view and say so."""
@@ -717,12 +766,15 @@ class TimelineView(QWidget):
         on_private: Callable[[], object] | None = None,
         *,
         quiet: bool = False,
+        on_error: Callable[[str], object] | None = None,
     ) -> None:
         """Call ``then`` with the event's text: at once if cached, else after a background fetch.
 
         ``key`` separates hover fetches from selection fetches so one never cancels the other.
         Another author's private event is not read here (that needs a stated purpose):
-        ``on_private`` is called instead.
+        ``on_private`` is called instead.  A read that fails for a reason a user can meet
+        (no right to the text, the event gone, the connection lost) goes to ``on_error`` with
+        that reason in words; the timeline stays on screen.
         """
         cached = self._details.get(event_id)
         if cached is not None:
@@ -750,6 +802,10 @@ class TimelineView(QWidget):
                 return
             if quiet and isinstance(error, ServiceError):
                 return  # a side detail (the related event's title) that could not be read: no alarm
+            reason = describe_read_failure(error)
+            if reason is not None and on_error is not None:
+                on_error(reason)
+                return
             self._on_failure(error)
 
         self.runner.run(work, success=done, failure=failed, key=key)
@@ -793,7 +849,21 @@ class TimelineView(QWidget):
 
     def _on_click(self, point: QPointF) -> None:
         self.plot.setFocus(Qt.FocusReason.MouseFocusReason)
-        self.select_row(self.row_at(point))
+        self.select_row(self._next_at_spot(self.row_at(point)))
+
+    def _next_at_spot(self, row: int | None) -> int | None:
+        """``row``, or, clicking again where the selected event is, the next event at that moment.
+
+        Two events of a lane at the same minute share one marker; the second used
+        to be out of reach of the mouse.  Clicks now take turns through them.
+        """
+        if row is None or self.selected_row is None:
+            return row
+        together = self.index.same_moment(row)
+        if len(together) < 2 or self.selected_row not in together:
+            return row
+        at = int(np.flatnonzero(together == self.selected_row)[0])
+        return int(together[(at + 1) % len(together)])
 
     def _on_double_click(self, point: QPointF) -> None:
         row = self.row_at(point)
@@ -819,29 +889,25 @@ class TimelineView(QWidget):
     def tooltip_for_row(self, row: int) -> str:
         """The tooltip text known now: full if the event's text is cached, else date, type and importance."""
         event_id = self.columns.event_id(row)
+        together = len(self.index.same_moment(row)) if self.mask[row] else 1
+        also = f"\n{together} events at this moment: click again for the next" if together > 1 else ""
         detail = self._details.get(event_id)
         if detail is not None:
-            return tooltip_text(detail)
-        stored = from_epoch_ms(int(self.columns.time_ms[row]))
-        more = (
-            "\nPrivate: click it and state why to read it (as the author's supervisor)"
-            if event_id in self._purpose_needed
-            else "\n…"
-        )
-        return (
-            tooltip_head(
-                EventType.from_lane(int(self.columns.lane[row])),
-                Importance(int(self.columns.importance[row])),
-                stored,
-                bool(self.columns.is_private[row]),
-            )
-            + more
-        )
+            return tooltip_text(detail) + also
+        if event_id in self._purpose_needed:
+            more = "Private: click it and state why to read it (as the author's supervisor)"
+        elif not self.texts_readable:
+            more = describe_read_failure(NotPermitted("read the text of", event_id)) or ""
+        else:
+            more = self._unreadable.get(event_id, "…")
+        return f"{self._head_of(row)}\n{more}{also}"
 
     def show_tooltip(self, row: int) -> None:
         self.plot.setToolTip(self.tooltip_for_row(row))
         self._show_tooltip_now()
         event_id = self.columns.event_id(row)
+        if not self.texts_readable:
+            return
         if event_id not in self._details and event_id not in self._purpose_needed:
 
             def refresh(_detail: EventDetail | None = None) -> None:
@@ -853,7 +919,11 @@ class TimelineView(QWidget):
                 self._purpose_needed.add(event_id)
                 refresh()
 
-            self._with_detail(event_id, refresh, "detail-hover", on_private=refused)
+            def unreadable(reason: str) -> None:
+                self._unreadable[event_id] = reason
+                refresh()
+
+            self._with_detail(event_id, refresh, "detail-hover", on_private=refused, on_error=unreadable)
 
     def _show_tooltip_now(self) -> None:
         QToolTip.showText(self.plot.cursor().pos(), self.plot.toolTip(), self.plot)

@@ -36,8 +36,8 @@ def tooltip_head(event_type: EventType, importance: Importance, stored: datetime
 
 def tooltip_text(detail: EventDetail) -> str:
     head = tooltip_head(detail.event_type, detail.importance, detail.event_date, detail.is_private)
-    author = detail.therapist_name or "no author recorded"
-    return f"{head}\n{detail.title}\nby {author}"
+    author = f"by {detail.therapist_name}" if detail.therapist_name else "No author recorded"
+    return f"{head}\n{detail.title}\n{author}"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from datetime import datetime
 from viewer.domain import to_local
 from viewer.lane_layout import LaneLayout
 from viewer.services.timeline_query import from_epoch_ms
-from viewer.timeline_filter import TimelineFilter, describe_filters
+from viewer.timeline_filter import TimelineFilter, describe_counts, describe_filters
 from viewer.view_range import ViewRange
 
 CONFIDENTIAL = "Confidential clinical record. Store and share only as your practice's policy allows."
@@ -46,19 +46,20 @@ def export_caption(
     layout: LaneLayout,
     visible_events: int,
     total_events: int,
+    in_view: int,
     exported_at: datetime,
 ) -> ExportCaption:
-    """The caption of an export of ``patient_name``'s timeline as the user sees it now."""
-    shown = (
-        f"{visible_events} of {total_events} events"
-        if visible_events != total_events
-        else f"{total_events} events"
-    )
+    """The caption of an export of ``patient_name``'s timeline as the user sees it now.
+
+    The counts read as they do above the lanes: "177 of 197 events in the
+    loaded history" after a date range read as 177 inside it, where 15 were.
+    """
+    shown = describe_counts(total_events, visible_events, in_view)
     filters = describe_filters(flt, layout.hidden)
     stamp = exported_at.astimezone().strftime("%d %b %Y %H:%M").lstrip("0")
     return ExportCaption(
         title=f"{patient_name}: timeline",
-        range_line=f"{describe_range(view)} · {shown} in the loaded history",
+        range_line=f"{describe_range(view)} · {shown}",
         filter_line=filters,
         footer=f"Exported from Caseline on {stamp}. {CONFIDENTIAL}",
     )

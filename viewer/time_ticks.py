@@ -88,6 +88,10 @@ UNITS: tuple[TickUnit, ...] = (
     TickUnit(Base.YEAR, 25, 25 * 365.25 * DAY_MS, 44),
     TickUnit(Base.YEAR, 50, 50 * 365.25 * DAY_MS, 44),
     TickUnit(Base.YEAR, 100, 100 * 365.25 * DAY_MS, 44),
+    TickUnit(Base.YEAR, 250, 250 * 365.25 * DAY_MS, 44),
+    TickUnit(Base.YEAR, 500, 500 * 365.25 * DAY_MS, 44),
+    TickUnit(Base.YEAR, 1000, 1000 * 365.25 * DAY_MS, 44),
+    TickUnit(Base.YEAR, 2500, 2500 * 365.25 * DAY_MS, 44),
 )
 
 _DAILY = next(unit for unit in UNITS if unit.base is Base.DAY and unit.step == 1)
@@ -132,7 +136,8 @@ def _floor(local: datetime, unit: TickUnit) -> datetime:
     if unit.base is Base.MONTH:
         month = (local.month - 1) // unit.step * unit.step + 1
         return midnight.replace(month=month, day=1)
-    return midnight.replace(year=max(local.year // unit.step * unit.step, 1), month=1, day=1)
+    # There is no year 0: in the first century (millennium) the walk starts at the first boundary.
+    return midnight.replace(year=max(local.year // unit.step * unit.step, unit.step), month=1, day=1)
 
 
 def _advance(local: datetime, unit: TickUnit) -> datetime:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from viewer.domain import EventType, Importance, to_local
 from viewer.services.timeline_query import TimelineColumns, from_epoch_ms
+from viewer.wording import count_of
 
 ALL_TYPES: frozenset[EventType] = frozenset(EventType)
 
@@ -127,7 +128,13 @@ def describe_counts(total: int, matching: int, in_view: int) -> str:
     """
     if not total:
         return "no events"
-    shown = f"{total} events" if matching == total else f"{matching} of {total} events match the filters"
+    shown = (
+        count_of(total, "event")
+        if matching == total
+        else f"{matching} of {count_of(total, 'event')} "
+        + ("matches" if matching == 1 else "match")
+        + " the filters"
+    )
     if not matching:
         return shown
     return f"{shown} · {'all' if in_view == matching else in_view} in view"

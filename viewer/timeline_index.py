@@ -73,6 +73,13 @@ class TimelineIndex:
             return None
         return lo + int(candidates[best])
 
+    def same_moment(self, row: int) -> IntArray:
+        """The visible rows in ``row``'s lane at exactly its time, ascending: one marker on screen."""
+        times, lanes = self.columns.time_ms, self.columns.lane
+        lo = int(np.searchsorted(times, times[row], side="left"))
+        hi = int(np.searchsorted(times, times[row], side="right"))
+        return (np.flatnonzero((lanes[lo:hi] == lanes[row]) & self.mask[lo:hi]) + lo).astype(np.int64)
+
     def next_row(self, after_row: int | None, from_time_ms: float | None = None) -> int | None:
         """The first visible row after ``after_row``; with no row, the first at or after ``from_time_ms``."""
         if after_row is not None:

@@ -12,6 +12,7 @@ enough and never overflows).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 MINUTE_MS = 60_000.0
@@ -21,8 +22,15 @@ WEEK_MS = 7 * DAY_MS
 MONTH_MS = 30.436875 * DAY_MS  # mean Gregorian month
 YEAR_MS = 365.2425 * DAY_MS
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The times a window may show: what Python's calendar can name in any time zone (a day inside years
+# 1 and 9999).  Every stored event lies within them.
+EARLIEST_MS = (datetime(1, 1, 2, tzinfo=UTC) - _EPOCH) / timedelta(milliseconds=1)
+LATEST_MS = (datetime(9999, 12, 30, tzinfo=UTC) - _EPOCH) / timedelta(milliseconds=1)
 MIN_SPAN_MS = 10 * MINUTE_MS
-MAX_SPAN_MS = 200 * YEAR_MS
+# Wide enough for any history: with 200 years, one event mistyped as 2926 left "All" on an empty
+# stretch of the 2400s and the rest of the timeline out of reach.
+MAX_SPAN_MS = LATEST_MS - EARLIEST_MS
 ZOOM_STEP = 1.25  # one key press or wheel notch
 PAN_STEP = 0.1  # one arrow press: a tenth of the window
 COVER_MARGIN = 0.03  # "All" leaves this fraction of its span empty at each end
@@ -74,7 +82,17 @@ class ViewRange:
     def covering(cls, first_ms: float, last_ms: float, margin: float = COVER_MARGIN) -> ViewRange:
         """The whole history with a small margin; a single event gets a day around it."""
         span = max(last_ms - first_ms, DAY_MS)
-        return cls.around((first_ms + last_ms) / 2, span * (1 + 2 * margin))
+        return cls.around((first_ms + last_ms) / 2, span * (1 + 2 * margin)).within_calendar()
+
+    def within_calendar(self) -> ViewRange:
+        """This window cut to the times a calendar can name (years 1 to 9999)."""
+        if self.start_ms >= EARLIEST_MS and self.end_ms <= LATEST_MS:
+            return self
+        start, end = max(self.start_ms, EARLIEST_MS), min(self.end_ms, LATEST_MS)
+        if end - start < MIN_SPAN_MS:  # wholly outside: the nearest end of the calendar
+            start = min(max(start, EARLIEST_MS), LATEST_MS - MIN_SPAN_MS)
+            end = start + MIN_SPAN_MS
+        return ViewRange(start, end)
 
     @classmethod
     def of_history(cls, first_ms: float, last_ms: float, now_ms: float) -> ViewRange:
@@ -96,16 +114,24 @@ class ViewRange:
         at least a year in all so every preset fits even a short history.
         """
         extra = max(self.span_ms * ROOM_MARGIN, (MIN_ROOM_MS - self.span_ms) / 2)
-        return ViewRange(self.start_ms - extra, self.end_ms + extra)
+        return ViewRange(self.start_ms - extra, self.end_ms + extra).within_calendar()
 
     def clamped(self, bounds: ViewRange | None) -> ViewRange:
-        """This window made to fit ``bounds``: span within limits, then moved (not shrunk) inside."""
-        ceiling = MAX_SPAN_MS if bounds is None else min(MAX_SPAN_MS, bounds.span_ms)
-        span = min(max(self.span_ms, MIN_SPAN_MS), ceiling)
-        if bounds is None:
-            return self if span == self.span_ms else ViewRange.around(self.centre_ms, span)
+        """This window made to fit ``bounds`` (or the calendar): moved, not shrunk, inside.
+
+        A window wider than the bounds keeps what it shows of them: dragging
+        the overview box's left edge past the start stops it there and leaves
+        the right edge where it was (re-centring used to move that too).
+        """
+        limits = (bounds if bounds is not None else _CALENDAR).within_calendar()
+        span = max(self.span_ms, MIN_SPAN_MS)
+        if span > limits.span_ms:
+            start, end = max(self.start_ms, limits.start_ms), min(self.end_ms, limits.end_ms)
+            if end - start >= MIN_SPAN_MS:
+                return ViewRange(start, end)
+            return limits
         start = self.centre_ms - span / 2 if span != self.span_ms else self.start_ms
-        start = min(max(start, bounds.start_ms), bounds.end_ms - span)
+        start = min(max(start, limits.start_ms), limits.end_ms - span)
         if start == self.start_ms and span == self.span_ms:
             return self
         return ViewRange(start, start + span)
@@ -181,3 +207,6 @@ class ViewRange:
         else:
             start = moment_ms + margin - self.span_ms
         return ViewRange(start, start + self.span_ms)
+
+
+_CALENDAR = ViewRange(EARLIEST_MS, LATEST_MS)

@@ -16,12 +16,12 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from tests.db.privacy_practice import Practice
+from tests.db.privacy_practice import ACTORS, Practice
 from viewer.db.engine import make_engine
 from viewer.services.audit import AuditKey, append
 from viewer.services.event_history import load_versions
-from viewer.services.timeline_copy import copy_timeline
-from viewer.services.timeline_query import fetch_event, fetch_timeline
+from viewer.services.timeline_copy import copy_private_markers, copy_timeline
+from viewer.services.timeline_query import fetch_event, fetch_private_markers, fetch_timeline
 
 KEY = AuditKey(bytes(range(32)))
 PRIVATE_TEXT = "SELECT title FROM caseline_read_private(:e)"
@@ -218,3 +218,25 @@ def test_a_review_note_without_its_audit_row_is_refused(practice: Practice, supe
         conn.execute(sa.text(insert), {"e": event})
         append(conn, KEY, "annotation.create", event_id=event)
         conn.commit()
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_markers_by_copy_are_the_markers_by_pages(practice: Practice, actor: str) -> None:
+    """The COPY the app loads with returns what the keyset pages return, to every login: only a
+    supervisor gets rows, and only the supervisees' private events on patients they treat."""
+    engine = practice.engine_for(actor)
+    try:
+        with engine.connect() as conn:
+            for patient in practice.patients.values():
+                copied, paged = copy_private_markers(conn, patient), fetch_private_markers(conn, patient)
+                assert [copied.event_id(r) for r in range(len(copied))] == [
+                    paged.event_id(r) for r in range(len(paged))
+                ]
+                assert copied.time_ms.tolist() == paged.time_ms.tolist()
+                assert copied.lane.tolist() == paged.lane.tolist()
+                assert copied.importance.tolist() == paged.importance.tolist()
+                assert copied.is_private.all()
+                if actor != "supervisor":
+                    assert not len(copied)
+    finally:
+        engine.dispose()

@@ -161,7 +161,8 @@ def test_arbitrary_input_is_stored_identically_or_refused_cleanly(
 
 
 @pytest.mark.parametrize(
-    ("needle", "expected"), [("INTAKE", 2), ("50%", 1), ("a_b", 1), ("\\", 1), ("", 0), ("zz", 0)]
+    ("needle", "expected"),
+    [("INTAKE", 2), ("50%", 1), ("a_b", 1), ("\\", 1), ("", 0), ("zz", 0), ("In\0take", 0), ("\0", 0)],
 )
 def test_title_search_is_literal_and_case_insensitive(db: sa.Connection, needle: str, expected: int) -> None:
     from viewer.services.timeline_query import rows_of_ids, search_titles, uuid_from_s16

@@ -154,3 +154,49 @@ def test_a_workstation_without_the_clinics_audit_key_cannot_sign_in_and_is_told_
     assert "audit.key" in error.text() and "CASELINE_AUDIT_KEY" in error.text()
     assert win.identity is None and not (tmp_path / "audit.key").exists()
     win.close()
+
+
+def test_sign_out_forgets_the_search_and_filters_for_the_next_clinician(
+    qtbot: QtBot, window: MainWindow, practice: Practice
+) -> None:
+    """The author's search (its match count counting her private notes) and filters stayed on screen,
+    and were applied to the next login's timeline of the same patient."""
+    from PySide6.QtWidgets import QComboBox
+
+    from tests.ui.conftest import open_patient
+
+    _sign_in(qtbot, window, practice, "author")
+    timeline = open_patient(qtbot, window, "Patient P1")
+    bar = timeline.filters
+    bar.findChild(QComboBox, "filterPrivate").setCurrentIndex(2)  # only private
+    bar.search.setText("e")
+    qtbot.waitUntil(lambda: timeline.filter.text_rows is not None, timeout=30_000)
+    first_dialog = window.sign_in_dialog
+    window.sign_out_action.trigger()
+    assert bar.search.text() == "" and bar.match_label.text() == ""
+    assert timeline.filter.is_default and bar.summary.text() == "Showing all events"
+    qtbot.waitUntil(lambda: window.sign_in_dialog is not None and window.sign_in_dialog is not first_dialog)
+    _sign_in(qtbot, window, practice, "colleague")
+    timeline = open_patient(qtbot, window, "Patient P1")
+    assert timeline.filter.is_default and len(timeline.index) == len(timeline.columns)
+    assert timeline.plot.layer.highlight is None  # nothing of the last search haloed
+
+
+def test_an_administrator_sees_markers_and_is_not_offered_texts(
+    qtbot: QtBot, window: MainWindow, practice: Practice
+) -> None:
+    """Every hover of an administrator's read the text, was refused, and replaced the timeline with an
+    error page; the title search was refused by the database and stayed on "searching…"."""
+    from tests.ui.conftest import open_patient
+
+    _sign_in(qtbot, window, practice, "admin")
+    timeline = open_patient(qtbot, window, "Patient P1")
+    assert not timeline.filters.search.isEnabled()
+    timeline.show_tooltip(0)
+    timeline.select_row(1)
+    assert "not the text" in timeline.tooltip_for_row(0)
+    assert "not the text" in timeline.detail.hint.text()
+    assert timeline.stack.currentIndex() == timeline.PLOT_PAGE
+    assert window.statusBar().currentMessage() == "Loaded 3 events"  # no error since
+    window.sign_out_action.trigger()
+    assert timeline.filters.search.isEnabledTo(timeline.filters)  # the next login is offered the search

@@ -56,7 +56,7 @@ def test_tooltip_has_date_type_importance_title_author_in_local_time() -> None:
 
 def test_private_and_orphaned_events_say_so() -> None:
     text = tooltip_text(_detail(is_private=True, therapist_name=None))
-    assert "private" in text.splitlines()[0] and text.endswith("by no author recorded")
+    assert "private" in text.splitlines()[0] and text.endswith("\nNo author recorded")
     labels = {f.label: f.value for f in detail_fields(_detail(is_private=True))}
     assert labels["Privacy"] == PRIVATE_NOTICE
 

@@ -255,3 +255,14 @@ def test_wall_clock_steps_stay_on_their_hours_across_daylight_saving() -> None:
     six_hours = next(u for u in UNITS if u.approx_ms == 6 * 3_600_000)
     labels = [label for _, label in tick_times(_ms(2026, 3, 28, 0), _ms(2026, 3, 30, 0), six_hours, BERLIN)]
     assert [label[-5:] for label in labels if ":" in label] == ["06:00", "12:00", "18:00"] * 2
+
+
+def test_a_span_of_millennia_is_labelled_on_round_years() -> None:
+    """A history with a far-off date spans centuries; the first century has no year 0 to start from."""
+    start = datetime(1, 6, 1, tzinfo=UTC).timestamp() * 1000
+    end = datetime(9000, 1, 1, tzinfo=UTC).timestamp() * 1000
+    major, _minor = choose_units(end - start, 1600)
+    assert major.step >= 500
+    labels = [int(label) for _t, label in tick_times(start, end, major, UTC)]
+    assert labels and all(year % major.step == 0 for year in labels)
+    assert labels == sorted(labels) and labels[0] == major.step

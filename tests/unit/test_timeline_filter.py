@@ -105,3 +105,5 @@ def test_counts_name_what_they_count() -> None:
     assert describe_counts(1457, 36, 12) == "36 of 1457 events match the filters · 12 in view"
     assert describe_counts(1457, 0, 0) == "0 of 1457 events match the filters"
     assert describe_counts(0, 0, 0) == "no events"
+    assert describe_counts(1, 1, 1) == "1 event · all in view"  # not "1 events"
+    assert describe_counts(1457, 1, 0) == "1 of 1457 events matches the filters · 0 in view"

@@ -79,3 +79,17 @@ def test_step_in_wraps_around() -> None:
     assert index.step_in(matches, 2, -1) == 7
     assert index.step_in(matches, 6, -1) == 5
     assert index.step_in(np.empty(0, np.int64), None, 1) is None
+
+
+def test_same_moment_finds_the_visible_events_sharing_a_marker() -> None:
+    """Two notes at one minute share a marker; clicks take turns through them (the second was unreachable)."""
+    times = np.array([10, 20, 20, 20, 20, 30], dtype=np.int64)
+    lanes = np.array([2, 2, 3, 2, 2, 2], dtype=np.int8)
+    columns = TimelineColumns(
+        np.arange(6, dtype=">u8").astype("S16"), times, lanes, np.zeros(6, np.int8), np.zeros(6, np.uint8)
+    )
+    mask = np.array([True, True, True, False, True, True])
+    index = TimelineIndex(columns, mask)
+    assert index.same_moment(1).tolist() == [1, 4]  # not row 2 (another lane) nor row 3 (filtered out)
+    assert index.same_moment(2).tolist() == [2]
+    assert index.same_moment(0).tolist() == [0]

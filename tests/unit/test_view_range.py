@@ -158,3 +158,34 @@ def test_the_whole_history_reaches_today_when_it_is_recent() -> None:
     assert single.contains(T0) and single.contains(T0 + 3 * DAY_MS)
     future = ViewRange.of_history(T0, T0 + YEAR_MS, T0 + 100 * DAY_MS)  # planned events ahead of today
     assert future == ViewRange.covering(T0, T0 + YEAR_MS)
+
+
+def test_a_history_spanning_centuries_is_shown_whole() -> None:
+    """One event typed as 2926 for 2026 capped "All" at 200 empty years and put the rest out of reach."""
+    first, typo = T0, T0 + 900 * YEAR_MS
+    history = ViewRange.of_history(first, typo, now_ms=T0)
+    assert history.contains(first) and history.contains(typo)
+    bounds = history.with_room()
+    assert history.clamped(bounds) == history
+    day = ViewRange.around(first, DAY_MS).clamped(bounds)
+    assert day.contains(first) and day.span_ms == pytest.approx(DAY_MS)
+
+
+def test_windows_stay_within_the_calendar() -> None:
+    from viewer.view_range import EARLIEST_MS, LATEST_MS
+
+    whole = ViewRange.covering(EARLIEST_MS + DAY_MS, LATEST_MS - DAY_MS)  # events in years 1 and 9999
+    assert whole.start_ms >= EARLIEST_MS and whole.end_ms <= LATEST_MS
+    assert whole.with_room().start_ms >= EARLIEST_MS and whole.with_room().end_ms <= LATEST_MS
+    early = ViewRange(EARLIEST_MS - 5 * YEAR_MS, EARLIEST_MS + 5 * YEAR_MS).clamped(None)
+    assert early.start_ms == EARLIEST_MS and early.span_ms == pytest.approx(10 * YEAR_MS)
+    assert ViewRange(EARLIEST_MS, LATEST_MS).zoom_out().span_ms == MAX_SPAN_MS
+
+
+def test_a_window_wider_than_the_bounds_keeps_what_it_shows_of_them() -> None:
+    """Dragging the overview box's left edge past the start moved its right edge too (re-centred)."""
+    bounds = ViewRange(T0, T0 + 2 * YEAR_MS)
+    dragged = ViewRange(T0 - 5 * YEAR_MS, T0 + YEAR_MS)  # the left edge far past the start
+    assert dragged.clamped(bounds) == ViewRange(T0, T0 + YEAR_MS)
+    far_off = ViewRange(T0 + 10 * YEAR_MS, T0 + 15 * YEAR_MS)  # wider, and all of it outside
+    assert far_off.clamped(bounds) == bounds

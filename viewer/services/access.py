@@ -107,6 +107,16 @@ def may(actor: Actor, event: EventFacts, action: Action) -> bool:
     raise AssertionError(f"unknown action {action}")
 
 
+def may_read_texts(actor: Actor) -> bool:
+    """Whether ``actor`` reads any event's title or description (and so may search titles).
+
+    An administrator sees markers only: date, type and importance.  The app
+    asks before it reads, so an administrator's hover and search no longer
+    end in the database's refusal.
+    """
+    return actor.user_id is not None and actor.role != "admin"
+
+
 def may_create_for(actor: Actor, patient_id: uuid.UUID) -> bool:
     """Whether ``actor`` may add their own event to a patient's timeline."""
     return actor.is_clinician and patient_id in actor.assigned

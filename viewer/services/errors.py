@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg
+import sqlalchemy as sa
+
 from viewer.domain import ValidationError
 
 __all__ = [
@@ -18,6 +21,7 @@ __all__ = [
     "ServiceError",
     "UnknownPatient",
     "ValidationError",
+    "describe_read_failure",
 ]
 
 
@@ -77,3 +81,19 @@ class PurposeRequired(ServiceError):
     def __init__(self, event_id: uuid.UUID) -> None:
         super().__init__(f"event {event_id} is another author's private event: state why you read it")
         self.event_id = event_id
+
+
+def describe_read_failure(error: BaseException) -> str | None:
+    """Why an event's text could not be read, in words for the screen; ``None`` for a bug.
+
+    A hover or a selection whose read fails says so where the text would be:
+    it used to replace the whole timeline with an error page (for an
+    administrator, on every hover) with no way back but a filter change.
+    """
+    if isinstance(error, NotPermitted):
+        return "Your role sees when, what kind and how important, not the text."
+    if isinstance(error, EventNotFound):
+        return "It is no longer there: deleted, or made private by its author."
+    if isinstance(error, sa.exc.OperationalError | psycopg.OperationalError):
+        return "The database connection failed, so its text could not be read."
+    return None

@@ -24,7 +24,6 @@ from viewer.services.timeline_query import (
     _LANE_SQL,
     FLAG_PRIVATE,
     TimelineColumns,
-    fetch_private_markers,
 )
 
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
@@ -64,6 +63,15 @@ COPY (
     SELECT id, event_date, (({_LANE_SQL}) * 8 + ({_IMPORTANCE_SQL}) * 2 + is_private::int)::int2
     FROM timeline_events
     WHERE patient_id = %s AND deleted_at IS NULL
+    ORDER BY event_date
+) TO STDOUT (FORMAT BINARY)
+"""
+
+
+_MARKER_COPY_SQL = f"""
+COPY (
+    SELECT id, event_date, (({_LANE_SQL}) * 8 + ({_IMPORTANCE_SQL}) * 2 + is_private::int)::int2
+    FROM caseline_private_markers(%s)
     ORDER BY event_date
 ) TO STDOUT (FORMAT BINARY)
 """
@@ -161,7 +169,24 @@ def copy_timeline(
             raise
     if cancelled or (progress is not None and not progress(_received(buffer))):
         return None
-    return merge_in_time_order(parse_binary_copy(buffer), fetch_private_markers(conn, patient_id))
+    return merge_in_time_order(parse_binary_copy(buffer), copy_private_markers(conn, patient_id))
+
+
+def copy_private_markers(conn: sa.Connection, patient_id: uuid.UUID) -> TimelineColumns:
+    """A supervisor's text-free markers of supervisees' private events, through binary COPY.
+
+    The same rows as :func:`~viewer.services.timeline_query.fetch_private_markers`
+    (the same function decides them), without a Python row each: 34,000
+    markers took 0.8 s in keyset pages, more than the rest of a 500k load.
+    Empty for anyone but a supervisor.
+    """
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    buffer = bytearray()
+    with driver.cursor() as cursor, cursor.copy(_MARKER_COPY_SQL, (patient_id,)) as copy:
+        for chunk in copy:
+            buffer += chunk
+    return parse_binary_copy(buffer)
 
 
 def merge_in_time_order(columns: TimelineColumns, extra: TimelineColumns) -> TimelineColumns:

@@ -405,7 +405,7 @@ def _like_pattern(text: str) -> str:
 def search_titles(conn: sa.Connection, patient_id: uuid.UUID, text: str) -> npt.NDArray[np.bytes_]:
     """Ids (16 raw bytes each) of the patient's events whose title contains ``text``, any case."""
     needle = text.strip()
-    if not needle:
+    if not needle or "\0" in needle:  # no title holds a NUL (PostgreSQL text cannot), so none matches
         return np.empty(0, "S16")
     # One value of 16 bytes per match, not a Python UUID per row: "c" matches a million events,
     # and building their UUIDs took a second.
