@@ -736,6 +736,7 @@ class MainWindow(QMainWindow):
         if self.engine is None:
             return
         self.current_patient = patient
+        self.statusBar().clearMessage()  # "Loaded 1457 events" was the last patient's
         self.timeline.show_loading(patient)
         self.progress.setRange(0, max(patient.event_count, 1))
         self.progress.setValue(0)

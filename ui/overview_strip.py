@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QWidget
 
@@ -70,6 +72,7 @@ class OverviewStrip(pg.PlotWidget):
         self.window_box.sigRegionChanged.connect(self._on_region)
         self.window_box.sigRegionChangeFinished.connect(self._on_region)  # a drag's last step comes only here
         self.window_box.sigRegionChangeFinished.connect(self._fit)
+        self.scene().sigMouseClicked.connect(self._on_click)
         self._history: ViewRange | None = None
         self._span: tuple[float, float] | None = None  # the strip's time range now, in seconds
 
@@ -97,6 +100,20 @@ class OverviewStrip(pg.PlotWidget):
         finally:
             self._updating = False
         self._fit()
+
+    def _on_click(self, event: Any) -> None:
+        """A click beside the box moves the window there, centred on the click (its span kept)."""
+        if event.button() != Qt.MouseButton.LeftButton or self._history is None:
+            return
+        view_box = self.getViewBox()
+        if not view_box.sceneBoundingRect().contains(event.scenePos()):
+            return
+        at = float(view_box.mapSceneToView(event.scenePos()).x())
+        low, high = self.window_box.getRegion()
+        if low <= at <= high:
+            return  # on the box: dragging it is its own gesture
+        span = (high - low) * 1000.0
+        self.windowMoved.emit(ViewRange.around(at * 1000.0, span))
 
     def _dragging(self) -> bool:
         return bool(self.window_box.moving or any(line.moving for line in self.window_box.lines))

@@ -74,6 +74,7 @@ from viewer.view_range import Preset, ViewRange
 from viewer.wording import count_of
 
 HOVER_TOLERANCE_PX = 9
+TODAY_REFRESH_MS = 5 * 60_000
 SYNC_PROVIDER_EVENTS = 100_000  # above this the pyramid is built in the background
 DETAIL_CACHE_SIZE = 512
 SEARCH_PAUSE_MS = 200  # a search starts this long after the last keystroke
@@ -179,6 +180,11 @@ class TimelineView(QWidget):
         self.runner = runner
         self.provider_factory = provider_factory
         self.clock: Callable[[], float] = time.time  # seconds; tests fix "today" here
+        # A timeline left open past midnight (or for days) moves its "today" line along.
+        self._today_timer = QTimer(self)
+        self._today_timer.setInterval(TODAY_REFRESH_MS)
+        self._today_timer.timeout.connect(self.refresh_today)
+        self._today_timer.start()
         self.engine: sa.Engine | None = None
         self.patient: PatientSummary | None = None
         self.columns = TimelineColumns.empty()
@@ -283,7 +289,9 @@ class TimelineView(QWidget):
         self.overview = OverviewStrip(self)
         self.overview.setFocusProxy(self.plot)  # clicking the strip hands the keys to the lanes above
         self.overview.viewport().setObjectName("timelineOverviewViewport")
-        self.overview.viewport().setAccessibleName("Whole history; drag the box to move the view")
+        self.overview.viewport().setAccessibleName(
+            "Whole history; drag the box, or click beside it, to move the view"
+        )
         self.overview.windowMoved.connect(self.plot.set_view_range)
         self.detail = EventDetailPane(self)
         self.detail.retryRequested.connect(self.retry_selected)
@@ -404,6 +412,10 @@ class TimelineView(QWidget):
         # With nothing to zoom, + and - used to send the keyboard to the hidden lanes.
         for widget in (*self.presets.values(), *self.zoom_buttons, self.filters):
             widget.setEnabled(enabled)
+
+    def refresh_today(self) -> None:
+        if self.patient is not None:
+            self.plot.set_today(self.clock() * 1000.0)
 
     def set_texts_readable(self, readable: bool) -> None:
         """Whether the signed-in role reads titles and descriptions (not an administrator)."""
@@ -612,7 +624,12 @@ class TimelineView(QWidget):
             return ""
         if self.filter.text_rows is None:
             return "searching…"
-        return f"{len(self.match_rows)} match" + ("" if len(self.match_rows) == 1 else "es")
+        total = f"{len(self.match_rows)} match" + ("" if len(self.match_rows) == 1 else "es")
+        if self.selected_row is not None and len(self.match_rows):
+            at = int(np.searchsorted(self.match_rows, self.selected_row))
+            if at < len(self.match_rows) and self.match_rows[at] == self.selected_row:
+                return f"{at + 1} of {total}"  # where F3 has got to
+        return total
 
     # -- search ------------------------------------------------------------------------
     def _search(self, text: str) -> None:
@@ -644,6 +661,7 @@ class TimelineView(QWidget):
         self.selected_row = row
         self.plot.layer.selected_row = row
         self.plot.layer.update()
+        self.filters.set_match_status(self._match_status())
         if row is None:
             self.detail.clear()
             self.eventSelected.emit(None)
@@ -785,11 +803,15 @@ class TimelineView(QWidget):
         if engine is None:
             return
 
-        def work(_token: CancelToken, _report: Callable[[object], None]) -> EventDetail:
+        def work(token: CancelToken, _report: Callable[[object], None]) -> EventDetail | None:
+            if token.cancelled:  # the pointer moved on before this read started: its answer is unwanted
+                return None
             with engine.connect() as conn:
                 return fetch_event(conn, event_id)
 
-        def done(detail: EventDetail) -> None:
+        def done(detail: EventDetail | None) -> None:
+            if detail is None:
+                return
             self._details[event_id] = detail
             while len(self._details) > DETAIL_CACHE_SIZE:
                 self._details.popitem(last=False)

@@ -85,7 +85,7 @@ class TimelineFilter:
         parts: list[str] = []
         if self.types != ALL_TYPES:
             names = [t.label.lower() for t in EventType if t in self.types]
-            parts.append("only " + (", ".join(names) if names else "no types"))
+            parts.append("only " + ", ".join(names) if names else "no event types ticked")
         if self.min_importance > Importance.LOW:
             parts.append(f"importance {self.min_importance.label.lower()} or more")
         if self.private is PrivateMode.HIDDEN:
