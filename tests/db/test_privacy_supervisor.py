@@ -240,3 +240,25 @@ def test_markers_by_copy_are_the_markers_by_pages(practice: Practice, actor: str
                     assert not len(copied)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_one_patients_markers_are_those_the_row_by_row_rule_allows(practice: Practice, actor: str) -> None:
+    """Migration s9t0u1v2w3x4 asks the rule once per supervisee for one patient; the every-patient
+    form still asks it row by row.  Both must give every login the same rows."""
+    engine = practice.engine_for(actor)
+    try:
+        with engine.connect() as conn:
+            for patient in practice.patients.values():
+                one = conn.execute(
+                    sa.text("SELECT id FROM caseline_private_markers(:p) ORDER BY id"), {"p": patient}
+                ).scalars()
+                by_row = conn.execute(
+                    sa.text(
+                        "SELECT id FROM caseline_private_markers(NULL) WHERE patient_id = :p ORDER BY id"
+                    ),
+                    {"p": patient},
+                ).scalars()
+                assert list(one) == list(by_row)
+    finally:
+        engine.dispose()
