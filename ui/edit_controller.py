@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ui.conflict_dialog import ConflictChoice, ConflictDialog
@@ -31,7 +31,13 @@ from viewer.services.access import Action, Actor, EventFacts, may, may_create_fo
 from viewer.services.annotations import add_annotation, list_annotations
 from viewer.services.audit import AuditKey, append
 from viewer.services.drafts import Draft, DraftStore
-from viewer.services.errors import EditConflict, EventNotFound, NotPermitted, PurposeRequired, ServiceError
+from viewer.services.errors import (
+    EditConflict,
+    EventNotFound,
+    PurposeRequired,
+    ServiceError,
+    describe_read_failure,
+)
 from viewer.services.event_commands import current_version, delete_event, save_edit, save_new
 from viewer.services.event_history import VersionRow, load_versions
 from viewer.services.events import EventService
@@ -377,6 +383,7 @@ class EditController(QObject):
     def delete(self, detail: EventDetail) -> None:
         box = QMessageBox(self._parent)
         box.setObjectName("deleteConfirm")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # the title goes in as typed, never as markup
         box.setAccessibleName("Confirm delete")
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Delete event")
@@ -457,8 +464,9 @@ class EditController(QObject):
             if isinstance(error, PurposeRequired) and purpose is None:
                 self.ask_purpose(read)
                 return
-            if isinstance(error, EventNotFound | NotPermitted):
-                self.message.emit(str(error))
+            reason = describe_read_failure(error)
+            if reason is not None:  # said in the status bar; the timeline stays (a lost connection
+                self.message.emit(f"Not opened. {reason}")  # replaced it with an error page)
                 return
             self.on_failure(error)
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.elided_label import ElidedLabel
-from viewer.domain import EventType, Importance
+from viewer.domain import EventType, Importance, to_local
 from viewer.timeline_filter import PrivateMode, TimelineFilter, describe_filters
 
 
@@ -291,7 +291,7 @@ class FilterBar(QWidget):
 
 
 def _local_date(time_ms: int) -> QDate:
-    local = datetime.fromtimestamp(time_ms / 1000.0, UTC).astimezone()
+    local = to_local(datetime.fromtimestamp(time_ms / 1000.0, UTC).replace(tzinfo=None))
     return QDate(local.year, local.month, local.day)
 
 

@@ -226,6 +226,9 @@ class MainWindow(QMainWindow):
         pane.historyRequested.connect(self._history_of_selected)
         pane.annotateRequested.connect(lambda: self._with_shown(self.edits.annotate))
         pane.readPrivateRequested.connect(self._read_selected_private)
+        # The pane's "Try again" after a lost connection starts a stopped embedded server first, as the
+        # timeline's own "Try again" does (a detail read used to fail again and again).
+        self.timeline.before_retry = self._before_read_retry
 
         self.fhir = FhirActions(self, self.runner, settings.home)
         self.fhir.imported.connect(lambda _r: self._after_import())
@@ -401,6 +404,7 @@ class MainWindow(QMainWindow):
         latest = self.edits.undo_stack.peek() if signed_in else None
         undoable = latest is not None and latest.patient_id == patient_id
         self.new_event_action.setEnabled(signed_in and self.edits.may_create(patient_id))
+        self.timeline.may_add_events = self.new_event_action.isEnabled()  # its "New … here" too
         self.delete_action.setEnabled("delete" in allowed)
         self.history_action.setEnabled("history" in allowed)
         # A change on another patient's timeline keeps Undo on, so Ctrl+Z says where to undo it
@@ -665,6 +669,7 @@ class MainWindow(QMainWindow):
         self.current_patient = None
         self.columns = None
         self.timeline.clear("Signed out.")
+        self.statusBar().clearMessage()  # "Loaded 197 events" was the last clinician's
         self.idle.stop()
         self.who.setText("")
         self.setWindowTitle("Caseline")
@@ -672,6 +677,7 @@ class MainWindow(QMainWindow):
         self.lock_action.setEnabled(False)
         self._set_export_enabled(False)
         self.patients.set_patients([])
+        self.patients.search.clear()  # the next clinician's list is not filtered by the last one's search
         self.runner.run(work, success=lambda _r: self.ask_sign_in(), failure=self._on_failure, key="sign-out")
 
     # -- idle lock ---------------------------------------------------------------------
@@ -819,6 +825,12 @@ class MainWindow(QMainWindow):
             self._show_error(f"the database connection failed ({type(cause).__name__})", retry=retry)
             return
         raise error  # a bug: crash loudly
+
+    def _before_read_retry(self, retry: Callable[[], object]) -> None:
+        if self.settings.uses_embedded:
+            self._restarting_server_then(retry)()
+        else:
+            retry()
 
     def _restarting_server_then(self, retry: Callable[[], object]) -> Callable[[], object]:
         """ "Try again" on the embedded server: start it first if it stopped (``main.py db stop``).

@@ -41,6 +41,9 @@ def density_image(
     return rgba
 
 
+CLICK_SLACK_PX = 5  # a click this close to the box is a missed grab of its edge, not a jump
+
+
 class OverviewStrip(pg.PlotWidget):
     """The whole history, density per lane, with the visible window as a draggable box.
 
@@ -110,8 +113,13 @@ class OverviewStrip(pg.PlotWidget):
             return
         at = float(view_box.mapSceneToView(event.scenePos()).x())
         low, high = self.window_box.getRegion()
-        if low <= at <= high:
-            return  # on the box: dragging it is its own gesture
+        slack = (
+            CLICK_SLACK_PX
+            * (view_box.viewRange()[0][1] - view_box.viewRange()[0][0])
+            / max(view_box.width(), 1)
+        )
+        if low - slack <= at <= high + slack:
+            return  # on the box or its edge: dragging them is their own gesture
         span = (high - low) * 1000.0
         self.windowMoved.emit(ViewRange.around(at * 1000.0, span))
 

@@ -56,7 +56,13 @@ from viewer.event_text import tooltip_head, tooltip_text
 from viewer.export_caption import describe_range
 from viewer.lane_layout import LaneLayout
 from viewer.lod import LodPyramid
-from viewer.services.errors import NotPermitted, PurposeRequired, ServiceError, describe_read_failure
+from viewer.services.errors import (
+    NotPermitted,
+    PurposeRequired,
+    ServiceError,
+    connection_failed,
+    describe_read_failure,
+)
 from viewer.services.patients import PatientSummary
 from viewer.services.timeline_query import (
     TimelineColumns,
@@ -75,6 +81,7 @@ from viewer.wording import count_of
 
 HOVER_TOLERANCE_PX = 9
 TODAY_REFRESH_MS = 5 * 60_000
+SEARCH_FAILED = "search failed: no connection (Enter tries again)"
 SYNC_PROVIDER_EVENTS = 100_000  # above this the pyramid is built in the background
 DETAIL_CACHE_SIZE = 512
 SEARCH_PAUSE_MS = 200  # a search starts this long after the last keystroke
@@ -201,7 +208,11 @@ class TimelineView(QWidget):
         self._purpose_needed: set[uuid.UUID] = set()
         # Events whose text could not be read, and why (said in the tooltip instead of "…").
         self._unreadable: dict[uuid.UUID, str] = {}
+        self._search_failed = False  # the last title search could not reach the database
         self.texts_readable = True  # False for a role that sees markers only (an administrator)
+        # How "Try again" reaches the database again: the window starts a stopped embedded server.
+        self.before_retry: Callable[[Callable[[], object]], None] | None = None
+        self.may_add_events = True  # "New … here" in the timeline's menu: the window knows the role
         self._hover_row: int | None = None
         self._range_update_pending = False
         # A search starts once typing pauses: one per keystroke over a million titles queued up
@@ -437,6 +448,7 @@ class TimelineView(QWidget):
         self._details.clear()
         self._purpose_needed.clear()
         self._unreadable.clear()
+        self._search_failed = False
         self.columns = TimelineColumns.empty()
         self.filter = self.filter.with_text_rows(None)  # its rows index the columns just dropped
         self.mask = np.ones(0, dtype=np.bool_)
@@ -486,6 +498,7 @@ class TimelineView(QWidget):
         self._details.clear()
         self._purpose_needed.clear()
         self._unreadable.clear()
+        self._search_failed = False
         self.header.setText(patient.display_name)
         self.range_label.setText("")  # set again below when there is a range to show
         if len(columns):
@@ -518,6 +531,8 @@ class TimelineView(QWidget):
 
     def set_filter(self, flt: TimelineFilter) -> None:
         text_changed = flt.text.strip() != self.filter.text.strip()
+        if text_changed:
+            self._search_failed = False
         self._apply_filter(
             flt.with_text_rows(self.filter.text_rows if not text_changed else None),
             refresh_search=text_changed,
@@ -622,6 +637,8 @@ class TimelineView(QWidget):
     def _match_status(self) -> str:
         if not self.filter.text.strip():
             return ""
+        if self._search_failed:
+            return SEARCH_FAILED
         if self.filter.text_rows is None:
             return "searching…"
         total = f"{len(self.match_rows)} match" + ("" if len(self.match_rows) == 1 else "es")
@@ -649,9 +666,24 @@ class TimelineView(QWidget):
             if self.columns is columns and self.filter.text.strip() == text:
                 self._apply_filter(self.filter.with_text_rows(rows), refresh_search=False)
 
-        self.runner.run(work, success=done, failure=self._on_failure, key="timeline-search")
+        def failed(error: BaseException) -> None:
+            if not connection_failed(error):
+                self._on_failure(error)
+                return
+            # The timeline stays; the search line says so, and Enter or F3 searches again.
+            if self.columns is columns and self.filter.text.strip() == text:
+                self._search_failed = True
+                self.filters.set_match_status(self._match_status())
+
+        self._search_failed = False
+        self.runner.run(work, success=done, failure=failed, key="timeline-search")
 
     def step_search(self, step: int) -> None:
+        if self._search_failed and self.filter.text.strip():
+            self._search_failed = False
+            self.filters.set_match_status(self._match_status())
+            self._search(self.filter.text.strip())
+            return
         row = self.index.step_in(self.match_rows, self.selected_row, step)
         if row is not None:
             self.select_row(row, reveal=True)
@@ -684,7 +716,7 @@ class TimelineView(QWidget):
             lambda detail: self._show_selected(row, detail),
             "detail-selected",
             on_private=lambda: self.detail.show_private_notice() if self.selected_row == row else None,
-            on_error=lambda reason: self._show_unreadable(row, reason, retry=True),
+            on_error=lambda reason, retry: self._show_unreadable(row, reason, retry=retry),
         )
 
     def _show_unreadable(self, row: int, reason: str, *, retry: bool = False) -> None:
@@ -702,9 +734,14 @@ class TimelineView(QWidget):
         )
 
     def retry_selected(self) -> None:
-        """The detail pane's "Try again" after a failed read."""
-        if self.selected_row is not None:
-            self.select_row(self.selected_row)
+        """The detail pane's "Try again" after a failed read (the window may restart its server first)."""
+        row = self.selected_row
+        if row is None:
+            return
+        if self.before_retry is not None:
+            self.before_retry(lambda: self.select_row(row) if self.selected_row == row else None)
+        else:
+            self.select_row(row)
 
     def open_selected(self) -> None:
         """Enter or double-click: bring the selected event's details into view and say so."""
@@ -784,7 +821,7 @@ class TimelineView(QWidget):
         on_private: Callable[[], object] | None = None,
         *,
         quiet: bool = False,
-        on_error: Callable[[str], object] | None = None,
+        on_error: Callable[[str, bool], object] | None = None,
     ) -> None:
         """Call ``then`` with the event's text: at once if cached, else after a background fetch.
 
@@ -826,7 +863,7 @@ class TimelineView(QWidget):
                 return  # a side detail (the related event's title) that could not be read: no alarm
             reason = describe_read_failure(error)
             if reason is not None and on_error is not None:
-                on_error(reason)
+                on_error(reason, connection_failed(error))  # only a lost connection is worth a retry
                 return
             self._on_failure(error)
 
@@ -846,7 +883,7 @@ class TimelineView(QWidget):
         label = f"New {lane.label.lower()} here…" if lane is not None else "New event here…"
         action = menu.addAction(label)
         action.setObjectName("newEventHereAction")
-        action.setEnabled(self.patient is not None)
+        action.setEnabled(self.patient is not None and self.may_add_events)
         action.triggered.connect(
             lambda: self.newEventRequested.emit(moment, lane if lane is not None else EventType.SESSION)
         )
@@ -941,7 +978,7 @@ class TimelineView(QWidget):
                 self._purpose_needed.add(event_id)
                 refresh()
 
-            def unreadable(reason: str) -> None:
+            def unreadable(reason: str, _retry: bool) -> None:
                 self._unreadable[event_id] = reason
                 refresh()
 

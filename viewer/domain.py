@@ -114,8 +114,15 @@ def from_storage(stored: datetime) -> datetime:
 
 
 def to_local(stored: datetime) -> datetime:
-    """A stored timestamp in the machine's local time zone, for display."""
-    return from_storage(stored).astimezone()
+    """A stored timestamp in the machine's local time zone, for display.
+
+    In the first and last hours of the calendar the local date can be year 0
+    or 10000, which Python cannot hold: those moments are shown in UTC.
+    """
+    try:
+        return from_storage(stored).astimezone()
+    except OverflowError:
+        return from_storage(stored)
 
 
 def check_text(field_name: str, value: str | None, maximum: int, *, required: bool) -> None:

@@ -72,7 +72,10 @@ def is_repeated(wall: datetime) -> bool:
 
 def wall_of(moment: datetime) -> tuple[datetime, bool]:
     """The naive local wall time showing the aware ``moment``, and whether it is that time's second occurrence."""
-    local = moment.astimezone()
+    try:
+        local = moment.astimezone()
+    except OverflowError:  # the calendar's first or last hours, locally year 0 or 10000: as given
+        return moment.replace(tzinfo=None, fold=0), False
     wall = local.replace(tzinfo=None, fold=0)
     second = is_repeated(wall) and _reading(wall, 1) == moment
     return wall, second

@@ -23,10 +23,10 @@ MONTH_MS = 30.436875 * DAY_MS  # mean Gregorian month
 YEAR_MS = 365.2425 * DAY_MS
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# The times a window may show: what Python's calendar can name in any time zone (a day inside years
-# 1 and 9999).  Every stored event lies within them.
-EARLIEST_MS = (datetime(1, 1, 2, tzinfo=UTC) - _EPOCH) / timedelta(milliseconds=1)
-LATEST_MS = (datetime(9999, 12, 30, tzinfo=UTC) - _EPOCH) / timedelta(milliseconds=1)
+# The times a window may show: the years 1 to 9999 (UTC) that Python's calendar and the editor know,
+# so every stored event, 31 Dec 9999 included, can be brought into view.
+EARLIEST_MS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) / timedelta(milliseconds=1)
+LATEST_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) / timedelta(milliseconds=1)
 MIN_SPAN_MS = 10 * MINUTE_MS
 # Wide enough for any history: with 200 years, one event mistyped as 2926 left "All" on an empty
 # stretch of the 2400s and the rest of the timeline out of reach.

@@ -371,6 +371,7 @@ def test_delete_asks_first_and_ctrl_z_brings_the_event_back(
     author.delete_action.trigger()
     box = _message_box(qtbot, "deleteConfirm")
     assert unnamed(box) == []
+    assert box.textFormat() == Qt.TextFormat.PlainText  # a title with "<b>" in it is shown as typed
     qtbot.mouseClick(box.findChild(QPushButton, "deleteCancelButton"), Qt.MouseButton.LeftButton)
     assert _owner(practice, "SELECT deleted_at IS NULL FROM timeline_events WHERE id = :i", i=event_id) == [
         (True,)
@@ -823,3 +824,19 @@ def test_what_a_save_under_way_finds_after_the_lock_waits_behind_it(
     qtbot.waitUntil(lambda: not dialog.isVisible() and dialog in author.shield.hidden, timeout=10_000)
     _unlock(qtbot, author, practice)
     assert dialog.isVisible()
+
+
+def test_opening_an_event_without_a_connection_says_so_and_keeps_the_timeline(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    """Enter with the database gone replaced the timeline with an error page and no way back."""
+    _open_patient(qtbot, author, "Patient P1")
+    _select_event(qtbot, author, practice.events["e1"])
+    gone = sa.create_engine("postgresql+psycopg://nobody@/caseline?host=/nonexistent-caseline-socket")
+    author.edits.engine = gone
+    author.timeline._details.clear()
+    qtbot.keyClick(author.timeline.plot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Not opened" in author.statusBar().currentMessage(), timeout=10_000)
+    assert "connection failed" in author.statusBar().currentMessage()
+    assert author.timeline.stack.currentIndex() == author.timeline.PLOT_PAGE
+    gone.dispose()

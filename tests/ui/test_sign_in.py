@@ -171,8 +171,10 @@ def test_sign_out_forgets_the_search_and_filters_for_the_next_clinician(
     bar.findChild(QComboBox, "filterPrivate").setCurrentIndex(2)  # only private
     bar.search.setText("e")
     qtbot.waitUntil(lambda: timeline.filter.text_rows is not None, timeout=30_000)
+    window.patients.search.setText("P1")
     first_dialog = window.sign_in_dialog
     window.sign_out_action.trigger()
+    assert window.patients.search.text() == "" and window.statusBar().currentMessage() == ""
     assert bar.search.text() == "" and bar.match_label.text() == ""
     assert timeline.filter.is_default and bar.summary.text() == "Showing all events"
     qtbot.waitUntil(lambda: window.sign_in_dialog is not None and window.sign_in_dialog is not first_dialog)

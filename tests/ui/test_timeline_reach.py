@@ -405,3 +405,89 @@ def test_today_moves_on_while_the_timeline_stays_open(qtbot: QtBot) -> None:
     view.clock = lambda: (T0 + 6 * DAY_MS) / 1000.0  # the next day came
     view.refresh_today()
     assert view.plot.today_line.value() * 1000 == pytest.approx(T0 + 6 * DAY_MS)
+
+
+def test_events_on_the_calendars_first_and_last_days_can_be_shown(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A placeholder 31 Dec 9999 (or 1 Jan 1) lay outside every window the view allowed."""
+    import time as clock
+
+    from viewer.export_caption import describe_range
+    from viewer.view_range import EARLIEST_MS, LATEST_MS
+
+    monkeypatch.setenv("TZ", "America/New_York")  # behind UTC: the first hours are local year 0
+    clock.tzset()
+    try:
+        first, last = round(EARLIEST_MS), round(LATEST_MS) - 60_000  # 0001-01-01 00:00, 9999-12-31 23:59
+        times = [first] + [T0 + i * DAY_MS for i in range(20)] + [last]
+        view = make_view(qtbot, _columns(times), T0)
+        qtbot.keyClick(view.plot, Qt.Key.Key_0)
+        a, b = view.rows_in_view()
+        assert b - a == len(times)
+        assert describe_range(view.plot.view_range())  # named, not an OverflowError
+        qtbot.keyClick(view.plot, Qt.Key.Key_3)  # the last year of the history
+        assert view.plot.view_range().contains(last)
+        view.select_row(0)
+        qtbot.keyClick(view.plot, Qt.Key.Key_D)
+        assert view.plot.view_range().contains(first)
+        assert view.tooltip_for_row(0).startswith(("Mon 1 Jan 1,", "Mon 1 Jan 0001"))
+    finally:
+        monkeypatch.undo()
+        clock.tzset()
+
+
+def test_a_search_without_a_connection_says_so_and_enter_tries_again(qtbot: QtBot) -> None:
+    """The failed search replaced the timeline with an error page, and stayed "searching…"."""
+    columns = synthetic_history(60, seed=14, years=1.0).columns(seed=14)
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    engine = sa.create_engine(NO_SERVER)
+    attempts: list[int] = []
+    sa.event.listen(engine, "do_connect", lambda *_args: attempts.append(1))
+    view.engine = engine
+    view.set_filter(TimelineFilter(text="session"))
+    label = view.filters.match_label
+    qtbot.waitUntil(lambda: "search failed" in label.text(), timeout=10_000)
+    assert view.stack.currentIndex() == view.PLOT_PAGE
+    view.select_row(3)
+    assert "search failed" in label.text()  # not back to "searching…"
+    tried = len(attempts)
+    view.step_search(1)  # Enter or F3
+    qtbot.waitUntil(lambda: len(attempts) > tried and "search failed" in label.text(), timeout=10_000)
+    engine.dispose()
+
+
+def test_try_again_goes_through_the_windows_reconnect(qtbot: QtBot) -> None:
+    """The pane's Try again read again against a stopped server; the window starts it first now."""
+    columns = synthetic_history(30, seed=15, years=1.0).columns(seed=15)
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    asked: list[object] = []
+
+    def reconnect(then: object) -> None:
+        asked.append(then)
+
+    view.before_retry = reconnect
+    view.select_row(4)
+    view.retry_selected()
+    assert len(asked) == 1 and callable(asked[0])
+
+
+def test_a_click_at_the_overview_box_edge_is_not_a_jump(qtbot: QtBot) -> None:
+    times = [T0 + i * DAY_MS for i in range(300)]
+    view = make_view(qtbot, _columns(times), T0 + 300 * DAY_MS)
+    qtbot.keyClick(view.plot, Qt.Key.Key_2)
+    month = view.plot.view_range()
+    strip = view.overview
+    qtbot.waitUntil(lambda: strip.window_box.getRegion()[0] * 1000 == pytest.approx(month.start_ms))
+    box = strip.getViewBox()
+    edge = box.mapViewToScene(QPointF(month.start_ms / 1000.0, 0.5))
+    pos = strip.mapFromScene(edge) - QPoint(3, 0)  # 3 px left of the box: a missed grab
+    qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert view.plot.view_range() == month
+
+
+def test_the_menu_offers_new_events_only_where_they_may_be_added(qtbot: QtBot) -> None:
+    view = make_view(qtbot, _columns([T0, T0 + DAY_MS]), T0)
+    assert view.context_menu(T0, EventType.NOTE).actions()[0].isEnabled()
+    view.may_add_events = False  # an administrator, or a patient this clinician does not treat
+    assert not view.context_menu(T0, EventType.NOTE).actions()[0].isEnabled()

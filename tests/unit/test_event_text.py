@@ -95,3 +95,41 @@ def test_an_imported_events_source_reads_as_codes_not_json() -> None:
         }
     )
     assert text == "FHIR Encounter a12b\nSNOMED CT 702927004: Urgent care clinic"
+
+
+def test_read_failures_are_worded_for_the_screen_and_only_a_lost_connection_is_retried() -> None:
+    import uuid
+
+    import psycopg
+    import sqlalchemy as sa
+
+    from viewer.services.errors import (
+        EventNotFound,
+        NotPermitted,
+        connection_failed,
+        describe_read_failure,
+    )
+
+    event = uuid.UUID(int=5)
+    lost = sa.exc.OperationalError("SELECT 1", {}, psycopg.OperationalError("no route to host"))
+    assert "connection failed" in (describe_read_failure(lost) or "") and connection_failed(lost)
+    assert "not the text" in (describe_read_failure(NotPermitted("read the text of", event)) or "")
+    assert "no longer there" in (describe_read_failure(EventNotFound(event)) or "")
+    assert not connection_failed(EventNotFound(event))
+    assert describe_read_failure(ValueError("a bug")) is None  # bugs still crash loudly
+    for reason in (
+        describe_read_failure(NotPermitted("read the text of", event)),
+        describe_read_failure(lost),
+    ):
+        assert str(event) not in (reason or "")  # no raw ids on the screen
+
+
+def test_a_name_that_already_says_its_role_says_it_once() -> None:
+    import uuid
+
+    from viewer.services.sign_in import Identity
+
+    assert Identity(uuid.UUID(int=1), "a", "Ada Morrow", "therapist").describe() == "Ada Morrow (therapist)"
+    assert (
+        Identity(uuid.UUID(int=2), "n", "Noor Castell (admin)", "admin").describe() == "Noor Castell (admin)"
+    )

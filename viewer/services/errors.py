@@ -21,6 +21,7 @@ __all__ = [
     "ServiceError",
     "UnknownPatient",
     "ValidationError",
+    "connection_failed",
     "describe_read_failure",
 ]
 
@@ -94,6 +95,11 @@ def describe_read_failure(error: BaseException) -> str | None:
         return "Your role sees when, what kind and how important, not the text."
     if isinstance(error, EventNotFound):
         return "It is no longer there: deleted, or made private by its author."
-    if isinstance(error, sa.exc.OperationalError | psycopg.OperationalError):
+    if connection_failed(error):
         return "The database connection failed, so its text could not be read."
     return None
+
+
+def connection_failed(error: BaseException) -> bool:
+    """The database could not be reached (worth trying again), as opposed to a refusal or a bug."""
+    return isinstance(error, sa.exc.OperationalError | psycopg.OperationalError)

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from viewer.domain import from_storage
+from viewer.domain import to_local
 from viewer.services.audit import AuditKey
 from viewer.services.timeline_query import fetch_event
 
@@ -56,7 +56,7 @@ def _when(value: Any) -> str:
     if not value:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return from_storage(moment).astimezone().strftime("%Y-%m-%d %H:%M")
+    return to_local(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def _row(version: int, snapshot: dict[str, Any], names: dict[str, str], *, current: bool) -> VersionRow:

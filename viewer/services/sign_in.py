@@ -42,7 +42,9 @@ class Identity:
     role: str
 
     def describe(self) -> str:
-        return f"{self.display_name} ({self.role})"
+        """ "Ada Morrow (therapist)"; a name that already says its role ("Noor Castell (admin)") once."""
+        role = f"({self.role})"
+        return self.display_name if self.display_name.endswith(role) else f"{self.display_name} {role}"
 
 
 @dataclass(frozen=True)
