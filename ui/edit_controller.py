@@ -98,8 +98,15 @@ class EditController(QObject):
             self._run(drafts.load_all, self._offer_drafts)
 
     def end_session(self) -> None:
-        """Sign-out: editors close, their encrypted drafts stay on disk for next time."""
+        """Sign-out or quit: editors close, their encrypted drafts stay on disk for next time.
+
+        The last keystrokes are sealed first: sign-out within the autosave's pause
+        lost them, and Quit left the editors open (the app kept running, and a
+        save went in after the sign-out was logged).
+        """
         for editor in list(self.editors):
+            if editor.dirty:  # typed in the last moments, before the autosave's pause ran out
+                self.save_draft(editor)
             editor.rejected.disconnect()
             editor.close_keeping_draft()
         self.editors.clear()

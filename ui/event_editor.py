@@ -71,6 +71,9 @@ def wall_from_qdatetime(value: QDateTime) -> datetime:
     return datetime(day.year(), day.month(), day.day(), clock.hour(), clock.minute(), clock.second())
 
 
+RELATED_FIELDS = frozenset({"related_entity_type", "related_entity_id"})
+
+
 class EventEditor(QDialog):
     """Create or edit one event.
 
@@ -477,6 +480,8 @@ class EventEditor(QDialog):
         if name == "event_date":
             self._show_occurrence(wall_from_qdatetime(self.date.dateTime()))
         self._touched.add(name)
+        if name in RELATED_FIELDS:  # one reference in two boxes: a type wants its id said at once
+            self._touched.update(RELATED_FIELDS)
         self.status.setText("")
         self._validate()
         self.edited.emit()

@@ -347,7 +347,10 @@ class MainWindow(QMainWindow):
         self.import_action.setEnabled(True)
         self.progress.hide()
         if self.engine is not None:
-            self.refresh_patients()
+            self.refresh_patients(keep_timeline=True)
+            patient = self.timeline.patient
+            if patient is not None:  # the import may have added to it: shown again, zoom kept
+                self._after_change(patient.id, None)
 
     def _ask_export_fhir(self) -> None:
         patient = self.timeline.patient
@@ -712,7 +715,8 @@ class MainWindow(QMainWindow):
         self.idle.start()
         self.unlocked.emit()
 
-    def refresh_patients(self) -> None:
+    def refresh_patients(self, *, keep_timeline: bool = False) -> None:
+        """List the patients again; ``keep_timeline`` leaves an open timeline on screen (after an import)."""
         engine = self.engine
         assert engine is not None
 
@@ -722,19 +726,23 @@ class MainWindow(QMainWindow):
 
         self.runner.run(
             work,
-            success=self._on_patients,
+            success=lambda patients: self._on_patients(patients, keep_timeline=keep_timeline),
             failure=lambda error: self._on_failure(error, retry=self.refresh_patients),
             key="patients",
         )
 
-    def _on_patients(self, patients: list[PatientSummary]) -> None:
+    def _on_patients(self, patients: list[PatientSummary], *, keep_timeline: bool = False) -> None:
         self.progress.hide()
         self.patients.set_patients(patients)
-        self.statusBar().showMessage(f"{len(patients)} patients", 5_000)
-        if not patients:
-            self.timeline.show_message("There are no patients yet. Import FHIR data or add patients first.")
-        else:
-            self.timeline.show_message("Choose a patient on the left to see their timeline.")
+        self.statusBar().showMessage(count_of(len(patients), "patient"), 5_000)
+        # After an import the timeline shown stays (it gave way to "Choose a patient").
+        if not (keep_timeline and self.timeline.patient is not None):
+            if not patients:
+                self.timeline.show_message(
+                    "There are no patients yet. Import FHIR data or add patients first."
+                )
+            else:
+                self.timeline.show_message("Choose a patient on the left to see their timeline.")
         self.databaseReady.emit()
 
     # -- timeline ----------------------------------------------------------------------
@@ -865,6 +873,7 @@ class MainWindow(QMainWindow):
         self.failed.emit(message)
 
     def closeEvent(self, event: object) -> None:
+        self.edits.end_session()  # open editors close, their drafts kept for the next sign-in
         if self.identity is not None and self.engine is not None:
             engine, home = self.engine, self.settings.home
 

@@ -218,7 +218,11 @@ def validate_metadata(metadata: dict[str, Any] | None) -> None:
         raise ValidationError("metadata", f"is nested deeper than {METADATA_MAX_DEPTH} levels")
     try:
         encoded = json.dumps(metadata, allow_nan=False, ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
+    except ValueError:  # infinity or NaN: a cell "1e400" reads as a number JSON cannot hold
+        raise ValidationError(
+            "metadata", "holds a number too large to store (like 1e400); put it in quotes to keep it as text"
+        ) from None
+    except TypeError as exc:
         raise ValidationError("metadata", f"is not valid JSON ({type(exc).__name__})") from None
     problem = _bad_value(metadata)
     if problem:

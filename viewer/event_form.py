@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -79,12 +80,22 @@ def privacy_explanation(is_private: bool) -> str:
 
 
 def _strict_json(text: str) -> Any:
-    """``json.loads`` without its NaN and Infinity, which no metadata value may hold: such a cell is text."""
+    """``json.loads`` without its NaN and Infinity, which no metadata value may hold: such a cell is text.
+
+    So is a number too large for a float ("1e400" read as infinity, and the form
+    said "not valid JSON (ValueError)").
+    """
 
     def refuse(constant: str) -> Any:
         raise ValueError(f"{constant} is not JSON")
 
-    return json.loads(text, parse_constant=refuse)
+    def finite(number: str) -> float:
+        value = float(number)
+        if not math.isfinite(value):
+            raise ValueError(f"{number} is too large for a number")
+        return value
+
+    return json.loads(text, parse_constant=refuse, parse_float=finite)
 
 
 def metadata_cell(value: Any) -> str:
@@ -194,13 +205,13 @@ def _metadata(rows: tuple[tuple[str, str], ...], errors: dict[str, str]) -> dict
         if not key and not text.strip():
             continue  # an empty row the user has not filled in
         if not key:
-            errors["metadata"] = f"row {number} has a value but no key"
+            errors["metadata"] = f"has a value but no key in row {number}"
             return None
         if len(key) > SHORT_TEXT_MAX:
-            errors["metadata"] = f"the key in row {number} is longer than {SHORT_TEXT_MAX} characters"
+            errors["metadata"] = f"has a key longer than {SHORT_TEXT_MAX} characters in row {number}"
             return None
         if key in result:
-            errors["metadata"] = f"the key in row {number} appears twice"
+            errors["metadata"] = f"has the key of row {number} twice"
             return None
         result[key] = parse_metadata_cell(text)
     return result or None

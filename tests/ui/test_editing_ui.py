@@ -680,6 +680,9 @@ def test_an_administrator_imports_fhir_with_progress_and_a_summary(
 ) -> None:
     window = _window(qtbot, practice, home, "admin")
     assert window.may_import()
+    _open_patient(qtbot, window, "Patient P1")
+    pages: list[str] = []
+    window.timeline.stack.currentChanged.connect(lambda _i: pages.append(window.timeline.message.text()))
     bad = tmp_path / "broken.json"
     bad.write_text("{not json", encoding="utf-8")
     summaries: list[object] = []
@@ -696,6 +699,10 @@ def test_an_administrator_imports_fhir_with_progress_and_a_summary(
     assert box.text() == f"1 of 2 files imported, {done[0].created} new events."
     assert "broken.json: not JSON" in box.detailedText()
     qtbot.waitUntil(lambda: len(window.patients.model.patients) == 5, timeout=30_000)  # 4 + the imported one
+    # The timeline on screen stays (it gave way to "Choose a patient on the left") and is read again.
+    assert not any("Choose a patient" in text for text in pages)
+    assert window.timeline.stack.currentIndex() == window.timeline.PLOT_PAGE
+    assert window.timeline.patient is not None and window.timeline.patient.display_name == "Patient P1"
     _guard_active.clear()
 
 
@@ -840,3 +847,40 @@ def test_opening_an_event_without_a_connection_says_so_and_keeps_the_timeline(
     assert "connection failed" in author.statusBar().currentMessage()
     assert author.timeline.stack.currentIndex() == author.timeline.PLOT_PAGE
     gone.dispose()
+
+
+def test_signing_out_or_quitting_right_after_typing_keeps_the_draft(
+    qtbot: QtBot, practice: Practice, home: Path
+) -> None:
+    """Sign-out within the autosave's pause lost the typing; Quit left the editor open and the app
+    running, and a save from it went in after the sign-out was logged."""
+    folder = home / DRAFTS_DIR / practice.login("author")
+    first = _window(qtbot, practice, home, "author")
+    _open_patient(qtbot, first, "Patient P1")
+    first.new_event_action.trigger()
+    editor = _editor(qtbot, first)
+    editor.title_edit.setText("Typed just before leaving")
+    first.sign_out_action.trigger()  # at once: the autosave has not run
+    assert not editor.isVisible() and first.edits.editors == []
+    qtbot.waitUntil(lambda: any(folder.glob("*.draft")), timeout=30_000)
+    _guard_active.clear()
+    second = _window(qtbot, practice, home, "author")
+    box = _message_box(qtbot, "draftRecovery")
+    qtbot.mouseClick(box.findChild(QPushButton, "draftLater"), Qt.MouseButton.LeftButton)
+    _open_patient(qtbot, second, "Patient P1")
+    second.new_event_action.trigger()
+    other = _editor(qtbot, second)
+    other.title_edit.setText("Typed just before quitting")
+    drafts = set(folder.glob("*.draft"))
+    second.close()
+    assert not other.isVisible() and second.edits.editors == []  # nothing keeps the app running
+    qtbot.waitUntil(lambda: len(set(folder.glob("*.draft")) - drafts) == 1, timeout=30_000)
+    _guard_active.clear()
+
+
+def test_a_related_type_asks_for_its_id_at_once(qtbot: QtBot, author: MainWindow) -> None:
+    _open_patient(qtbot, author, "Patient P1")
+    author.new_event_action.trigger()
+    editor = _editor(qtbot, author)
+    editor.related_type.setText("treatment_plan")
+    assert "is needed when a related type is given" in editor.error_text("related_entity_id")

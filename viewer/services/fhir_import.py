@@ -74,6 +74,7 @@ from viewer.services.fhir_rows import (
     digest_of,
     with_digest,
 )
+from viewer.wording import count_of
 
 __all__ = [
     "FileSummary",
@@ -110,12 +111,13 @@ class FileSummary:
     def render(self) -> str:
         skipped = ", ".join(f"{n} {kind}" for kind, n in sorted(self.skipped.items()))
         text = (
-            f"{self.path.name}: {self.created} events added, {self.updated} updated, {self.unchanged} unchanged; "
-            f"{self.patients_created} new patients" + (f"; skipped {skipped}" if skipped else "")
+            f"{self.path.name}: {count_of(self.created, 'event')} added, {self.updated} updated, "
+            f"{self.unchanged} unchanged; {count_of(self.patients_created, 'new patient')}"
+            + (f"; skipped {skipped}" if skipped else "")
         )
         if self.private_without_author:
             text += (
-                f"; {self.private_without_author} private events have no author in this database, so no "
+                f"; {count_of(self.private_without_author, 'private event')} without an author in this database, so no "
                 "clinician can read them (record the author's identifier in user_identifiers and import again)"
             )
         return text
