@@ -81,7 +81,7 @@ from viewer.wording import count_of
 
 HOVER_TOLERANCE_PX = 9
 TODAY_REFRESH_MS = 5 * 60_000
-SEARCH_FAILED = "search failed: no connection (Enter tries again)"
+SEARCH_FAILED = "search failed: no connection (Enter retries)"
 SYNC_PROVIDER_EVENTS = 100_000  # above this the pyramid is built in the background
 DETAIL_CACHE_SIZE = 512
 SEARCH_PAUSE_MS = 200  # a search starts this long after the last keystroke
