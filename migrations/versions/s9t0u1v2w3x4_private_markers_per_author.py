@@ -38,6 +38,12 @@ MARKER_SELECT = (
     "e.created_at, e.row_version"
 )
 
+# Every patient (the counts): the patient varies by row, so the rule is asked row by row, as before.
+EVERY_PATIENT = f"""
+        RETURN QUERY SELECT {MARKER_SELECT} FROM public.timeline_events e
+            WHERE e.therapist_id = ANY (authors) AND e.is_private AND e.deleted_at IS NULL
+              AND public.caseline_sees_private_of(e.therapist_id, e.patient_id);"""
+
 HEAD = rf"""
 CREATE OR REPLACE FUNCTION public.caseline_private_markers(patient uuid) RETURNS TABLE ({MARKER_COLUMNS})
 LANGUAGE plpgsql STABLE SECURITY DEFINER {SAFE} ROWS 100 AS $$
@@ -56,10 +62,7 @@ BEGIN
 UPGRADE = (
     HEAD
     + rf"""
-    IF patient IS NULL THEN
-        RETURN QUERY SELECT {MARKER_SELECT} FROM public.timeline_events e
-            WHERE e.therapist_id = ANY (authors) AND e.is_private AND e.deleted_at IS NULL
-              AND public.caseline_sees_private_of(e.therapist_id, e.patient_id);
+    IF patient IS NULL THEN{EVERY_PATIENT}
         RETURN;
     END IF;
     -- One patient: the supervisees whose private events on it I may see, asked once each.
@@ -79,10 +82,7 @@ $$;
 DOWNGRADE = (
     HEAD
     + rf"""
-    IF patient IS NULL THEN
-        RETURN QUERY SELECT {MARKER_SELECT} FROM public.timeline_events e
-            WHERE e.therapist_id = ANY (authors) AND e.is_private AND e.deleted_at IS NULL
-              AND public.caseline_sees_private_of(e.therapist_id, e.patient_id);
+    IF patient IS NULL THEN{EVERY_PATIENT}
     ELSE
         RETURN QUERY SELECT {MARKER_SELECT} FROM public.timeline_events e
             WHERE e.patient_id = patient AND e.therapist_id = ANY (authors) AND e.is_private

@@ -73,6 +73,14 @@ def _detail(view: TimelineView, row: int, **changes: object) -> EventDetail:
     return EventDetail(**fields)  # type: ignore[arg-type]
 
 
+def _unreachable() -> tuple[sa.Engine, list[int]]:
+    """An engine whose server does not exist, and the connection attempts made through it."""
+    engine = sa.create_engine(NO_SERVER)
+    attempts: list[int] = []
+    sa.event.listen(engine, "do_connect", lambda *_args: attempts.append(1))
+    return engine, attempts
+
+
 def _wheel(view: TimelineView, pos: QPoint, delta: QPoint) -> None:
     event = QWheelEvent(
         QPointF(pos),
@@ -354,9 +362,7 @@ def test_reads_overtaken_before_they_start_are_not_sent(qtbot: QtBot) -> None:
     though its answer was dropped: on a remote server that backlog delays the read wanted."""
     columns = synthetic_history(200, seed=12, years=1.0).columns(seed=12)
     view = make_view(qtbot, columns, float(columns.time_ms[-1]))
-    engine = sa.create_engine(NO_SERVER)
-    attempts: list[int] = []
-    sa.event.listen(engine, "do_connect", lambda *_args: attempts.append(1))
+    engine, attempts = _unreachable()
     view.engine = engine
     for row in range(100):
         view.show_tooltip(row)
@@ -441,9 +447,7 @@ def test_a_search_without_a_connection_says_so_and_enter_tries_again(qtbot: QtBo
     """The failed search replaced the timeline with an error page, and stayed "searching…"."""
     columns = synthetic_history(60, seed=14, years=1.0).columns(seed=14)
     view = make_view(qtbot, columns, float(columns.time_ms[-1]))
-    engine = sa.create_engine(NO_SERVER)
-    attempts: list[int] = []
-    sa.event.listen(engine, "do_connect", lambda *_args: attempts.append(1))
+    engine, attempts = _unreachable()
     view.engine = engine
     view.set_filter(TimelineFilter(text="session"))
     label = view.filters.match_label
