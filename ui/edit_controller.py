@@ -43,6 +43,7 @@ from viewer.services.event_history import VersionRow, load_versions
 from viewer.services.events import EventService
 from viewer.services.timeline_query import fetch_event
 from viewer.undo import SavedChange, UndoStack, undo_change
+from viewer.wording import count_of
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class EditController(QObject):
         self.drafts: DraftStore | None = None
         self.undo_stack = UndoStack()
         self.editors: list[EventEditor] = []
+        self.saving: set[EventEditor] = set()  # editors whose save is on its way to the database
         self._hidden_for_lock: list[EventEditor] = []
         self.on_failure: Callable[[BaseException], None] = self._raise
         self.remember: Callable[[EventDetail], None] = lambda _detail: None  # the timeline's cache
@@ -105,11 +107,14 @@ class EditController(QObject):
         save went in after the sign-out was logged).
         """
         for editor in list(self.editors):
-            if editor.dirty:  # typed in the last moments, before the autosave's pause ran out
+            # Typed in the last moments, before the autosave's pause ran out.  Not while its save runs:
+            # that save forgets the draft when it commits, and a draft sealed now would outlive it.
+            if editor.dirty and editor not in self.saving:
                 self.save_draft(editor)
             editor.rejected.disconnect()
             editor.close_keeping_draft()
         self.editors.clear()
+        self.saving.clear()
         self.engine, self.actor, self.drafts = None, None, None
         self.undo_stack.clear()
 
@@ -243,8 +248,8 @@ class EditController(QObject):
     def save_draft(self, editor: EventEditor) -> None:
         """Seal the editor's current fields into an encrypted draft file, off the GUI thread."""
         store = self.drafts
-        if store is None or editor not in self.editors:
-            return
+        if store is None or editor not in self.editors or editor in self.saving:
+            return  # while its save runs the draft is on its way out (the save forgets it)
         payload = {
             "values": editor.values().to_json(),
             "event_id": str(editor.event_id) if editor.event_id else None,
@@ -269,7 +274,7 @@ class EditController(QObject):
         box.setObjectName("draftRecovery")
         box.setAccessibleName("Recover unsaved drafts")
         box.setWindowTitle("Unsaved drafts")
-        box.setText(f"Caseline found {len(drafts)} unsaved event drafts from an earlier session.")
+        box.setText(f"Caseline found {count_of(len(drafts), 'unsaved event draft')} from an earlier session.")
         box.setInformativeText("Open them to finish and save, or discard them for good.")
         restore = box.addButton("Open drafts", QMessageBox.ButtonRole.AcceptRole)
         restore.setObjectName("draftRestore")
@@ -327,13 +332,26 @@ class EditController(QObject):
             assert expected is not None
             written = editor.draft_onto(draft, onto)
             work = self._in_transaction(lambda conn, key: save_edit(conn, key, event_id, written, expected))
+        store, draft_id = self.drafts, editor.draft_id
+
+        def save_and_forget_the_draft() -> SavedChange:
+            change = work()
+            # Committed: its draft goes now, in the same worker.  Left to the callback, a sign-out or
+            # quit while saving dropped the callback, and the saved event came back as a draft, a
+            # duplicate once saved again.
+            if store is not None:
+                store.discard(draft_id)
+            return change
+
+        self.saving.add(editor)
         self._run(
-            work,
+            save_and_forget_the_draft,
             lambda change: self._saved(editor, change),
             lambda error: self._save_failed(editor, draft, error),
         )
 
     def _saved(self, editor: EventEditor, change: SavedChange) -> None:
+        self.saving.discard(editor)
         self.undo_stack.push(change)
         self._closed(editor, discard=True)
         editor.accept()
@@ -341,6 +359,7 @@ class EditController(QObject):
         self.changed.emit(change.patient_id, change.event_id)
 
     def _save_failed(self, editor: EventEditor, draft: EventDraft, error: BaseException) -> None:
+        self.saving.discard(editor)
         if isinstance(error, EditConflict):
             editor.set_busy("Someone saved this event meanwhile; comparing versions…")
             engine = self.engine

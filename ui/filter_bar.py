@@ -29,7 +29,7 @@ def _object_name(event_type: EventType) -> str:
 
 
 SEARCH_MIN_PX = 120
-EARLIEST_DATE = QDate(100, 1, 1)  # as the editor's date box
+EARLIEST_DATE = QDate(1, 1, 2)  # the calendar's first whole day in any zone, before the oldest event
 
 
 class FilterBar(QWidget):

@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(len(paths), 1))
         self.progress.setValue(0)
         self.progress.show()
-        self.statusBar().showMessage(f"Importing {len(paths)} FHIR files…")
+        self.statusBar().showMessage(f"Importing {count_of(len(paths), 'FHIR file')}…")
 
         def progress(done: int, total: int) -> None:
             self.progress.setRange(0, max(total, 1))
@@ -733,7 +733,8 @@ class MainWindow(QMainWindow):
 
     def _on_patients(self, patients: list[PatientSummary], *, keep_timeline: bool = False) -> None:
         self.progress.hide()
-        self.patients.set_patients(patients)
+        shown = self.timeline.patient.id if keep_timeline and self.timeline.patient is not None else None
+        self.patients.set_patients(patients, keep=shown)
         self.statusBar().showMessage(count_of(len(patients), "patient"), 5_000)
         # After an import the timeline shown stays (it gave way to "Choose a patient").
         if not (keep_timeline and self.timeline.patient is not None):

@@ -84,8 +84,10 @@ class PatientListModel(QAbstractListModel):
 def describe_patient(patient: PatientSummary) -> str:
     if not patient.event_count or patient.first_event is None or patient.last_event is None:
         return "no events yet"
-    first = to_local(patient.first_event).strftime("%b %Y")
-    last = to_local(patient.last_event).strftime("%b %Y")
+    first, last = (
+        f"{moment:%b} {moment.year:04d}"
+        for moment in map(to_local, (patient.first_event, patient.last_event))
+    )
     return f"{count_of(patient.event_count, 'event')}, {first} – {last}"
 
 
@@ -189,8 +191,25 @@ class PatientListPanel(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.list)
 
-    def set_patients(self, patients: list[PatientSummary]) -> None:
+    def set_patients(self, patients: list[PatientSummary], *, keep: uuid.UUID | None = None) -> None:
+        """Show ``patients``; ``keep`` stays selected and current, without opening it again.
+
+        After an import the list is rebuilt: the open patient lost its highlight, and
+        the arrow keys went on from the top instead of from it.
+        """
         self.model.set_patients(patients)
+        row = self.model.row_of(keep) if keep is not None else None
+        if row is None:
+            return
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if index.isValid():
+            selection = self.list.selectionModel()
+            blocked = selection.blockSignals(True)  # already open: no second load
+            try:
+                selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            finally:
+                selection.blockSignals(blocked)
+            self.list.viewport().update()
 
     def select_patient(self, patient_id: uuid.UUID) -> bool:
         row = self.model.row_of(patient_id)

@@ -76,7 +76,7 @@ from viewer.timeline_frame import brute_force_frame, visible_bounds
 from viewer.timeline_hint import empty_view_hint
 from viewer.timeline_index import TimelineIndex
 from viewer.timeline_related import RelatedEvent, describe_related
-from viewer.view_range import Preset, ViewRange
+from viewer.view_range import CALENDAR_END_MS, CALENDAR_START_MS, Preset, ViewRange
 from viewer.wording import count_of
 
 HOVER_TOLERANCE_PX = 9
@@ -679,10 +679,15 @@ class TimelineView(QWidget):
         self.runner.run(work, success=done, failure=failed, key="timeline-search")
 
     def step_search(self, step: int) -> None:
-        if self._search_failed and self.filter.text.strip():
+        text = self.filter.text.strip()
+        if self._search_failed and text:
             self._search_failed = False
             self.filters.set_match_status(self._match_status())
-            self._search(self.filter.text.strip())
+            again = lambda: self._search(text) if self.filter.text.strip() == text else None  # noqa: E731
+            if self.before_retry is not None:  # the window starts a stopped embedded server first
+                self.before_retry(again)
+            else:
+                again()
             return
         row = self.index.step_in(self.match_rows, self.selected_row, step)
         if row is not None:
@@ -879,7 +884,9 @@ class TimelineView(QWidget):
         menu = QMenu(self)
         menu.setObjectName("timelineContextMenu")
         menu.setAccessibleName("Timeline actions")
-        moment = datetime.fromtimestamp(time_ms / 1000.0, tz=UTC).replace(second=0, microsecond=0)
+        # Within the calendar: a view may reach a day past its ends, which no datetime can hold.
+        clamped = min(max(time_ms, CALENDAR_START_MS), CALENDAR_END_MS)
+        moment = datetime.fromtimestamp(clamped / 1000.0, tz=UTC).replace(second=0, microsecond=0)
         label = f"New {lane.label.lower()} here…" if lane is not None else "New event here…"
         action = menu.addAction(label)
         action.setObjectName("newEventHereAction")

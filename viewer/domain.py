@@ -114,15 +114,21 @@ def from_storage(stored: datetime) -> datetime:
 
 
 def to_local(stored: datetime) -> datetime:
-    """A stored timestamp in the machine's local time zone, for display.
+    """A stored timestamp in the machine's local time zone, for display (see :func:`local_or_utc`)."""
+    return local_or_utc(stored)[0]
+
+
+def local_or_utc(stored: datetime) -> tuple[datetime, bool]:
+    """A stored timestamp in local time, and False; or in UTC, and True, where local time cannot be.
 
     In the first and last hours of the calendar the local date can be year 0
-    or 10000, which Python cannot hold: those moments are shown in UTC.
+    or 10000, which Python cannot hold: those moments are shown in UTC, and
+    whatever shows them should say so.
     """
     try:
-        return from_storage(stored).astimezone()
+        return from_storage(stored).astimezone(), False
     except OverflowError:
-        return from_storage(stored)
+        return from_storage(stored), True
 
 
 def check_text(field_name: str, value: str | None, maximum: int, *, required: bool) -> None:

@@ -93,6 +93,8 @@ def _strict_json(text: str) -> Any:
         value = float(number)
         if not math.isfinite(value):
             raise ValueError(f"{number} is too large for a number")
+        if value == 0.0 and number.lower().split("e")[0].strip("+-.0"):  # "1e-400" is not zero
+            raise ValueError(f"{number} is too small for a number")
         return value
 
     return json.loads(text, parse_constant=refuse, parse_float=finite)

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from viewer.domain import EventDetail, EventType, Importance, to_local
+from viewer.domain import EventDetail, EventType, Importance, local_or_utc
 from viewer.local_time import is_repeated, utc_offset_text, wall_of
 
 PRIVATE_NOTICE = "Private: only its author and the author's supervisor can see it"
@@ -22,8 +22,10 @@ def format_when(stored: datetime) -> str:
     A time the clocks pass twice (the night they go back) says which of the
     two it is: ``Sun 25 Oct 2026, 02:45 (UTC+01:00)``.
     """
-    local = to_local(stored)
+    local, in_utc = local_or_utc(stored)
     text = f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+    if in_utc:  # the calendar's first or last hours, which local time cannot name
+        return f"{text} UTC"
     wall, _second = wall_of(local)
     return f"{text} ({utc_offset_text(local)})" if is_repeated(wall) else text
 

@@ -10,22 +10,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from viewer.domain import to_local
+from viewer.domain import from_storage, local_or_utc
 from viewer.lane_layout import LaneLayout
 from viewer.services.timeline_query import from_epoch_ms
 from viewer.timeline_filter import TimelineFilter, describe_counts, describe_filters
-from viewer.view_range import ViewRange
+from viewer.view_range import CALENDAR_END_MS, CALENDAR_START_MS, ViewRange
 
 CONFIDENTIAL = "Confidential clinical record. Store and share only as your practice's policy allows."
 
 
 def describe_range(view: ViewRange) -> str:
     """``3 Mar 2026 10:00 – 2 Apr 2026 18:30`` (local time); dates only for windows of days or more."""
-    start = to_local(from_epoch_ms(int(view.start_ms)))
-    end = to_local(from_epoch_ms(int(view.end_ms)))
+    # A window may reach a day past the calendar's ends; its edges are named within it.
+    edges = [from_epoch_ms(int(min(max(t, CALENDAR_START_MS), CALENDAR_END_MS))) for t in view.edges()]
+    shown = [local_or_utc(edge) for edge in edges]
+    in_utc = any(utc for _moment, utc in shown)
+    # Both in UTC where one end cannot be local (the calendar's first or last hours), said once.
+    start, end = (
+        from_storage(edge) if in_utc else moment for edge, (moment, _utc) in zip(edges, shown, strict=True)
+    )
     with_time = view.span_ms < 4 * 24 * 3600 * 1000
     pattern = "%d %b %Y %H:%M" if with_time else "%d %b %Y"
-    return f"{start.strftime(pattern).lstrip('0')} – {end.strftime(pattern).lstrip('0')}"
+    text = f"{start.strftime(pattern).lstrip('0')} – {end.strftime(pattern).lstrip('0')}"
+    return f"{text} UTC" if in_utc else text
 
 
 @dataclass(frozen=True)

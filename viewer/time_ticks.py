@@ -16,7 +16,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import Enum
 
 MINUTE_MS = 60_000
@@ -95,6 +95,7 @@ UNITS: tuple[TickUnit, ...] = (
 )
 
 _DAILY = next(unit for unit in UNITS if unit.base is Base.DAY and unit.step == 1)
+_CALENDAR_START_MS = (datetime(1, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1000
 
 
 def choose_units(span_ms: float, width_px: float, gap_px: int = 24) -> tuple[TickUnit, TickUnit | None]:
@@ -192,14 +193,22 @@ def _walk(
     time that does not happen.
     """
     out: list[tuple[int, str]] = []
-    try:
-        local = _floor(_to_local(t0_ms, tz), unit)
-    except (OverflowError, OSError, ValueError):
+    # A window may start before local time can name it (year 0, west of Greenwich): walk from the
+    # calendar's first moment, or 12 hours in (named in every zone), or its third day.
+    # Near the calendar's end the walk's first boundary may itself be past it (year 10000 east of
+    # Greenwich): no ticks, rather than an exception inside a paint (which crashed Qt).
+    for start in (t0_ms, *(max(t0_ms, _CALENDAR_START_MS + hours * HOUR_MS) for hours in (0, 12, 48))):
+        try:
+            local = _floor(_to_local(start, tz), unit)
+            at = _to_epoch_ms(local, tz)
+            break
+        except (OverflowError, OSError, ValueError):
+            continue
+    else:
         return out, False
     clock = unit.base in (Base.MINUTE, Base.HOUR)
     real_time = clock and unit.approx_ms <= HOUR_MS
     last = -(2**63)
-    at = _to_epoch_ms(local, tz)
     while len(out) < MAX_TICKS:
         if at > t1_ms:
             return out, True

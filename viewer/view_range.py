@@ -23,10 +23,16 @@ MONTH_MS = 30.436875 * DAY_MS  # mean Gregorian month
 YEAR_MS = 365.2425 * DAY_MS
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# The times a window may show: the years 1 to 9999 (UTC) that Python's calendar and the editor know,
-# so every stored event, 31 Dec 9999 included, can be brought into view.
-EARLIEST_MS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) / timedelta(milliseconds=1)
-LATEST_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) / timedelta(milliseconds=1)
+# The years 1 to 9999 (UTC) that Python's calendar and the editor know: every stored event is in them.
+CALENDAR_START_MS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) / timedelta(milliseconds=1)
+CALENDAR_END_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) / timedelta(
+    milliseconds=1
+)
+# The times a window may show: the calendar and a day past each end, so an event on 31 Dec 9999 can be
+# centred like any other (at the very edge its marker was cut in half, or out of sight in a day view).
+# What names a window's edges keeps them within the calendar (viewer.export_caption.describe_range).
+EARLIEST_MS = CALENDAR_START_MS - DAY_MS
+LATEST_MS = CALENDAR_END_MS + DAY_MS
 MIN_SPAN_MS = 10 * MINUTE_MS
 # Wide enough for any history: with 200 years, one event mistyped as 2926 left "All" on an empty
 # stretch of the 2400s and the rest of the timeline out of reach.
@@ -184,6 +190,9 @@ class ViewRange:
             end = end_at + span * COVER_MARGIN
             return ViewRange(end - span, end)
         return ViewRange.around(self.centre_ms, span)
+
+    def edges(self) -> tuple[float, float]:
+        return self.start_ms, self.end_ms
 
     def contains(self, moment_ms: float) -> bool:
         return self.start_ms <= moment_ms < self.end_ms

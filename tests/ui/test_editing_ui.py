@@ -473,7 +473,7 @@ def test_a_crash_leaves_an_encrypted_draft_that_is_offered_after_signing_in_agai
     _guard_active.clear()
     second = _window(qtbot, practice, home, "author")
     box = _message_box(qtbot, "draftRecovery")
-    assert "1 unsaved event drafts" in box.text()
+    assert "1 unsaved event draft from" in box.text()
     qtbot.mouseClick(box.findChild(QPushButton, "draftRestore"), Qt.MouseButton.LeftButton)
     restored = _editor(qtbot, second)
     assert restored.title_edit.text() == "Half-written risk note"

@@ -426,12 +426,12 @@ def test_events_on_the_calendars_first_and_last_days_can_be_shown(
     import time as clock
 
     from viewer.export_caption import describe_range
-    from viewer.view_range import EARLIEST_MS, LATEST_MS
+    from viewer.view_range import CALENDAR_END_MS, CALENDAR_START_MS
 
     monkeypatch.setenv("TZ", "America/New_York")  # behind UTC: the first hours are local year 0
     clock.tzset()
     try:
-        first, last = round(EARLIEST_MS), round(LATEST_MS) - 60_000  # 0001-01-01 00:00, 9999-12-31 23:59
+        first, last = round(CALENDAR_START_MS), round(CALENDAR_END_MS) - 59_999  # 1 Jan 1, 31 Dec 9999 23:59
         times = [first] + [T0 + i * DAY_MS for i in range(20)] + [last]
         view = make_view(qtbot, _columns(times), T0)
         qtbot.keyClick(view.plot, Qt.Key.Key_0)
@@ -443,7 +443,12 @@ def test_events_on_the_calendars_first_and_last_days_can_be_shown(
         view.select_row(0)
         qtbot.keyClick(view.plot, Qt.Key.Key_D)
         assert view.plot.view_range().contains(first)
-        assert view.tooltip_for_row(0).startswith(("Mon 1 Jan 1,", "Mon 1 Jan 0001"))
+        assert view.tooltip_for_row(0).startswith("Mon 1 Jan 1, 00:00 UTC")  # local time is year 0 here
+        assert describe_range(view.plot.view_range()).endswith(" UTC")  # both ends in one zone, said
+        view.select_row(len(times) - 1)
+        qtbot.keyClick(view.plot, Qt.Key.Key_D)  # a day around the last moment the calendar has
+        day = view.plot.view_range()
+        assert day.span_ms == pytest.approx(DAY_MS) and day.centre_ms == pytest.approx(last, abs=1)
     finally:
         monkeypatch.undo()
         clock.tzset()

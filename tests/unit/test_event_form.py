@@ -105,7 +105,7 @@ def test_every_metadata_value_survives_an_open_and_save(value: Any) -> None:
     assert parse_metadata_cell(metadata_cell(value)) == value
 
 
-@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity", "[1, NaN]", "1e400", "[-1e999]"])
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity", "[1, NaN]", "1e400", "[-1e999]", "1e-400"])
 def test_nan_and_infinity_typed_in_a_cell_are_kept_as_text(text: str) -> None:
     """json.loads reads them as floats, which metadata refuses: the form said "not valid JSON" instead."""
     assert parse_metadata_cell(text) == text and metadata_cell(text) == text

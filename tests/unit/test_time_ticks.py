@@ -266,3 +266,26 @@ def test_a_span_of_millennia_is_labelled_on_round_years() -> None:
     labels = [int(label) for _t, label in tick_times(start, end, major, UTC)]
     assert labels and all(year % major.step == 0 for year in labels)
     assert labels == sorted(labels) and labels[0] == major.step
+
+
+@pytest.mark.parametrize(
+    "zone", ["Asia/Tokyo", "Pacific/Kiritimati", "America/New_York", "Pacific/Pago_Pago"]
+)
+def test_windows_past_the_calendars_ends_walk_without_raising(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day view around 31 Dec 9999 in Tokyo raised "year 10000 is out of range" inside a paint,
+    which crashed Qt; the first hours of year 1 west of Greenwich are local year 0."""
+    from viewer.view_range import CALENDAR_END_MS, CALENDAR_START_MS, DAY_MS
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        for edge in (CALENDAR_START_MS, CALENDAR_END_MS):
+            for unit in UNITS:
+                ticks = tick_times(edge - DAY_MS, edge + DAY_MS, unit, None)
+                assert [t for t, _label in ticks] == sorted({t for t, _label in ticks})
+                TickCache().ticks(edge - DAY_MS, edge + DAY_MS, unit, None)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
