@@ -57,7 +57,7 @@ from viewer.export_caption import describe_range
 from viewer.lane_layout import LaneLayout
 from viewer.lod import LodPyramid
 from viewer.services.errors import (
-    NotPermitted,
+    NO_TEXT_FOR_ROLE,
     PurposeRequired,
     ServiceError,
     connection_failed,
@@ -683,7 +683,11 @@ class TimelineView(QWidget):
         if self._search_failed and text:
             self._search_failed = False
             self.filters.set_match_status(self._match_status())
-            again = lambda: self._search(text) if self.filter.text.strip() == text else None  # noqa: E731
+
+            def again() -> None:
+                if self.filter.text.strip() == text:  # not typed over meanwhile
+                    self._search(text)
+
             if self.before_retry is not None:  # the window starts a stopped embedded server first
                 self.before_retry(again)
             else:
@@ -711,9 +715,7 @@ class TimelineView(QWidget):
         event_id = self.columns.event_id(row)
         self.eventSelected.emit(event_id)
         if not self.texts_readable:
-            self._show_unreadable(
-                row, describe_read_failure(NotPermitted("read the text of", event_id)) or ""
-            )
+            self._show_unreadable(row, NO_TEXT_FOR_ROLE)
             return
         self.detail.show_loading()
         self._with_detail(
@@ -963,7 +965,7 @@ class TimelineView(QWidget):
         if event_id in self._purpose_needed:
             more = "Private: click it and state why to read it (as the author's supervisor)"
         elif not self.texts_readable:
-            more = describe_read_failure(NotPermitted("read the text of", event_id)) or ""
+            more = NO_TEXT_FOR_ROLE
         else:
             more = self._unreadable.get(event_id, "…")
         return f"{self._head_of(row)}\n{more}{also}"

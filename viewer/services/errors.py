@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from viewer.domain import ValidationError
 
 __all__ = [
+    "NO_TEXT_FOR_ROLE",
     "EditConflict",
     "EventNotFound",
     "NotPermitted",
@@ -84,6 +85,9 @@ class PurposeRequired(ServiceError):
         self.event_id = event_id
 
 
+NO_TEXT_FOR_ROLE = "Your role sees when, what kind and how important, not the text."
+
+
 def describe_read_failure(error: BaseException) -> str | None:
     """Why an event's text could not be read, in words for the screen; ``None`` for a bug.
 
@@ -92,7 +96,7 @@ def describe_read_failure(error: BaseException) -> str | None:
     administrator, on every hover) with no way back but a filter change.
     """
     if isinstance(error, NotPermitted):
-        return "Your role sees when, what kind and how important, not the text."
+        return NO_TEXT_FOR_ROLE
     if isinstance(error, EventNotFound):
         return "It is no longer there: deleted, or made private by its author."
     if connection_failed(error):
