@@ -200,10 +200,18 @@ def _walk(
     for start in (t0_ms, *(max(t0_ms, _CALENDAR_START_MS + hours * HOUR_MS) for hours in (0, 12, 48))):
         try:
             local = _floor(_to_local(start, tz), unit)
+        except (OverflowError, OSError, ValueError):
+            continue
+        try:
             at = _to_epoch_ms(local, tz)
             break
         except (OverflowError, OSError, ValueError):
-            continue
+            try:  # the boundary before the window is before the calendar: begin at the next one
+                local = _advance(local, unit)
+                at = _to_epoch_ms(local, tz)
+                break
+            except (OverflowError, OSError, ValueError):
+                continue
     else:
         return out, False
     clock = unit.base in (Base.MINUTE, Base.HOUR)

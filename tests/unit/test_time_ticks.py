@@ -286,6 +286,10 @@ def test_windows_past_the_calendars_ends_walk_without_raising(
                 ticks = tick_times(edge - DAY_MS, edge + DAY_MS, unit, None)
                 assert [t for t, _label in ticks] == sorted({t for t, _label in ticks})
                 TickCache().ticks(edge - DAY_MS, edge + DAY_MS, unit, None)
+        # The first year is labelled too: its walk used to start at a boundary before the calendar.
+        year = (CALENDAR_START_MS - DAY_MS, CALENDAR_START_MS + 365 * DAY_MS)
+        major, _minor = choose_units(year[1] - year[0], 722)
+        assert len(tick_times(*year, major, None)) >= 3
     finally:
         monkeypatch.undo()
         time.tzset()
