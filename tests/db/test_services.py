@@ -179,6 +179,33 @@ def test_title_search_is_literal_and_case_insensitive(db: sa.Connection, needle:
     assert sorted(columns.event_id(int(r)) for r in rows) == sorted(uuid_from_s16(i) for i in ids)
 
 
+@pytest.mark.parametrize(
+    ("needle", "expected"),
+    [
+        ("cafe", {"Café with Zoë", "CAFE visit"}),
+        ("CAFÉ", {"Café with Zoë", "CAFE visit"}),
+        ("zoe", {"Café with Zoë"}),
+        ("Muller", {"Letter to Dr. Müller", "Müller (decomposed)"}),
+        ("mü", {"Letter to Dr. Müller", "Müller (decomposed)"}),
+        ("strasse", set()),  # ß is a letter of its own, not an accented s
+        ("ß", {"Straße 5"}),
+        ("é", {"Café with Zoë", "CAFE visit", "Letter to Dr. Müller", "Müller (decomposed)", "Straße 5"}),
+        ("\u0301", set()),  # an accent alone leaves nothing to find
+    ],
+)
+def test_title_search_ignores_accents(db: sa.Connection, needle: str, expected: set[str]) -> None:
+    """Typed with or without accents, in either Unicode form, a name is found."""
+    from viewer.services.timeline_query import fold_accents, search_titles, uuid_from_s16
+
+    patient = add_user(db)
+    service = EventService(db)
+    titles = ["Café with Zoë", "CAFE visit", "Letter to Dr. Müller", "Mu\u0308ller (decomposed)", "Straße 5", "Plain"]
+    made = {service.create(draft(patient, title=title)): title for title in titles}
+    found = {made[uuid_from_s16(i)] for i in search_titles(db, patient, needle)}
+    assert {fold_accents(t) for t in found} == {fold_accents(t) for t in expected}
+    assert len(found) == len(expected)
+
+
 def test_ids_ending_in_nul_bytes_survive_the_columns() -> None:
     """numpy's S16 strips trailing NULs on access; the columns must hand back the exact UUID."""
     from viewer.services.timeline_query import TimelineColumns, uuid_from_s16

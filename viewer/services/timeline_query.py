@@ -17,6 +17,8 @@ audit row is committed (migration ``m3n4o5p6q7r8``).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -402,9 +404,24 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+# Combining diacritical marks (U+0300 to U+036F): what canonical decomposition splits off "é", "ë",
+# "å", "ñ" or "ç".  The database strips the same range, so a title and a search fold alike.
+_DIACRITICS = re.compile("[\u0300-\u036f]")
+_FOLDED_TITLE = r"regexp_replace(normalize(title, NFD), '[\u0300-\u036f]', '', 'g')"
+
+
+def fold_accents(text: str) -> str:
+    """``text`` decomposed without its accents, as the title search compares it: "Café" is "Cafe".
+
+    A therapist types "Zoe" for "Zoë" and "Muller" for "Müller"; a name typed
+    either way must be found.  Letters that do not decompose (ß, ø, ł) stay.
+    """
+    return _DIACRITICS.sub("", unicodedata.normalize("NFD", text))
+
+
 def search_titles(conn: sa.Connection, patient_id: uuid.UUID, text: str) -> npt.NDArray[np.bytes_]:
-    """Ids (16 raw bytes each) of the patient's events whose title contains ``text``, any case."""
-    needle = text.strip()
+    """Ids (16 raw bytes each) of the patient's events whose title contains ``text``, any case or accent."""
+    needle = fold_accents(text.strip())
     if not needle or "\0" in needle:  # no title holds a NUL (PostgreSQL text cannot), so none matches
         return np.empty(0, "S16")
     # One value of 16 bytes per match, not a Python UUID per row: "c" matches a million events,
@@ -412,7 +429,10 @@ def search_titles(conn: sa.Connection, patient_id: uuid.UUID, text: str) -> npt.
     packed = conn.execute(
         sa.text(
             "SELECT string_agg(uuid_send(id), ''::bytea) FROM timeline_events "
-            "WHERE patient_id = :patient_id AND deleted_at IS NULL AND title ILIKE :pattern ESCAPE '\\'"
+            "WHERE patient_id = :patient_id AND deleted_at IS NULL AND (title ILIKE :pattern ESCAPE '\\'"
+            # Only a title with a character past ASCII can fold differently; folding every title
+            # took three times as long as the plain match on a 500,000-event patient.
+            f" OR (title ~ '[^\\x01-\\x7f]' AND {_FOLDED_TITLE} ILIKE :pattern ESCAPE '\\'))"
         ),
         {"patient_id": patient_id, "pattern": _like_pattern(needle)},
     ).scalar_one()
