@@ -430,9 +430,10 @@ def search_titles(conn: sa.Connection, patient_id: uuid.UUID, text: str) -> npt.
         sa.text(
             "SELECT string_agg(uuid_send(id), ''::bytea) FROM timeline_events "
             "WHERE patient_id = :patient_id AND deleted_at IS NULL AND (title ILIKE :pattern ESCAPE '\\'"
-            # Only a title with a character past ASCII can fold differently; folding every title
-            # took three times as long as the plain match on a 500,000-event patient.
-            f" OR (title ~ '[^\\x01-\\x7f]' AND {_FOLDED_TITLE} ILIKE :pattern ESCAPE '\\'))"
+            # Only a title with a character past ASCII (more bytes than characters) can fold
+            # differently.  Folding every title took three times as long as the plain match on a
+            # 500,000-event patient; asked only of those, the search takes as long as before.
+            f" OR (octet_length(title) <> char_length(title) AND {_FOLDED_TITLE} ILIKE :pattern ESCAPE '\\'))"
         ),
         {"patient_id": patient_id, "pattern": _like_pattern(needle)},
     ).scalar_one()
