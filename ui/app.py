@@ -120,9 +120,18 @@ def run_app(args: argparse.Namespace) -> int:
     if args.user:
         from viewer.services.demo import read_credentials
 
-        password = read_credentials(settings.home).get(args.user)
+        accounts = read_credentials(settings.home)
+        password = accounts.get(args.user)
         if password is None:
-            print(f"error: --user {args.user}: no such demo account in this Caseline home", file=sys.stderr)
+            if accounts:
+                known = ", ".join(sorted(accounts))
+                print(f"error: --user {args.user}: no such demo account here; there are: {known}", file=sys.stderr)
+            else:  # a fresh home: the first start (or `main.py demo`) makes the demo accounts
+                print(
+                    f"error: --user {args.user}: this Caseline home has no demo accounts yet;"
+                    " run `main.py demo` (or start the app once) first",
+                    file=sys.stderr,
+                )
             return EXIT_USAGE
         credentials = (args.user, password)
     window = MainWindow(settings, require_sign_in=not args.screenshot, auto_sign_in=credentials)

@@ -163,6 +163,21 @@ def test_a_screenshot_into_a_missing_folder_is_exit_2(fresh_home: Path) -> None:
     assert result.returncode == 2 and "no folder" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_demo_user_in_a_home_without_the_demo_says_how_to_make_it(fresh_home: Path) -> None:
+    result = run(fresh_home, "--screenshot", str(fresh_home / "shot.png"), "--user", "demo_ada_morrow")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "no demo accounts yet" in result.stderr and "main.py demo" in result.stderr
+    assert not (fresh_home / "shot.png").exists()
+
+
+def test_an_unknown_demo_user_is_told_the_accounts_there_are(fresh_home: Path) -> None:
+    (fresh_home / "demo-credentials.json").write_text(
+        '{"users": [{"username": "demo_b", "password": "x"}, {"username": "demo_a", "password": "y"}]}'
+    )
+    result = run(fresh_home, "--screenshot", str(fresh_home / "shot.png"), "--user", "demo_zed")
+    assert result.returncode == 2 and "there are: demo_a, demo_b" in result.stderr
+
+
 @pytest.mark.parametrize("command", [("db", "start"), ("db", "stop"), ("db", "url"), ("db", "current")])
 def test_a_home_path_the_server_cannot_take_is_one_line_and_exit_2(
     tmp_path: Path, command: tuple[str, ...]
