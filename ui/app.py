@@ -125,7 +125,10 @@ def run_app(args: argparse.Namespace) -> int:
         if password is None:
             if accounts:
                 known = ", ".join(sorted(accounts))
-                print(f"error: --user {args.user}: no such demo account here; there are: {known}", file=sys.stderr)
+                print(
+                    f"error: --user {args.user}: no such demo account here; there are: {known}",
+                    file=sys.stderr,
+                )
             else:  # a fresh home: the first start (or `main.py demo`) makes the demo accounts
                 print(
                     f"error: --user {args.user}: this Caseline home has no demo accounts yet;"

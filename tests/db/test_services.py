@@ -199,7 +199,14 @@ def test_title_search_ignores_accents(db: sa.Connection, needle: str, expected: 
 
     patient = add_user(db)
     service = EventService(db)
-    titles = ["Café with Zoë", "CAFE visit", "Letter to Dr. Müller", "Mu\u0308ller (decomposed)", "Straße 5", "Plain"]
+    titles = [
+        "Café with Zoë",
+        "CAFE visit",
+        "Letter to Dr. Müller",
+        "Mu\u0308ller (decomposed)",
+        "Straße 5",
+        "Plain",
+    ]
     made = {service.create(draft(patient, title=title)): title for title in titles}
     found = {made[uuid_from_s16(i)] for i in search_titles(db, patient, needle)}
     assert {fold_accents(t) for t in found} == {fold_accents(t) for t in expected}
