@@ -441,6 +441,9 @@ class TimelineView(QWidget):
         included, still read under the previous login.
         """
         self._search_timer.stop()
+        # The last clinician's tooltip (a private note's title, her name) stayed on the plot, and a
+        # pointer resting on the same row number of the next login's timeline showed it again.
+        self._hide_tooltip()
         self.engine = None
         self.patient = None
         self.history = None
@@ -490,6 +493,7 @@ class TimelineView(QWidget):
         still shown is selected (see :meth:`with_neighbours`).
         """
         view = self.plot.view_range() if keep_view and self.history is not None else None
+        self._hide_tooltip()  # its row numbered the last columns
         self.selected_row = None
         self.plot.layer.selected_row = None
         self.engine = engine
@@ -977,9 +981,11 @@ class TimelineView(QWidget):
         if not self.texts_readable:
             return
         if event_id not in self._details and event_id not in self._purpose_needed:
+            columns = self.columns
 
             def refresh(_detail: EventDetail | None = None) -> None:
-                if self._hover_row == row:
+                # The same row of another history (a new patient or login meanwhile) is another event.
+                if self._hover_row == row and self.columns is columns:
                     self.plot.setToolTip(self.tooltip_for_row(row))
                     self._show_tooltip_now()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from PySide6.QtCore import Qt
@@ -202,3 +203,46 @@ def test_an_administrator_sees_markers_and_is_not_offered_texts(
     assert window.statusBar().currentMessage() == "Loaded 3 events"  # no error since
     window.sign_out_action.trigger()
     assert timeline.filters.search.isEnabledTo(timeline.filters)  # the next login is offered the search
+
+
+def test_sign_out_forgets_the_tooltip_of_the_last_clinicians_private_note(
+    qtbot: QtBot, window: MainWindow, practice: Practice
+) -> None:
+    """The author's tooltip stayed on the plot after sign-out; the next login, resting the pointer on
+    the same row number of her own timeline, was shown the author's private title and name."""
+    from tests.ui.conftest import open_patient
+
+    _sign_in(qtbot, window, practice, "author")
+    timeline = open_patient(qtbot, window, "Patient P1")
+    private = practice.events["e2"]
+    row = int(np.flatnonzero(timeline.columns.ids == np.bytes_(private.bytes))[0])
+    timeline.show_tooltip(row)
+    timeline._hover_row = row  # as a pointer resting on the marker leaves it
+    qtbot.waitUntil(lambda: "Event e2" in timeline.plot.toolTip(), timeout=10_000)
+    first_dialog = window.sign_in_dialog
+    window.sign_out_action.trigger()
+    assert timeline.plot.toolTip() == "" and timeline._hover_row is None
+    qtbot.waitUntil(lambda: window.sign_in_dialog is not None and window.sign_in_dialog is not first_dialog)
+    _sign_in(qtbot, window, practice, "colleague")
+    timeline = open_patient(qtbot, window, "Patient P1")
+    assert timeline._hover_row is None and "Event e2" not in timeline.plot.toolTip()
+    own = timeline.columns.event_id(row)
+    assert own != private
+    timeline._hover_row = row
+    timeline.show_tooltip(row)  # what the pointer resting on that row number shows now
+    qtbot.waitUntil(lambda: "…" not in timeline.plot.toolTip(), timeout=10_000)
+    assert "Event e2" not in timeline.plot.toolTip()
+
+
+def test_a_late_tooltip_read_does_not_land_on_the_next_patients_row(
+    qtbot: QtBot, window: MainWindow, practice: Practice
+) -> None:
+    from tests.ui.conftest import open_patient
+
+    _sign_in(qtbot, window, practice, "author")
+    timeline = open_patient(qtbot, window, "Patient P1")
+    columns = timeline.columns
+    timeline.show_tooltip(0)  # its read is on its way
+    timeline._hover_row = 0
+    timeline.set_timeline(timeline.engine, timeline.patient, columns)  # the same history, loaded again
+    assert timeline._hover_row is None and timeline.plot.toolTip() == ""
