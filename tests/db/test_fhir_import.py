@@ -935,3 +935,23 @@ def test_the_audited_write_trigger_is_skipped_only_for_superuser_sessions(db: sa
     db.execute(sa.text("SET LOCAL ROLE caseline_therapist"))  # a login role, as an app login would be
     assert db.execute(sa.text("SELECT current_setting('is_superuser')")).scalar_one() == "off"
     db.execute(sa.text("RESET ROLE"))
+
+
+def test_the_audit_row_of_an_import_counts_shared_events_only(db: sa.Connection, tmp_path: Path) -> None:
+    """An administrator reads import rows; counts with private events in them, less the events she
+    sees, told her how many private notes were imported for a patient."""
+    bundle = _load(TINY)
+    for title in ("Private one", "Private two"):
+        _add_caseline_event(bundle, json.dumps({**CASELINE_FIELDS, "title": title, "is_private": True}))
+    _add_caseline_event(bundle, json.dumps({**CASELINE_FIELDS, "title": "Shared one"}))
+    path = _write(tmp_path, "with-private.json", bundle)
+    first = import_file(db, KEY, path)
+    again = import_file(db, KEY, path)
+    audited = [
+        row.detail
+        for row in db.execute(sa.text("SELECT detail FROM audit_log WHERE action = 'import' ORDER BY seq"))
+    ][-2:]
+    assert first.private["created"] == 2 and again.private["unchanged"] == 2
+    assert audited[0]["shared_created"] == first.created - 2 and audited[0]["shared_unchanged"] == 0
+    assert audited[1]["shared_unchanged"] == again.unchanged - 2 and audited[1]["shared_created"] == 0
+    assert not any(key in detail for detail in audited for key in ("created", "updated", "unchanged"))

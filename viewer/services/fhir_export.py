@@ -78,7 +78,10 @@ def export_patient(conn: sa.Connection, key: AuditKey | None, patient_id: uuid.U
     ]
     bundle = build_bundle(patient_id, str(patient.display_name), events, str(patient.username))
     if key is not None:
-        append(conn, key, "export", patient_id=patient_id, detail={"format": "fhir", "events": len(events)})
+        # Shared events only: an administrator reads this row, and the author's private ones in the
+        # count told her how many private notes the patient has (she sees the shared ones herself).
+        shared = sum(not event.is_private for event in events)
+        append(conn, key, "export", patient_id=patient_id, detail={"format": "fhir", "shared_events": shared})
     return bundle
 
 

@@ -103,6 +103,8 @@ class FileSummary:
     by_type: Counter[str] = field(default_factory=Counter)
     # Private events stored with no author: no clinician can read them (the owner can).
     private_without_author: int = 0
+    # Of created, updated and unchanged, how many are private: the audit row counts shared events only.
+    private: Counter[str] = field(default_factory=Counter)
 
     @property
     def events(self) -> int:
@@ -327,9 +329,11 @@ def import_file(
             detail={
                 "by": imported_by,
                 "sha256": _digest(path) if path.suffix.lower() == ".json" else None,
-                "created": summary.created,
-                "updated": summary.updated,
-                "unchanged": summary.unchanged,
+                # An administrator reads this row; with private events in them, its counts less the
+                # events she sees told her how many private notes a patient has.
+                "shared_created": summary.created - summary.private["created"],
+                "shared_updated": summary.updated - summary.private["updated"],
+                "shared_unchanged": summary.unchanged - summary.private["unchanged"],
             },
         )
     return summary
@@ -442,8 +446,10 @@ def _import_batch(
                 summary.private_without_author += 1
             if source[0] == "fhir":  # what an event from a FHIR resource was made from travels with it
                 values[METADATA_AT] = with_digest(values[METADATA_AT], digest)
+            private = bool(values[PRIVATE_AT])
             if before is None:
                 summary.created += 1
+                summary.private["created"] += private
                 if source[0] == "event":
                     with_ids.append({**as_row(values), "id": source[1]})
                 else:
@@ -453,8 +459,10 @@ def _import_batch(
                 and comparable(before) == comparable({**as_row(values), "metadata": event.metadata})
             ):
                 summary.unchanged += 1
+                summary.private["unchanged"] += private
             else:
                 updates.append({**as_row(values), "id": before["id"]})
+                summary.private["updated"] += private
     copy_events(conn, with_ids, with_id=True)
     if updates:
         conn.execute(
