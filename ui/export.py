@@ -34,6 +34,7 @@ from PySide6.QtWidgets import QGraphicsView, QWidget
 from ui.operations import CancelToken
 from ui.timeline_view import TimelineView
 from viewer.export_caption import ExportCaption, export_caption
+from viewer.private_file import private_file
 from viewer.services.errors import ServiceError
 
 MARGIN = 16
@@ -295,12 +296,10 @@ def export_work(
 
     def work(_token: CancelToken, _report: Callable[[object], None]) -> Path:
         data = encode()
-        temporary = path.with_name(f".{path.name}.partial")
         try:
-            temporary.write_bytes(data)
-            temporary.replace(path)  # never leave a half-written export under the real name
+            with private_file(path) as handle:  # the owner's only, and never half-written
+                handle.write(data)
         except OSError as exc:
-            temporary.unlink(missing_ok=True)
             raise ExportFailed(path, exc.strerror or type(exc).__name__) from None
         return path
 

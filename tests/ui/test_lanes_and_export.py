@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,8 @@ def test_export_png_svg_pdf(qtbot: QtBot, window: MainWindow, tmp_path: Path) ->
     assert "Aspen Busy" in text and "Confidential clinical record" in text
     assert pdf.read_bytes().startswith(b"%PDF")
     assert not list(tmp_path.glob(".*.partial"))
+    # The patient's name and history: the owner's only, as a FHIR bundle is (they were 0644).
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (png, svg, pdf)} == {0o600}
 
 
 def test_export_errors_are_reported_and_write_nothing(

@@ -12,7 +12,6 @@ never leaves half a bundle under the real name.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from psycopg import errors as pg_errors
 
 from viewer.domain import EventDetail, EventType, Importance
 from viewer.fhir.export import build_bundle
+from viewer.private_file import private_file
 from viewer.services.audit import AuditKey, append
 from viewer.services.errors import NotPermitted, ServiceError, UnknownPatient
 
@@ -107,14 +107,11 @@ def write_bundle(bundle: dict[str, Any], path: Path) -> Path:
     """
     if path.is_dir():
         raise BundleNotWritten(path, "that is a folder; give a file name such as patient.json")
-    partial = path.with_name(f".{path.name}.partial")
     try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(bundle, handle, ensure_ascii=False, indent=1)
-            handle.write("\n")
-        os.replace(partial, path)
+        with private_file(path) as handle:
+            for chunk in json.JSONEncoder(ensure_ascii=False, indent=1).iterencode(bundle):  # as json.dump
+                handle.write(chunk.encode("utf-8"))
+            handle.write(b"\n")
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise BundleNotWritten(path, exc.strerror or type(exc).__name__) from None
     return path
