@@ -81,15 +81,26 @@ class IdleWatcher(QObject):
 class LockScreen(QWidget):
     """Signals:
     unlockRequested(str): the password typed to unlock.
+    signOutRequested(): another clinician wants the workstation (drafts are kept, as at any sign-out).
     """
 
     unlockRequested = Signal(str)
+    signOutRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("lockScreen")
         self.setAccessibleName("Caseline is locked")
+        self.heading = QLabel("Caseline is locked", self)
+        self.heading.setObjectName("lockHeading")
+        self.heading.setAccessibleName("Caseline is locked")
+        font = self.heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        self.heading.setFont(font)
+        self.heading.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.message = QLabel("", self)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.message.setObjectName("lockMessage")
         self.message.setAccessibleName("Lock message")
         self.message.setWordWrap(True)
@@ -104,6 +115,11 @@ class LockScreen(QWidget):
         self.button.setObjectName("unlockButton")
         self.button.setAccessibleName("Unlock")
         self.button.clicked.connect(self._submit)
+        self.sign_out = QPushButton("Sign out…", self)
+        self.sign_out.setObjectName("lockSignOutButton")
+        self.sign_out.setAccessibleName("Sign out so someone else can sign in")
+        self.sign_out.setToolTip("Sign out so someone else can sign in; unsaved editors are kept as drafts")
+        self.sign_out.clicked.connect(self.signOutRequested)
         self.error = QLabel("", self)
         self.error.setObjectName("unlockError")
         self.error.setAccessibleName("Unlock problem")
@@ -112,19 +128,20 @@ class LockScreen(QWidget):
         row.addStretch(1)
         row.addWidget(self.password)
         row.addWidget(self.button)
+        row.addWidget(self.sign_out)
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
+        layout.addWidget(self.heading)
         layout.addWidget(self.message)
         layout.addLayout(row)
         layout.addWidget(self.error)
         layout.addStretch(2)
 
-    def prepare(self, who: str) -> None:
-        self.message.setText(
-            f"<h2>Caseline is locked</h2><p>Locked after a while without use. {who}, enter your password "
-            "to continue where you left off.</p>"
-        )
+    def prepare(self, who: str, *, idle: bool) -> None:
+        """Ask ``who`` (shown as typed: plain text) for the password; ``idle`` says why it locked."""
+        why = "Locked after a while without use. " if idle else ""
+        self.message.setText(f"{why}{who}, enter your password to continue where you left off.")
         self.error.setText("")
         self.password.clear()
         self.button.setEnabled(True)

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import psycopg
+import shiboken6
 import sqlalchemy as sa
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPageLayout, QPainter
@@ -177,6 +178,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(splitter, 1)
         self.lock_screen = LockScreen(self)
         self.lock_screen.unlockRequested.connect(self._try_unlock)
+        self.lock_screen.signOutRequested.connect(self._sign_out_from_lock)
         self.pages = QStackedWidget(self)
         self.pages.setObjectName("mainPages")
         self.pages.setAccessibleName("Caseline")
@@ -186,8 +188,8 @@ class MainWindow(QMainWindow):
         self.shield = WindowShield(self)
         self.shortcut_block = ShortcutBlock(self, self.lock_screen, self.shield)
         self.idle = IdleWatcher(settings.idle_lock_minutes * 60_000, self)
-        self.idle.idle.connect(self.lock)
-        self.idle.lockPressed.connect(self.lock)
+        self.idle.idle.connect(lambda: self.lock(idle=True))
+        self.idle.lockPressed.connect(lambda: self.lock())
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self.idle)
@@ -288,7 +290,7 @@ class MainWindow(QMainWindow):
         # window-modal dialog no shortcut of this window fires: the idle watcher catches the keys then.
         self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.idle.lock_keys = self.lock_action.shortcut()
-        self.lock_action.triggered.connect(self.lock)
+        self.lock_action.triggered.connect(lambda: self.lock())
         self.lock_action.setEnabled(False)
         quit_action = menu.addAction("&Quit")
         quit_action.setObjectName("quitAction")
@@ -684,8 +686,8 @@ class MainWindow(QMainWindow):
         self.runner.run(work, success=lambda _r: self.ask_sign_in(), failure=self._on_failure, key="sign-out")
 
     # -- idle lock ---------------------------------------------------------------------
-    def lock(self) -> None:
-        """Hide everything behind the lock screen; nothing is closed or lost."""
+    def lock(self, *, idle: bool = False) -> None:
+        """Hide everything behind the lock screen; nothing is closed or lost (``idle``: no one asked)."""
         if self.identity is None or self.pages.currentWidget() is self.lock_screen:
             return
         self.idle.stop()
@@ -693,8 +695,24 @@ class MainWindow(QMainWindow):
         self.shield.hide_others()
         self.shortcut_block.engage()
         self.pages.setCurrentWidget(self.lock_screen)
-        self.lock_screen.prepare(self.identity.display_name)
+        self.lock_screen.prepare(self.identity.display_name, idle=idle)
         self.locked.emit()
+
+    def _sign_out_from_lock(self) -> None:
+        """A colleague needs the workstation: sign the locked clinician out, keeping her drafts.
+
+        Her hidden windows (a version history, a review) are closed, not brought
+        back for the next login; her editors become drafts, as at any sign-out.
+        """
+        if self.pages.currentWidget() is not self.lock_screen:
+            return
+        self.shortcut_block.release()
+        self.pages.setCurrentWidget(self.content)
+        hidden, self.shield.hidden = self.shield.hidden, []
+        self.sign_out()  # seals and closes the editors among them
+        for widget in hidden:
+            if shiboken6.isValid(widget):
+                widget.close()
 
     def _try_unlock(self, password: str) -> None:
         base, identity = self._base_url, self.identity
@@ -886,6 +904,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.idle)
+        self.shortcut_block.release()  # closed while locked: its filter would swallow the app's shortcuts
         self.runner.wait_for_done(10_000)
         if self.engine is not None:
             self.engine.dispose()

@@ -581,6 +581,54 @@ def test_the_idle_lock_hides_open_dialogs_too_and_brings_them_back(
     ]
 
 
+def test_the_lock_screen_reads_as_text_and_says_why_it_locked(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    """It showed its HTML source ("<h2>Caseline is locked</h2>…"), and claimed idleness after Ctrl+L."""
+    _open_patient(qtbot, author, "Patient P1")
+    with qtbot.waitSignal(author.locked, timeout=10_000):
+        author.lock_action.trigger()
+    message = author.lock_screen.findChild(QLabel, "lockMessage").text()
+    assert "<" not in message and "without use" not in message and "enter your password" in message
+    assert author.lock_screen.findChild(QLabel, "lockHeading").text() == "Caseline is locked"
+    author.lock_screen.findChild(QLineEdit, "unlockPassword").setText(practice.passwords["author"])
+    with qtbot.waitSignal(author.unlocked, timeout=30_000):
+        qtbot.mouseClick(author.lock_screen.findChild(QPushButton, "unlockButton"), Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(author.locked, timeout=10_000):
+        author.idle.idle.emit()
+    assert "Locked after a while without use" in author.lock_screen.findChild(QLabel, "lockMessage").text()
+    _unlock(qtbot, author, practice)
+
+
+def test_a_colleague_can_sign_out_a_locked_session_and_nothing_of_it_comes_back(
+    qtbot: QtBot, author: MainWindow, practice: Practice, home: Path
+) -> None:
+    """Locked, the only way on was Unlock: the next clinician could only close the window."""
+    folder = home / DRAFTS_DIR / practice.login("author")
+    _open_patient(qtbot, author, "Patient P1")
+    _select_event(qtbot, author, practice.events["e1"])
+    with qtbot.waitSignal(author.edits.historyShown, timeout=30_000) as shown:
+        author.history_action.trigger()
+    history: HistoryDialog = shown.args[0]
+    author.new_event_action.trigger()
+    editor = _editor(qtbot, author)
+    editor.title_edit.setText("Words of the locked session")
+    with qtbot.waitSignal(author.locked, timeout=10_000):
+        author.lock_action.trigger()
+    first_dialog = author.sign_in_dialog
+    qtbot.mouseClick(
+        author.lock_screen.findChild(QPushButton, "lockSignOutButton"), Qt.MouseButton.LeftButton
+    )
+    assert author.pages.currentWidget() is author.content and author.identity is None
+    assert author.edits.editors == [] and not editor.isVisible() and not history.isVisible()
+    qtbot.waitUntil(lambda: any(folder.glob("*.draft")), timeout=30_000)  # the typing is kept, sealed
+    qtbot.waitUntil(
+        lambda: author.sign_in_dialog is not None and author.sign_in_dialog is not first_dialog,
+        timeout=30_000,
+    )
+    assert author.menuBar().isEnabled() and author.shield.hidden == []
+
+
 def test_a_supervisor_states_a_purpose_to_read_a_private_event_and_adds_a_review_note(
     qtbot: QtBot, practice: Practice, home: Path
 ) -> None:
