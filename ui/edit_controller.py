@@ -87,6 +87,8 @@ class EditController(QObject):
         self._hidden_for_lock: list[EventEditor] = []
         self.on_failure: Callable[[BaseException], None] = self._raise
         self.remember: Callable[[EventDetail], None] = lambda _detail: None  # the timeline's cache
+        # The name of a patient by id (the window's patient list): an editor says whose event it is.
+        self.patient_name: Callable[[uuid.UUID], str | None] = lambda _patient_id: None
 
     @staticmethod
     def _raise(error: BaseException) -> None:
@@ -226,6 +228,9 @@ class EditController(QObject):
         editor = EventEditor(
             values, self._parent, event_id=event_id, version=version, draft_id=draft_id, base=base
         )
+        # An editor stays open while the therapist picks another patient: it must say whose event it
+        # is (a note begun for one patient was saved on her while another was on screen, unsaid).
+        editor.set_patient_name(self.patient_name(values.patient_id))
         timer = QTimer(editor)
         timer.setSingleShot(True)
         timer.setInterval(DRAFT_DELAY_MS)
@@ -355,7 +360,9 @@ class EditController(QObject):
         self.undo_stack.push(change)
         self._closed(editor, discard=True)
         editor.accept()
-        self.message.emit(f"Saved. Undo with Ctrl+Z ({change.describe()}).")
+        whose = editor.patient_name
+        saved = f"Saved for {whose}." if whose else "Saved."
+        self.message.emit(f"{saved} Undo with Ctrl+Z ({change.describe()}).")
         self.changed.emit(change.patient_id, change.event_id)
 
     def _save_failed(self, editor: EventEditor, draft: EventDraft, error: BaseException) -> None:

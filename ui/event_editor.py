@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone, Signal
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QTimeZone, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -115,6 +115,15 @@ class EventEditor(QDialog):
         self.setAccessibleName("Event editor")
         self.setWindowTitle("Edit event" if event_id else "New event")
         self.setMinimumWidth(560)
+        self.patient_name: str | None = None
+        self.patient_label = QLabel("", self)
+        self.patient_label.setObjectName("editorPatient")
+        self.patient_label.setAccessibleName("Patient")
+        self.patient_label.setTextFormat(Qt.TextFormat.PlainText)  # a name, shown as typed
+        font = self.patient_label.font()
+        font.setBold(True)
+        self.patient_label.setFont(font)
+        self.patient_label.hide()
 
         self.type_box = QComboBox(self)
         for event_type in EventType:
@@ -281,6 +290,7 @@ class EventEditor(QDialog):
         buttons.addWidget(self.save_button)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.patient_label)
         layout.addLayout(form)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
@@ -309,6 +319,15 @@ class EventEditor(QDialog):
         self.title_edit.setFocus()
 
     # -- values ------------------------------------------------------------------------
+    def set_patient_name(self, name: str | None) -> None:
+        """Name the patient in the title bar and above the form (None: not known, left unsaid)."""
+        self.patient_name = name
+        kind = "Edit event" if self.event_id else "New event"
+        self.setWindowTitle(f"{kind} for {name}" if name else kind)
+        self.patient_label.setText(f"Patient: {name}" if name else "")
+        self.patient_label.setAccessibleName(f"Patient: {name}" if name else "Patient")
+        self.patient_label.setVisible(bool(name))
+
     def set_values(self, values: FormValues) -> None:
         self._loading = True
         try:

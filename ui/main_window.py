@@ -212,6 +212,7 @@ class MainWindow(QMainWindow):
         self.edits = EditController(self, self.runner, settings.home)
         self.edits.on_failure = self._on_failure
         self.edits.remember = self.timeline.remember_detail
+        self.edits.patient_name = self._patient_name
         self.edits.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.edits.changed.connect(self._after_change)
         self.edits.annotated.connect(lambda _id: self._show_notes(self.timeline.detail.detail))
@@ -655,6 +656,12 @@ class MainWindow(QMainWindow):
         self.idle.start()
         self.signedIn.emit(self.identity)
         self.refresh_patients()
+
+    def _patient_name(self, patient_id: uuid.UUID) -> str | None:
+        for patient in self.patients.model.patients:
+            if patient.id == patient_id:
+                return str(patient.display_name)
+        return None
 
     def sign_out(self) -> None:
         engine, home = self.engine, self.settings.home

@@ -171,6 +171,25 @@ def test_create_validates_beside_the_field_then_saves_in_the_background(
     assert audited == [(practice.login("author"), "event.create")]
 
 
+def test_an_editor_names_its_patient_while_another_is_on_screen(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    """A note begun for one patient, saved after picking another, went onto the first without a word."""
+    _open_patient(qtbot, author, "Patient P1")
+    author.new_event_action.trigger()
+    editor = _editor(qtbot, author)
+    assert editor.windowTitle() == "New event for Patient P1"
+    assert editor.findChild(QLabel, "editorPatient").text() == "Patient: Patient P1"
+    _open_patient(qtbot, author, "Patient P2")
+    editor.title_edit.setText("Meant for P1")
+    with qtbot.waitSignal(author.edits.changed, timeout=30_000):
+        qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
+    assert author.statusBar().currentMessage().startswith("Saved for Patient P1.")
+    assert _owner(practice, "SELECT patient_id FROM timeline_events WHERE title = 'Meant for P1'") == [
+        (practice.patients["P1"],)
+    ]
+
+
 def test_edit_from_enter_conflict_shows_both_versions_and_keep_mine_saves_knowingly(
     qtbot: QtBot, author: MainWindow, practice: Practice
 ) -> None:
