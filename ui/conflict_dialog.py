@@ -85,6 +85,12 @@ class ConflictDialog(QDialog):
         self.table.setAccessibleName("Your version and the saved version")
         self.table.setHorizontalHeaderLabels(["Field", "Your version", f"Saved now (event by {who})"])
         self.table.verticalHeader().hide()
+        for header, name, spoken in (
+            (self.table.horizontalHeader(), "conflictColumns", "Field, your version, saved version"),
+            (self.table.verticalHeader(), "conflictRows", "Fields"),
+        ):
+            header.setObjectName(name)
+            header.setAccessibleName(spoken)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setTabKeyNavigation(False)  # Tab moves on to the choices; arrows walk the cells

@@ -271,7 +271,7 @@ class EditController(QObject):
         drafts, unreadable = found
         if unreadable:
             self.message.emit(
-                f"{unreadable} draft files could not be opened with this password; they were kept."
+                f"{count_of(unreadable, 'draft file')} could not be opened with this password; kept."
             )
         if not drafts:
             return
@@ -280,12 +280,23 @@ class EditController(QObject):
         box.setAccessibleName("Recover unsaved drafts")
         box.setWindowTitle("Unsaved drafts")
         box.setText(f"Caseline found {count_of(len(drafts), 'unsaved event draft')} from an earlier session.")
-        box.setInformativeText("Open them to finish and save, or discard them for good.")
-        restore = box.addButton("Open drafts", QMessageBox.ButtonRole.AcceptRole)
+        one = len(drafts) == 1
+        box.setInformativeText(
+            "Open it to finish and save, or discard it for good."
+            if one
+            else "Open them to finish and save, or discard them for good."
+        )
+        restore = box.addButton("Open draft" if one else "Open drafts", QMessageBox.ButtonRole.AcceptRole)
         restore.setObjectName("draftRestore")
-        discard = box.addButton("Discard drafts", QMessageBox.ButtonRole.DestructiveRole)
+        restore.setAccessibleName(restore.text())
+        discard = box.addButton(
+            "Discard draft" if one else "Discard drafts", QMessageBox.ButtonRole.DestructiveRole
+        )
         discard.setObjectName("draftDiscard")
-        box.addButton("Later", QMessageBox.ButtonRole.RejectRole).setObjectName("draftLater")
+        discard.setAccessibleName(discard.text())
+        later = box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+        later.setObjectName("draftLater")
+        later.setAccessibleName("Later: keep the drafts for the next sign-in")
 
         def chosen(_result: int) -> None:
             clicked = box.clickedButton()

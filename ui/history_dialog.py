@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from ui.long_text import show_plain_text
 from viewer.services.event_history import VersionRow
+from viewer.wording import count_of
 
 
 class HistoryDialog(QDialog):
@@ -29,7 +30,8 @@ class HistoryDialog(QDialog):
         self.setWindowTitle("Version history")
         self.versions = versions
         intro = QLabel(
-            f"{len(versions)} versions. Every save keeps the version before it; deleting leaves a marked version.",
+            f"{count_of(len(versions), 'version')}. Every save keeps the version before it; deleting leaves a"
+            " marked version.",
             self,
         )
         intro.setObjectName("historyIntro")
