@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.elided_label import ElidedLabel
+from ui.search_box import SearchBox
 from viewer.domain import EventType, Importance, to_local
 from viewer.timeline_filter import PrivateMode, TimelineFilter, describe_filters
 
@@ -120,7 +120,7 @@ class FilterBar(QWidget):
         to_label.setObjectName("filterDateToLabel")
         to_label.setAccessibleName("to")
 
-        self.search = QLineEdit(self)
+        self.search = SearchBox(self)
         self.search.setObjectName("filterSearch")
         self.search.setAccessibleName("Search titles")
         self.search.setPlaceholderText("Search titles…")

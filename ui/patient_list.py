@@ -17,7 +17,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont, QPainter
 from PySide6.QtWidgets import (
-    QLineEdit,
     QListView,
     QStyle,
     QStyledItemDelegate,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.search_box import SearchBox
 from viewer.domain import to_local
 from viewer.services.patients import PatientSummary
 from viewer.wording import count_of
@@ -164,7 +164,7 @@ class PatientListPanel(QWidget):
         self.proxy = _PatientFilter(self)
         self.proxy.setSourceModel(self.model)
 
-        self.search = QLineEdit(self)
+        self.search = SearchBox(self)
         self.search.setObjectName("patientSearch")
         self.search.setAccessibleName("Search patients")
         self.search.setPlaceholderText("Search patients…")

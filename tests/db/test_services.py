@@ -195,7 +195,8 @@ def test_title_search_is_literal_and_case_insensitive(db: sa.Connection, needle:
 )
 def test_title_search_ignores_accents(db: sa.Connection, needle: str, expected: set[str]) -> None:
     """Typed with or without accents, in either Unicode form, a name is found."""
-    from viewer.services.timeline_query import fold_accents, search_titles, uuid_from_s16
+    from viewer.accents import fold_accents
+    from viewer.services.timeline_query import search_titles, uuid_from_s16
 
     patient = add_user(db)
     service = EventService(db)

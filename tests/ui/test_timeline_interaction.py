@@ -394,3 +394,13 @@ def test_typing_a_search_asks_the_database_once_typing_pauses(
     qtbot.waitUntil(lambda: view.filter.text_rows is not None, timeout=10_000)
     assert asked == ["Event 1"]
     assert len(view.match_rows) == len([n for n in range(640) if "Event 1" in f"Event {n}"])
+
+
+def test_esc_in_the_title_search_takes_the_search_back(qtbot: QtBot, view: TimelineView) -> None:
+    search = view.filters.search
+    search.setFocus()
+    qtbot.keyClicks(search, "zz-nothing")
+    qtbot.waitUntil(lambda: view.filter.text_rows is not None, timeout=10_000)
+    assert view.plot.layer.highlight is not None and view.filters.match_label.text() == "0 matches"
+    qtbot.keyClick(search, Qt.Key.Key_Escape)
+    assert search.text() == "" and view.filter.text == "" and view.plot.layer.highlight is None

@@ -8,6 +8,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from viewer.accents import folded_key
+
 
 @dataclass(frozen=True)
 class PatientSummary:
@@ -19,9 +21,9 @@ class PatientSummary:
     last_event: datetime | None
 
     def matches(self, text: str) -> bool:
-        """Case-insensitive match on name or username, for the search box."""
-        needle = text.strip().casefold()
-        return not needle or needle in self.display_name.casefold() or needle in self.username.casefold()
+        """Match on name or username, blind to case and accents ("nunez" finds "Núñez"), for the search box."""
+        needle = folded_key(text.strip())
+        return not needle or needle in folded_key(self.display_name) or needle in folded_key(self.username)
 
 
 _PATIENTS_SQL = sa.text(

@@ -17,8 +17,6 @@ audit row is committed (migration ``m3n4o5p6q7r8``).
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from psycopg import errors as pg_errors
 
+from viewer.accents import fold_accents
 from viewer.domain import EventDetail, EventType, Importance
 from viewer.services.audit import AuditKey, append, holds_append_lock
 from viewer.services.errors import EventNotFound, NotPermitted, PurposeRequired
@@ -404,19 +403,7 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-# Combining diacritical marks (U+0300 to U+036F): what canonical decomposition splits off "é", "ë",
-# "å", "ñ" or "ç".  The database strips the same range, so a title and a search fold alike.
-_DIACRITICS = re.compile("[\u0300-\u036f]")
-_FOLDED_TITLE = r"regexp_replace(normalize(title, NFD), '[\u0300-\u036f]', '', 'g')"
-
-
-def fold_accents(text: str) -> str:
-    """``text`` decomposed without its accents, as the title search compares it: "Café" is "Cafe".
-
-    A therapist types "Zoe" for "Zoë" and "Muller" for "Müller"; a name typed
-    either way must be found.  Letters that do not decompose (ß, ø, ł) stay.
-    """
-    return _DIACRITICS.sub("", unicodedata.normalize("NFD", text))
+_FOLDED_TITLE = r"regexp_replace(normalize(title, NFD), '[\u0300-\u036f]', '', 'g')"  # as fold_accents
 
 
 def search_titles(conn: sa.Connection, patient_id: uuid.UUID, text: str) -> npt.NDArray[np.bytes_]:
