@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.long_text import show_plain_text
+from ui.spoken_label import SpokenLabel
 from viewer.domain import EventDetail
 from viewer.event_text import detail_fields
 
@@ -40,9 +41,9 @@ class EventDetailPane(QWidget):
         self.setObjectName("eventDetail")
         self.setAccessibleName("Event details")
         self.setMinimumWidth(260)
-        self.title = QLabel("No event selected", self)
+        self.title = SpokenLabel("No event selected", self)
         self.title.setObjectName("eventDetailTitle")
-        self.title.setAccessibleName("Event title")
+        self.title.set_role("Event title")
         self.title.setWordWrap(True)
         # Titles and values come from colleagues and imports: "<b>" or "<img>" in them is text, not
         # markup (Qt's automatic format drew it bold, or as a broken image).
@@ -164,9 +165,9 @@ class EventDetailPane(QWidget):
         self.hint.hide()
         self._clear_form()
         for field in detail_fields(detail):
-            value = QLabel(field.value, self)
+            value = SpokenLabel(field.value, self)
             value.setObjectName(f"eventDetail{field.label}")
-            value.setAccessibleName(field.label)
+            value.set_role(field.label)
             value.setWordWrap(True)
             value.setTextFormat(Qt.TextFormat.PlainText)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

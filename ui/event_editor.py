@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from ui.discard_prompt import ask_discard
 from ui.long_text import show_plain_text
+from ui.spoken_label import SpokenLabel
 from viewer.domain import EventDraft, EventType, Importance
 from viewer.event_form import (
     SUBTYPE_SUGGESTIONS,
@@ -149,7 +150,7 @@ class EventEditor(QDialog):
         for importance in Importance:
             self.importance.addItem(importance.label)
         self.private = QCheckBox("Private (only I and my supervisor)", self)
-        self.privacy_text = QLabel("", self)
+        self.privacy_text = SpokenLabel("", self)
         self.privacy_text.setWordWrap(True)
         self.privacy_text.setStyleSheet("color:#444;")
         self.description = QPlainTextEdit(self)
@@ -187,19 +188,21 @@ class EventEditor(QDialog):
             "related_entity_type": (self.related_type, "editorRelatedType", "Related entity type"),
             "related_entity_id": (self.related_id, "editorRelatedId", "Related entity id"),
         }
-        self.error_labels: dict[str, QLabel] = {}
+        self.fields: dict[str, QWidget] = {name: widget for name, (widget, _, _) in named.items()}
+        self.error_labels: dict[str, SpokenLabel] = {}
         for name, (widget, object_name, accessible) in named.items():
             widget.setObjectName(object_name)
             widget.setAccessibleName(accessible)
-            label = QLabel("", self)
+            label = SpokenLabel("", self)
             label.setObjectName(f"editorError_{name}")
-            label.setAccessibleName(f"Problem with {accessible.lower()}")
+            label.set_role(f"Problem with {accessible.lower()}")
             label.setStyleSheet(ERROR_STYLE)
             label.setWordWrap(True)
             label.hide()
             self.error_labels[name] = label
+        self.privacy_text.setObjectName("editorPrivacyExplanation")
+        self.privacy_text.set_role("Who will see this event")
         for widget, object_name, accessible in (
-            (self.privacy_text, "editorPrivacyExplanation", "Who will see this event"),
             (self.add_row, "editorAddMetadata", "Add a metadata key"),
             (self.remove_row, "editorRemoveMetadata", "Remove the selected metadata key"),
         ):
@@ -263,9 +266,9 @@ class EventEditor(QDialog):
         form.addRow("", self.error_labels["related_entity_type"])
         form.addRow("", self.error_labels["related_entity_id"])
 
-        self.status = QLabel("", self)
+        self.status = SpokenLabel("", self)
         self.status.setObjectName("editorStatus")
-        self.status.setAccessibleName("Editor status")
+        self.status.set_role("Editor status")
         self.status.setWordWrap(True)
         self.history_button = QPushButton("&History…", self)
         self.history_button.setObjectName("editorHistory")
@@ -441,6 +444,8 @@ class EventEditor(QDialog):
                 f"{name.replace('_', ' ').replace('event ', '').capitalize()} {message}" if show else ""
             )
             label.setVisible(show)
+            # A screen reader on the field hears what is wrong with it, not only the sighted below it.
+            self.fields[name].setAccessibleDescription(label.text())
         return check.draft
 
     def request_save(self) -> None:
@@ -450,6 +455,9 @@ class EventEditor(QDialog):
         if draft is None:
             self.status.setText("Please correct the marked fields; nothing was saved.")
             self.status.setStyleSheet(ERROR_STYLE)
+            first = next((name for name, label in self.error_labels.items() if label.text()), None)
+            if first is not None:  # to the first field to put right, in the form's order
+                self.fields[first].setFocus(Qt.FocusReason.OtherFocusReason)
             return
         self.saveRequested.emit(draft)
 

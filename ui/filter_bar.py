@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from ui.elided_label import ElidedLabel
 from ui.search_box import SearchBox
+from ui.spoken_label import SpokenLabel
 from viewer.domain import EventType, Importance, to_local
 from viewer.timeline_filter import PrivateMode, TimelineFilter, describe_filters
 
@@ -143,9 +144,9 @@ class FilterBar(QWidget):
         self.next_match.setText("▼")
         self.next_match.setToolTip("Next match (F3)")
         self.next_match.clicked.connect(lambda: self.searchStep.emit(1))
-        self.match_label = QLabel("", self)
+        self.match_label = SpokenLabel("", self)
         self.match_label.setObjectName("searchMatches")
-        self.match_label.setAccessibleName("Search matches")
+        self.match_label.set_role("Search matches")
 
         self.summary = ElidedLabel("Showing all events", self)
         self.summary.setObjectName("filterSummary")

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.spoken_label import SpokenLabel
 from ui.style import ERROR_STYLE
 
 _ACTIVITY = {
@@ -99,10 +100,10 @@ class LockScreen(QWidget):
         font.setBold(True)
         self.heading.setFont(font)
         self.heading.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        self.message = QLabel("", self)
+        self.message = SpokenLabel("", self)
         self.message.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.message.setObjectName("lockMessage")
-        self.message.setAccessibleName("Lock message")
+        self.message.set_role("Lock message")
         self.message.setWordWrap(True)
         self.message.setTextFormat(Qt.TextFormat.PlainText)  # it names the user: shown as typed
         self.password = QLineEdit(self)
@@ -120,9 +121,9 @@ class LockScreen(QWidget):
         self.sign_out.setAccessibleName("Sign out so someone else can sign in")
         self.sign_out.setToolTip("Sign out so someone else can sign in; unsaved editors are kept as drafts")
         self.sign_out.clicked.connect(self.signOutRequested)
-        self.error = QLabel("", self)
+        self.error = SpokenLabel("", self)
         self.error.setObjectName("unlockError")
-        self.error.setAccessibleName("Unlock problem")
+        self.error.set_role("Unlock problem")
         self.error.setStyleSheet(ERROR_STYLE)
         row = QHBoxLayout()
         row.addStretch(1)

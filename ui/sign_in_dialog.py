@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.spoken_label import SpokenLabel
 from ui.style import ERROR_STYLE
 from viewer.services.sign_in import DemoAccount, demo_accounts, remembered_username
 
@@ -62,9 +63,9 @@ class SignInDialog(QDialog):
         self.remember.setObjectName("signInRemember")
         self.remember.setAccessibleName("Remember username")
         self.remember.setChecked(bool(self.username.text()))
-        self.error = QLabel("", self)
+        self.error = SpokenLabel("", self)
         self.error.setObjectName("signInError")
-        self.error.setAccessibleName("Sign-in problem")
+        self.error.set_role("Sign-in problem")
         self.error.setStyleSheet(ERROR_STYLE)
         self.error.setWordWrap(True)
 

@@ -50,6 +50,7 @@ from ui.marker_shapes import VectorMark, lock_sprite, marker, marker_sprite
 from ui.marker_shapes import lock as padlock
 from ui.operations import CancelToken, OperationRunner
 from ui.overview_strip import OverviewStrip, density_image
+from ui.spoken_label import SpokenLabel
 from ui.timeline_plot import TimelinePlot
 from viewer.domain import EventDetail, EventType, Importance
 from viewer.event_text import tooltip_head, tooltip_text
@@ -222,9 +223,9 @@ class TimelineView(QWidget):
         self._search_timer.setInterval(SEARCH_PAUSE_MS)
         self._search_timer.timeout.connect(lambda: self._search(self.filter.text.strip()))
 
-        self.header = QLabel("", self)
+        self.header = SpokenLabel("", self)
         self.header.setObjectName("timelineHeader")
-        self.header.setAccessibleName("Selected patient")
+        self.header.set_role("Selected patient")
         self.header.setTextFormat(Qt.TextFormat.PlainText)  # a name as imported, never read as HTML
         font = self.header.font()
         font.setPointSize(font.pointSize() + 3)
@@ -444,6 +445,7 @@ class TimelineView(QWidget):
         # The last clinician's tooltip (a private note's title, her name) stayed on the plot, and a
         # pointer resting on the same row number of the next login's timeline showed it again.
         self._hide_tooltip()
+        self.plot.setAccessibleDescription("")  # it named the selected event, title included
         self.engine = None
         self.patient = None
         self.history = None
@@ -494,6 +496,7 @@ class TimelineView(QWidget):
         """
         view = self.plot.view_range() if keep_view and self.history is not None else None
         self._hide_tooltip()  # its row numbered the last columns
+        self.plot.setAccessibleDescription("")
         self.selected_row = None
         self.plot.layer.selected_row = None
         self.engine = engine
@@ -707,6 +710,8 @@ class TimelineView(QWidget):
         self.plot.layer.selected_row = row
         self.plot.layer.update()
         self.filters.set_match_status(self._match_status())
+        # What a screen reader says of the focused timeline: ← and → changed nothing it could hear.
+        self.plot.setAccessibleDescription("" if row is None else f"Selected: {self._spoken_head(row)}")
         if row is None:
             self.detail.clear()
             self.eventSelected.emit(None)
@@ -763,9 +768,13 @@ class TimelineView(QWidget):
             self.body.setSizes([max(sum(sizes) - 300, 200), 300])
         self.eventOpened.emit(self.columns.event_id(self.selected_row))
 
+    def _spoken_head(self, row: int) -> str:
+        return self._head_of(row).replace(" · ", ", ")
+
     def _show_selected(self, row: int, detail: EventDetail) -> None:
         if self.selected_row == row:
             self._show_detail(detail)
+            self.plot.setAccessibleDescription(f"Selected: {self._spoken_head(row)}, {detail.title}")
 
     def remember_detail(self, detail: EventDetail) -> None:
         """A detail read elsewhere (after a stated purpose): cache it and show it if selected."""

@@ -137,9 +137,14 @@ def test_create_validates_beside_the_field_then_saves_in_the_background(
     assert unnamed(editor) == []
     assert editor.findChild(QLabel, "editorPrivacyExplanation").text().startswith("Shared with the care team")
     # Nothing half-valid is sent: an empty title is named next to the field and nothing is written.
+    editor.related_id.setFocus()
     qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
     assert editor.error_text("title") == "Title must not be empty"
     assert editor.isVisible()
+    # Heard, not only seen: the field says what is wrong, the label reads its text, the focus goes there.
+    assert editor.title_edit.accessibleDescription() == "Title must not be empty"
+    assert editor.error_labels["title"].accessibleName() == "Problem with title: Title must not be empty"
+    qtbot.waitUntil(editor.title_edit.hasFocus, timeout=5_000)
     editor.findChild(QLineEdit, "editorTitle").setText("x" * 201)
     assert "201 characters" in editor.error_text("title")
     editor.findChild(QLineEdit, "editorTitle").setText("First family session")

@@ -404,3 +404,22 @@ def test_esc_in_the_title_search_takes_the_search_back(qtbot: QtBot, view: Timel
     assert view.plot.layer.highlight is not None and view.filters.match_label.text() == "0 matches"
     qtbot.keyClick(search, Qt.Key.Key_Escape)
     assert search.text() == "" and view.filter.text == "" and view.plot.layer.highlight is None
+
+
+def test_a_screen_reader_hears_the_event_stepped_to_and_its_labels_text(
+    qtbot: QtBot, view: TimelineView
+) -> None:
+    """The timeline said nothing when ← / → moved, and labels were heard by role ("Event title"), not text."""
+    view.plot.setFocus()
+    qtbot.keyClick(view.plot, Qt.Key.Key_Right)
+    row = view.selected_row
+    assert row is not None
+    qtbot.waitUntil(lambda: view.detail.detail is not None, timeout=10_000)
+    title = view.detail.detail.title
+    description = view.plot.accessibleDescription()
+    assert description.startswith("Selected: ") and description.endswith(title)
+    assert EventType.from_lane(int(view.columns.lane[row])).label in description
+    assert view.detail.title.accessibleName() == f"Event title: {title}"
+    assert view.header.accessibleName().startswith("Selected patient: ")
+    qtbot.keyClick(view.plot, Qt.Key.Key_Escape)
+    assert view.plot.accessibleDescription() == ""
