@@ -646,9 +646,12 @@ class MainWindow(QMainWindow):
         self.timeline.set_texts_readable(may_read_texts(result.actor))
         self._update_edit_actions()
         if self.sign_in_dialog is not None:
-            self.sign_in_dialog.rejected.disconnect(self.close)
-            self.sign_in_dialog.accept()
-            self.sign_in_dialog = None
+            dialog, self.sign_in_dialog = self.sign_in_dialog, None
+            dialog.rejected.disconnect(self.close)
+            dialog.accept()
+            # Hidden, it kept the password in its box, one more dialog per sign-in.
+            dialog.password.clear()
+            dialog.deleteLater()
         self.who.setText(f"Signed in as {self.identity.describe()}")
         self.setWindowTitle(f"Caseline — {self.identity.display_name}")
         self.sign_out_action.setEnabled(True)

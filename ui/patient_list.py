@@ -15,8 +15,9 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFont, QPainter
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QListView,
     QStyle,
     QStyledItemDelegate,
@@ -135,11 +136,25 @@ class _PatientDelegate(QStyledItemDelegate):
         name_font.setBold(True)
         painter.setFont(name_font)
         painter.setPen(palette.highlightedText().color() if selected else palette.text().color())
-        painter.drawText(rect.x(), rect.y() + line - 2, patient.display_name)
+        # Cut with "…" where the panel is narrow or the font large: the counts were cut mid-word.
+        elide = Qt.TextElideMode.ElideRight
+        width = rect.width()
+        view = option.widget  # a row may be wider than the panel shows (the list then scrolls)
+        if isinstance(view, QAbstractItemView):
+            width = min(width, view.viewport().width() - rect.x() - 6)
+        name = QFontMetrics(name_font).elidedText(patient.display_name, elide, width)
+        painter.drawText(rect.x(), rect.y() + line - 2, name)
         painter.setFont(option.font)
         if not selected:
             painter.setPen(palette.placeholderText().color())
-        painter.drawText(rect.x(), rect.y() + 2 * line + 1, describe_patient(patient))
+        summary = option.fontMetrics.elidedText(describe_patient(patient), elide, width)
+        painter.drawText(rect.x(), rect.y() + 2 * line + 1, summary)
+        if option.state & QStyle.StateFlag.State_HasFocus:  # where the arrow keys are, when tabbed in
+            pen = QPen(palette.highlightedText().color() if selected else palette.highlight().color())
+            pen.setWidth(2)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
         painter.restore()
 
 

@@ -10,6 +10,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -141,6 +142,16 @@ class SignInDialog(QDialog):
         self.error.setText("Signing in…")
         self.submit.setEnabled(False)
         self.credentialsEntered.emit(username, self.password.text(), self.remember.isChecked())
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Esc does not quit the app: a stray Esc after a sign-out closed Caseline, a username half typed.
+
+        Quit stays one deliberate click (or Alt+F4) away.
+        """
+        if event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def show_error(self, message: str) -> None:
         self.submit.setEnabled(True)

@@ -27,3 +27,35 @@ def test_esc_in_an_empty_search_box_goes_on_to_the_dialog(qtbot: QtBot) -> None:
     assert dialog.isVisible() and box.text() == ""
     with qtbot.waitSignal(dialog.rejected, timeout=5_000):
         qtbot.keyClick(box, Qt.Key.Key_Escape)
+
+
+def test_a_narrow_patient_list_shortens_its_lines_instead_of_cutting_them(qtbot: QtBot) -> None:
+    """At 1100 px wide, "189 events, Sep 2024 – Oct 202" was cut mid-word at the panel's edge."""
+    import uuid
+    from datetime import datetime
+
+    from PySide6.QtGui import QColor, QImage
+
+    from viewer.services.patients import PatientSummary
+
+    panel = PatientListPanel()
+    qtbot.addWidget(panel)
+    long_name = "Maximiliane Wolkenstein-Trostburg von Hohenegg"
+    panel.set_patients(
+        [PatientSummary(uuid.uuid4(), "p_1", long_name, 1890, datetime(2004, 9, 1), datetime(2026, 10, 1))]
+    )
+    panel.resize(180, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    image = panel.list.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    rect = panel.list.visualRect(panel.proxy.index(0, 0))
+    right = panel.list.viewport().width() - 1
+    background = image.pixelColor(right, rect.center().y())
+    # The delegate keeps 6 px of margin at the panel's edge: an elided line leaves it clear.
+    edge = [
+        image.pixelColor(x, y)
+        for x in range(right - 4, right)
+        for y in range(rect.top() + 3, rect.bottom() - 3)
+    ]
+    assert all(colour == background for colour in edge), "text runs into the panel's edge"
+    assert isinstance(background, QColor)

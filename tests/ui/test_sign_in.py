@@ -246,3 +246,21 @@ def test_a_late_tooltip_read_does_not_land_on_the_next_patients_row(
     timeline._hover_row = 0
     timeline.set_timeline(timeline.engine, timeline.patient, columns)  # the same history, loaded again
     assert timeline._hover_row is None and timeline.plot.toolTip() == ""
+
+
+def test_esc_in_the_sign_in_dialog_does_not_quit_and_a_signed_in_dialog_keeps_no_password(
+    qtbot: QtBot, window: MainWindow, practice: Practice
+) -> None:
+    """Esc closed the whole app, a username half typed; and every dialog signed in through stayed
+    alive, hidden, its password still in its box."""
+    import shiboken6
+
+    dialog = window.sign_in_dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.username, "half")
+    qtbot.keyClick(dialog.username, Qt.Key.Key_Escape)
+    assert dialog.isVisible() and window.isVisible() and dialog.username.text() == "half"
+    dialog.username.clear()
+    _sign_in(qtbot, window, practice, "author")
+    assert window.sign_in_dialog is None
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=10_000)
