@@ -41,6 +41,7 @@ from viewer.domain import EventDraft, EventType, Importance
 from viewer.event_form import (
     SUBTYPE_SUGGESTIONS,
     FormCheck,
+    date_notice,
     FormValues,
     apply_edits,
     edited_fields,
@@ -144,6 +145,12 @@ class EventEditor(QDialog):
         self.occurrence.setObjectName("editorDateOccurrence")
         self.occurrence.setAccessibleName("Which of the two times with this clock reading")
         self.occurrence.hide()
+        self.date_notice = SpokenLabel("", self)  # a far-off year: asked to check, never refused
+        self.date_notice.setObjectName("editorDateNotice")
+        self.date_notice.set_role("About the date")
+        self.date_notice.setStyleSheet("color:#8a5a00;")
+        self.date_notice.setWordWrap(True)
+        self.date_notice.hide()
         self.title_edit = QLineEdit(self)
         self.title_edit.setPlaceholderText("What happened, in a few words")
         self.importance = QComboBox(self)
@@ -236,9 +243,12 @@ class EventEditor(QDialog):
 
         add("&Type:", "event_type")
         add("S&ubtype:", "event_subtype")
-        when, when_layout = group("editorWhenBox", "When", QHBoxLayout)
-        when_layout.addWidget(self.date, 1)
-        when_layout.addWidget(self.occurrence)
+        when, when_layout = group("editorWhenBox", "When", QVBoxLayout)
+        when_row = QHBoxLayout()
+        when_row.addWidget(self.date, 1)
+        when_row.addWidget(self.occurrence)
+        when_layout.addLayout(when_row)
+        when_layout.addWidget(self.date_notice)
         add("&When:", "event_date", when)
         add("T&itle:", "title")
         add("I&mportance:", "importance")
@@ -343,6 +353,7 @@ class EventEditor(QDialog):
             wall, second = wall_of(values.event_date)
             self.date.setDateTime(wall_to_qdatetime(wall))
             self._show_occurrence(wall, second=second)
+            self._show_date_notice(wall)
             self.title_edit.setText(values.title)
             self.importance.setCurrentIndex(int(values.importance))
             self.private.setChecked(values.is_private)
@@ -407,6 +418,11 @@ class EventEditor(QDialog):
             if problem.instead is not None:
                 return moment_of(problem.instead)
             return self.base.event_date if self.base is not None else datetime.now().astimezone()
+
+    def _show_date_notice(self, wall: datetime) -> None:
+        notice = date_notice(wall, datetime.now())
+        self.date_notice.setText(notice or "")
+        self.date_notice.setVisible(notice is not None)
 
     def _show_occurrence(self, wall: datetime, *, second: bool | None = None) -> None:
         """Offer the choice of occurrence while the box shows a time the clocks pass twice."""
@@ -507,6 +523,7 @@ class EventEditor(QDialog):
             return
         if name == "event_date":
             self._show_occurrence(wall_from_qdatetime(self.date.dateTime()))
+            self._show_date_notice(wall_from_qdatetime(self.date.dateTime()))
         self._touched.add(name)
         if name in RELATED_FIELDS:  # one reference in two boxes: a type wants its id said at once
             self._touched.update(RELATED_FIELDS)

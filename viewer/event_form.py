@@ -79,6 +79,24 @@ def privacy_explanation(is_private: bool) -> str:
     return PRIVATE_EXPLANATION if is_private else SHARED_EXPLANATION
 
 
+# How far from today a date may be before the editor asks to check the year: a typo (2062 for
+# 2026) saved silently, and "All" then stretched over four decades with the history in a corner.
+FAR_AHEAD_DAYS = 366
+FAR_BACK_YEAR = 1900
+
+
+def date_notice(when: datetime, now: datetime) -> str | None:
+    """A gentle word (not an error: plans and old records are real) for a date far from ``now``."""
+    ahead = (when - now).days
+    if ahead > FAR_AHEAD_DAYS:
+        years = ahead // 365
+        span = f"{years} years" if years > 1 else "more than a year"
+        return f"That is {span} from now: check the year."
+    if when.year < FAR_BACK_YEAR:
+        return f"That is in {when.year}: check the year."
+    return None
+
+
 def _strict_json(text: str) -> Any:
     """``json.loads`` without its NaN and Infinity, which no metadata value may hold: such a cell is text.
 

@@ -195,6 +195,26 @@ def test_an_editor_names_its_patient_while_another_is_on_screen(
     ]
 
 
+def test_a_year_typed_far_ahead_is_questioned_beside_the_date_and_still_saves(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    """2062 for 2026 saved without a word, and "All" then spanned four decades."""
+    from PySide6.QtWidgets import QDateTimeEdit
+
+    _open_patient(qtbot, author, "Patient P1")
+    author.new_event_action.trigger()
+    editor = _editor(qtbot, author)
+    notice = editor.findChild(QLabel, "editorDateNotice")
+    assert not notice.isVisible()
+    box = editor.findChild(QDateTimeEdit, "editorDate")
+    box.setDateTime(box.dateTime().addYears(36))
+    assert notice.isVisible() and "years from now: check the year" in notice.text()
+    assert "check the year" in notice.accessibleName()
+    editor.title_edit.setText("Planned far ahead")
+    _save(qtbot, author, editor)  # a question, not a refusal
+    assert not editor.isVisible()
+
+
 def test_edit_from_enter_conflict_shows_both_versions_and_keep_mine_saves_knowingly(
     qtbot: QtBot, author: MainWindow, practice: Practice
 ) -> None:

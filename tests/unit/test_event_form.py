@@ -165,3 +165,19 @@ def test_an_edit_is_judged_on_the_boxes_changed_and_saves_the_rest_as_stored() -
     assert not check.ok and "metadata" in check.errors and edited == {"metadata"}
     related = dataclasses.replace(opened, related_entity_type="session")  # the pair counts as one
     assert read_edit(opened, related)[1] == {"related_entity_type", "related_entity_id"}
+
+
+@pytest.mark.parametrize(
+    ("when", "said"),
+    [
+        (datetime(2062, 3, 14, 9, 0), "That is 35 years from now: check the year."),
+        (datetime(2028, 1, 5, 9, 0), "That is more than a year from now: check the year."),
+        (datetime(2027, 11, 30, 9, 0), None),  # a plan for next year is ordinary
+        (datetime(1926, 3, 14, 9, 0), None),  # an old record
+        (datetime(1826, 3, 14, 9, 0), "That is in 1826: check the year."),
+    ],
+)
+def test_a_far_off_year_is_questioned_not_refused(when: datetime, said: str | None) -> None:
+    from viewer.event_form import date_notice
+
+    assert date_notice(when, datetime(2026, 12, 1, 23, 0)) == said
