@@ -41,9 +41,9 @@ from viewer.domain import EventDraft, EventType, Importance
 from viewer.event_form import (
     SUBTYPE_SUGGESTIONS,
     FormCheck,
-    date_notice,
     FormValues,
     apply_edits,
+    date_notice,
     edited_fields,
     privacy_explanation,
     read_edit,
