@@ -181,7 +181,7 @@ class EventEditor(QDialog):
         self.related_type = QLineEdit(self)
         self.related_type.setPlaceholderText("e.g. treatment_plan")
         self.related_id = QLineEdit(self)
-        self.related_id.setPlaceholderText("its id")
+        self.related_id.setPlaceholderText("its id (the Id in its details)")
 
         named = {
             "event_type": (self.type_box, "editorType", "Event type"),

@@ -70,6 +70,8 @@ def detail_fields(detail: EventDetail) -> list[DetailField]:
         if rest:
             fields.append(DetailField("Metadata", format_metadata(rest)))
     fields.append(DetailField("Created", format_when(detail.created_at)))
+    # What the editor's "Related to" asks for: without it shown, no event could be linked to another.
+    fields.append(DetailField("Id", str(detail.id)))
     return fields
 
 

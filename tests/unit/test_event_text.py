@@ -71,8 +71,10 @@ def test_detail_fields_in_reading_order() -> None:
         "Related",
         "Metadata",
         "Created",
+        "Id",
     ]
     assert dict((f.label, f.value) for f in fields)["Type"] == "Assessment (PHQ-9)"
+    assert dict((f.label, f.value) for f in fields)["Id"] == "00000000-0000-0000-0000-000000000001"
 
 
 def test_metadata_lines() -> None:
