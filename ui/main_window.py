@@ -248,6 +248,12 @@ class MainWindow(QMainWindow):
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(lambda: self.patients.search.setFocus(Qt.FocusReason.ShortcutFocusReason))
         self.addAction(find)
+        # The title search had no key: Ctrl+F goes to the patients, Ctrl+Shift+F to the timeline's titles.
+        find_titles = QAction("Search titles", self)
+        find_titles.setObjectName("searchTitlesAction")
+        find_titles.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        find_titles.triggered.connect(self._focus_title_search)
+        self.addAction(find_titles)
 
     def _build_file_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -659,6 +665,12 @@ class MainWindow(QMainWindow):
         self.idle.start()
         self.signedIn.emit(self.identity)
         self.refresh_patients()
+
+    def _focus_title_search(self) -> None:
+        search = self.timeline.filters.search
+        if search.isEnabled():
+            search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            search.selectAll()
 
     def _patient_name(self, patient_id: uuid.UUID) -> str | None:
         for patient in self.patients.model.patients:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PySide6.QtCore import QDate, QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QAction, QWheelEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -423,3 +423,13 @@ def test_a_screen_reader_hears_the_event_stepped_to_and_its_labels_text(
     assert view.header.accessibleName().startswith("Selected patient: ")
     qtbot.keyClick(view.plot, Qt.Key.Key_Escape)
     assert view.plot.accessibleDescription() == ""
+
+
+def test_ctrl_shift_f_goes_to_the_title_search(qtbot: QtBot, view: TimelineView) -> None:
+    window = view.window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    action = window.findChild(QAction, "searchTitlesAction")
+    assert action.shortcut().toString() == "Ctrl+Shift+F"
+    action.trigger()
+    qtbot.waitUntil(view.filters.search.hasFocus, timeout=5_000)
