@@ -41,6 +41,7 @@ from ui.main_window import MainWindow
 from viewer.db.engine import make_engine
 from viewer.db.settings import Settings, UrlSource
 from viewer.domain import EventType
+from viewer.event_text import format_when
 from viewer.services.drafts import DRAFTS_DIR
 
 pytestmark = pytest.mark.ui
@@ -498,7 +499,14 @@ def test_history_lists_every_version(qtbot: QtBot, author: MainWindow, practice:
     titles = [table.item(r, 3).text() for r in range(table.rowCount())]
     assert titles[:2] == ["Second wording", "Event e4"]
     assert table.item(0, 0).text().endswith("(current)")
-    assert "Private: True" in dialog.findChild(QPlainTextEdit, "historyDetail").toPlainText()
+    # Said as the rest of the app says it, and what changed is named (raw "note", "normal",
+    # "Private: True" and a UTC ISO stamp, and no word of what differed).
+    text = dialog.findChild(QPlainTextEdit, "historyDetail").toPlainText()
+    assert "Private: yes" in text and "Type: Note" in text and "Importance: Normal" in text
+    assert text.startswith("Changed: Title") and "Title: Second wording  (changed)" in text
+    stored = _owner(practice, "SELECT event_date FROM timeline_events WHERE id = :i", i=event_id)[0][0]
+    assert f"When: {format_when(stored)}" in text
+    assert dialog.versions[0].changed == ("Title",)
 
 
 def test_a_crash_leaves_an_encrypted_draft_that_is_offered_after_signing_in_again(

@@ -18,14 +18,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from viewer.domain import to_local
+from viewer.domain import EventType, Importance, to_local
+from viewer.event_text import format_when
 from viewer.services.audit import AuditKey
 from viewer.services.timeline_query import fetch_event
 
 _SHOWN = (
     ("event_type", "Type"),
     ("event_subtype", "Subtype"),
-    ("event_date", "When (UTC)"),
+    ("event_date", "When"),
     ("title", "Title"),
     ("importance", "Importance"),
     ("is_private", "Private"),
@@ -45,6 +46,7 @@ class VersionRow:
     saved_by: str
     title: str
     full_text: str
+    changed: tuple[str, ...] = ()  # the fields' labels that differ from the version before
 
     @property
     def label(self) -> str:
@@ -59,14 +61,44 @@ def _when(value: Any) -> str:
     return to_local(moment).strftime("%Y-%m-%d %H:%M")
 
 
-def _row(version: int, snapshot: dict[str, Any], names: dict[str, str], *, current: bool) -> VersionRow:
+def _shown(key: str, value: Any) -> str:
+    """A stored value as the rest of the app says it: "Note", "High", local time, "yes"."""
+    if value is None:
+        return ""
+    try:
+        if key == "event_type":
+            return EventType(value).label
+        if key == "importance":
+            return Importance.from_db(value).label
+        if key == "event_date":
+            return format_when(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    except ValueError:  # a value this version of the app does not know: as stored
+        return str(value)
+    if key == "is_private":
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _row(
+    version: int,
+    snapshot: dict[str, Any],
+    names: dict[str, str],
+    *,
+    current: bool,
+    before: dict[str, Any] | None = None,
+) -> VersionRow:
     by = snapshot.get("updated_by") or snapshot.get("therapist_id")
-    lines = []
+    changed = tuple(
+        label for key, label in _SHOWN if before is not None and snapshot.get(key) != before.get(key)
+    )
+    lines = (
+        [f"Changed: {', '.join(changed) if changed else 'nothing shown here'}"] if before is not None else []
+    )
     for key, label in _SHOWN:
-        value = snapshot.get(key)
-        if isinstance(value, dict | list):
-            value = json.dumps(value, ensure_ascii=False)
-        lines.append(f"{label}: {'' if value is None else value}")
+        mark = "  (changed)" if label in changed else ""
+        lines.append(f"{label}: {_shown(key, snapshot.get(key))}{mark}")
     return VersionRow(
         version=version,
         current=current,
@@ -75,6 +107,7 @@ def _row(version: int, snapshot: dict[str, Any], names: dict[str, str], *, curre
         saved_by=names.get(str(by), f"user {str(by)[:8]}") if by else "(imported)",
         title=str(snapshot.get("title") or ""),
         full_text="\n".join(lines),
+        changed=changed,
     )
 
 
@@ -108,4 +141,5 @@ def load_versions(
             sa.text("SELECT id, display_name FROM users WHERE id::text = ANY(:ids)"), {"ids": sorted(ids)}
         )
     }
-    return [_row(v, s, names, current=(i == 0)) for i, (v, s) in enumerate(snapshots)]
+    older = [s for _, s in snapshots[1:]] + [None]  # newest first: each version's predecessor follows it
+    return [_row(v, s, names, current=(i == 0), before=older[i]) for i, (v, s) in enumerate(snapshots)]
