@@ -475,6 +475,8 @@ class MainWindow(QMainWindow):
 
     def _after_change(self, patient_id: uuid.UUID, event_id: uuid.UUID | None) -> None:
         """A saved change: reload the patient's timeline quietly, keep the zoom, select the event."""
+        # Undo at once: "Saved. Undo with Ctrl+Z" appeared, and Ctrl+Z did nothing until the reload.
+        self._update_edit_actions()
         patient = self.timeline.patient
         if self.engine is None or patient is None or patient.id != patient_id:
             return

@@ -191,6 +191,7 @@ def test_an_editor_names_its_patient_while_another_is_on_screen(
     with qtbot.waitSignal(author.edits.changed, timeout=30_000):
         qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
     assert author.statusBar().currentMessage().startswith("Saved for Patient P1.")
+    assert author.undo_action.isEnabled()  # as the message says, before any reload
     assert _owner(practice, "SELECT patient_id FROM timeline_events WHERE title = 'Meant for P1'") == [
         (practice.patients["P1"],)
     ]
