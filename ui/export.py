@@ -208,12 +208,19 @@ def render_svg(view: TimelineView, caption: ExportCaption) -> bytes:
     return bytes(buffer.data().data())
 
 
+def _fit_on_page(painter: QPainter, page_px: QRect, layout: SheetLayout) -> None:
+    """Scale the painter so the sheet fits the page, centred: it sat against the left margin."""
+    scale = min(page_px.width() / layout.width, page_px.height() / layout.height)
+    painter.translate(
+        page_px.left() + (page_px.width() - layout.width * scale) / 2,
+        page_px.top() + (page_px.height() - layout.height * scale) / 2,
+    )
+    painter.scale(scale, scale)
+
+
 def paint_on_page(painter: QPainter, page_px: QRect, view: TimelineView, caption: ExportCaption) -> None:
     """Scale the sheet to fit a printer or PDF page."""
-    layout = sheet_layout(view, caption)
-    scale = min(page_px.width() / layout.width, page_px.height() / layout.height)
-    painter.translate(page_px.topLeft())
-    painter.scale(scale, scale)
+    _fit_on_page(painter, page_px, sheet_layout(view, caption))
     paint_sheet(painter, view, caption)
 
 
@@ -230,10 +237,7 @@ def print_on_page(painter: QPainter, page_px: QRect, view: TimelineView, caption
     recorder = QPainter(picture)
     paint_sheet(recorder, view, caption)
     recorder.end()
-    layout = sheet_layout(view, caption)
-    scale = min(page_px.width() / layout.width, page_px.height() / layout.height)
-    painter.translate(page_px.topLeft())
-    painter.scale(scale, scale)
+    _fit_on_page(painter, page_px, sheet_layout(view, caption))
     # A picture plays scaled by the device's dots per inch over its own (96 on a 1200 dpi printer:
     # 12.5 times too big); the sheet is already scaled to the page.
     device = painter.device()

@@ -506,3 +506,23 @@ def test_the_menu_offers_new_events_only_where_they_may_be_added(qtbot: QtBot) -
     assert view.context_menu(T0, EventType.NOTE).actions()[0].isEnabled()
     view.may_add_events = False  # an administrator, or a patient this clinician does not treat
     assert not view.context_menu(T0, EventType.NOTE).actions()[0].isEnabled()
+
+
+def test_a_pdf_or_printed_sheet_sits_in_the_middle_of_the_page(qtbot: QtBot) -> None:
+    """It sat against the left margin: 31 px there, 74 px on the right of an A4 page at 100 dpi."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from ui.export import paint_on_page
+
+    columns = synthetic_history(300, seed=6, years=1.0).columns(seed=6)
+    view = make_view(qtbot, columns, float(columns.time_ms[-1]))
+    page = QImage(3000, 1000, QImage.Format.Format_RGB32)  # much wider than the sheet's proportions
+    page.fill(QColor("#123456"))
+    painter = QPainter(page)
+    paint_on_page(painter, QRect(0, 0, page.width(), page.height()), view, caption_for(view))
+    painter.end()
+    row = np.frombuffer(page.constBits(), np.uint32).reshape(page.height(), -1)[page.height() // 2]
+    drawn = np.flatnonzero(row != np.uint32(QColor("#123456").rgb()))
+    left, right = int(drawn[0]), page.width() - 1 - int(drawn[-1])
+    assert left > 100 and abs(left - right) <= 2
