@@ -96,6 +96,13 @@ def _open_patient(qtbot: QtBot, window: MainWindow, name: str) -> None:
     open_patient(qtbot, window, name)
 
 
+def _new_event_editor(qtbot: QtBot, window: MainWindow, patient: str) -> EventEditor:
+    """Open ``patient``'s timeline and an editor for a new event on it (Ctrl+N)."""
+    _open_patient(qtbot, window, patient)
+    window.new_event_action.trigger()
+    return _editor(qtbot, window)
+
+
 def _select_event(qtbot: QtBot, window: MainWindow, event_id: uuid.UUID) -> None:
     columns = window.timeline.columns
     row = next(r for r in range(len(columns)) if columns.event_id(r) == event_id)
@@ -181,9 +188,7 @@ def test_an_editor_names_its_patient_while_another_is_on_screen(
     qtbot: QtBot, author: MainWindow, practice: Practice
 ) -> None:
     """A note begun for one patient, saved after picking another, went onto the first without a word."""
-    _open_patient(qtbot, author, "Patient P1")
-    author.new_event_action.trigger()
-    editor = _editor(qtbot, author)
+    editor = _new_event_editor(qtbot, author, "Patient P1")
     assert editor.windowTitle() == "New event for Patient P1"
     assert editor.findChild(QLabel, "editorPatient").text() == "Patient: Patient P1"
     _open_patient(qtbot, author, "Patient P2")
@@ -203,9 +208,7 @@ def test_a_year_typed_far_ahead_is_questioned_beside_the_date_and_still_saves(
     """2062 for 2026 saved without a word, and "All" then spanned four decades."""
     from PySide6.QtWidgets import QDateTimeEdit
 
-    _open_patient(qtbot, author, "Patient P1")
-    author.new_event_action.trigger()
-    editor = _editor(qtbot, author)
+    editor = _new_event_editor(qtbot, author, "Patient P1")
     notice = editor.findChild(QLabel, "editorDateNotice")
     assert not notice.isVisible()
     box = editor.findChild(QDateTimeEdit, "editorDate")
@@ -547,9 +550,7 @@ def test_a_crash_leaves_an_encrypted_draft_that_is_offered_after_signing_in_agai
 def test_the_idle_lock_hides_an_open_editor_and_keeps_its_text(
     qtbot: QtBot, author: MainWindow, practice: Practice
 ) -> None:
-    _open_patient(qtbot, author, "Patient P1")
-    author.new_event_action.trigger()
-    editor = _editor(qtbot, author)
+    editor = _new_event_editor(qtbot, author, "Patient P1")
     editor.title_edit.setText("Unsaved words")
     editor.activateWindow()  # Ctrl+L from the editor's own window (it used to reach only the main one)
     qtbot.waitUntil(editor.isActiveWindow, timeout=10_000)
@@ -980,8 +981,6 @@ def test_signing_out_or_quitting_right_after_typing_keeps_the_draft(
 
 
 def test_a_related_type_asks_for_its_id_at_once(qtbot: QtBot, author: MainWindow) -> None:
-    _open_patient(qtbot, author, "Patient P1")
-    author.new_event_action.trigger()
-    editor = _editor(qtbot, author)
+    editor = _new_event_editor(qtbot, author, "Patient P1")
     editor.related_type.setText("treatment_plan")
     assert "is needed when a related type is given" in editor.error_text("related_entity_id")
