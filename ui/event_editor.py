@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QTimeZone, Signal
+from PySide6.QtCore import QDate, QDateTime, QEvent, Qt, QTime, QTimeZone, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -74,6 +74,21 @@ def wall_from_qdatetime(value: QDateTime) -> datetime:
 
 
 RELATED_FIELDS = frozenset({"related_entity_type", "related_entity_id"})
+
+
+class _FieldLabel(QLabel):
+    """A form label whose Alt+letter moves the focus to its field, and only that.
+
+    Qt's label also clicks a button buddy: Alt+P flipped Private on or off unseen,
+    where every other Alt+letter of the form only moved the focus.
+    """
+
+    def event(self, e: QEvent) -> bool:
+        buddy = self.buddy()
+        if e.type() == QEvent.Type.Shortcut and buddy is not None:
+            buddy.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            return True
+        return super().event(e)
 
 
 class EventEditor(QDialog):
@@ -224,7 +239,7 @@ class EventEditor(QDialog):
             box.setSpacing(1)
             box.addWidget(widget or named[name][0])
             box.addWidget(self.error_labels[name])
-            label = QLabel(text, self)
+            label = _FieldLabel(text, self)
             label.setObjectName(f"editorLabel_{name}")
             label.setAccessibleName(text.replace("&", "").rstrip(":"))
             label.setBuddy(named[name][0])  # Alt+letter jumps to the field
@@ -268,7 +283,7 @@ class EventEditor(QDialog):
         related, related_layout = group("editorRelatedBox", "Related to", QHBoxLayout)
         related_layout.addWidget(self.related_type, 1)
         related_layout.addWidget(self.related_id, 2)
-        related_label = QLabel("&Related to:", self)
+        related_label = _FieldLabel("&Related to:", self)
         related_label.setBuddy(self.related_type)
         related_label.setObjectName("editorLabel_related")
         related_label.setAccessibleName("Related to, label")
@@ -333,6 +348,10 @@ class EventEditor(QDialog):
         self.title_edit.setFocus()
 
     # -- values ------------------------------------------------------------------------
+    @property
+    def patient_id(self) -> uuid.UUID | None:
+        return self._patient_id
+
     def set_patient_name(self, name: str | None) -> None:
         """Name the patient in the title bar and above the form (None: not known, left unsaid)."""
         self.patient_name = name

@@ -148,6 +148,12 @@ class LockScreen(QWidget):
         self.button.setEnabled(True)
         self.password.setFocus()
 
+    def forget(self) -> None:
+        """Unlocked or signed out: the password typed here must not wait in the hidden screen."""
+        self.password.clear()
+        self.error.setText("")
+        self.button.setEnabled(True)
+
     def _submit(self) -> None:
         if not self.password.text():
             self.error.setText("Enter your password.")

@@ -239,6 +239,7 @@ class MainWindow(QMainWindow):
             lambda path: self.statusBar().showMessage(f"Wrote the FHIR bundle to {path}", 10_000)
         )
         self._owner_url: sa.URL | None = None
+        self._restart_before_sign_in = False
 
         self._build_file_menu()
         self._build_edit_menu()
@@ -618,10 +619,16 @@ class MainWindow(QMainWindow):
         ``remember`` is the dialog's box: ticked keeps the username for next time, unticked forgets
         a kept one; None (a sign-in without the dialog) leaves it as it was.
         """
-        base, home = self._base_url, self.settings.home
+        base, home, settings = self._base_url, self.settings.home, self.settings
         assert base is not None
+        restart, self._restart_before_sign_in = self._restart_before_sign_in, False
 
         def work(_token: CancelToken, _report: Callable[[object], None]) -> SignedIn:
+            if restart:  # the last try found no server: start the embedded one again first
+                try:
+                    embedded_server(settings).acquire()
+                except (EmbeddedServerError, OSError) as exc:
+                    raise DatabaseUnavailable(f"the embedded database could not start: {exc}") from exc
             engine, identity = sign_in(base, username, password)
             try:
                 with engine.begin() as conn:
@@ -640,6 +647,22 @@ class MainWindow(QMainWindow):
         self.runner.run(work, success=self._on_signed_in, failure=self._on_sign_in_failed, key="sign-in")
 
     def _on_sign_in_failed(self, error: BaseException) -> None:
+        unreachable = isinstance(
+            error, sa.exc.OperationalError | psycopg.OperationalError | DatabaseUnavailable
+        )
+        if unreachable:
+            # The dialog sat on "Signing in…" with its button off, the reason behind it: say it here,
+            # and let Sign in try again (starting a stopped embedded server first).
+            self._restart_before_sign_in = self.settings.uses_embedded
+            message = (
+                str(error)
+                if isinstance(error, DatabaseUnavailable)
+                else f"could not reach the database ({type(getattr(error, 'orig', None) or error).__name__});"
+                " press Sign in to try again"
+            )
+            if self.sign_in_dialog is not None:
+                self.sign_in_dialog.show_error(message)
+                return
         if isinstance(error, SignInFailed | AuditKeyError):
             if self.sign_in_dialog is not None:
                 self.sign_in_dialog.show_error(str(error))
@@ -730,6 +753,7 @@ class MainWindow(QMainWindow):
         """
         if self.pages.currentWidget() is not self.lock_screen:
             return
+        self.lock_screen.forget()
         self.shortcut_block.release()
         self.pages.setCurrentWidget(self.content)
         hidden, self.shield.hidden = self.shield.hidden, []
@@ -737,6 +761,7 @@ class MainWindow(QMainWindow):
         for widget in hidden:
             if shiboken6.isValid(widget):
                 widget.close()
+                widget.deleteLater()  # closed, a history dialog lived on hidden with its event's text
 
     def _try_unlock(self, password: str) -> None:
         base, identity = self._base_url, self.identity
@@ -750,6 +775,7 @@ class MainWindow(QMainWindow):
         )
 
     def _unlock(self) -> None:
+        self.lock_screen.forget()
         self.shortcut_block.release()
         self.pages.setCurrentWidget(self.content)
         self.edits.show_editors()
@@ -777,6 +803,9 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         shown = self.timeline.patient.id if keep_timeline and self.timeline.patient is not None else None
         self.patients.set_patients(patients, keep=shown)
+        for editor in self.edits.editors:  # a draft opened before the list came knows its patient now
+            if editor.patient_name is None:
+                editor.set_patient_name(self._patient_name(editor.patient_id))
         self.statusBar().showMessage(count_of(len(patients), "patient"), 5_000)
         # After an import the timeline shown stays (it gave way to "Choose a patient").
         if not (keep_timeline and self.timeline.patient is not None):

@@ -534,6 +534,8 @@ def test_a_crash_leaves_an_encrypted_draft_that_is_offered_after_signing_in_agai
     restored = _editor(qtbot, second)
     assert restored.title_edit.text() == "Half-written risk note"
     assert restored.draft_id == editor.draft_id
+    # Opened at once, before the patient list came, it named no patient; it does once the list is in.
+    qtbot.waitUntil(lambda: restored.windowTitle() == "New event for Patient P1", timeout=30_000)
     # Cancelling recovered work asks first; "Keep editing" keeps it, "Discard" lets it go.
     qtbot.mouseClick(restored.findChild(QPushButton, "editorCancel"), Qt.MouseButton.LeftButton)
     box = _message_box(qtbot, "discardConfirm")
@@ -652,6 +654,7 @@ def test_the_lock_screen_reads_as_text_and_says_why_it_locked(
         author.idle.idle.emit()
     assert "Locked after a while without use" in author.lock_screen.findChild(QLabel, "lockMessage").text()
     _unlock(qtbot, author, practice)
+    assert author.lock_screen.findChild(QLineEdit, "unlockPassword").text() == ""  # not kept, hidden
 
 
 def test_a_colleague_can_sign_out_a_locked_session_and_nothing_of_it_comes_back(
@@ -681,6 +684,10 @@ def test_a_colleague_can_sign_out_a_locked_session_and_nothing_of_it_comes_back(
         timeout=30_000,
     )
     assert author.menuBar().isEnabled() and author.shield.hidden == []
+    assert author.lock_screen.findChild(QLineEdit, "unlockPassword").text() == ""
+    import shiboken6
+
+    qtbot.waitUntil(lambda: not shiboken6.isValid(history), timeout=10_000)  # gone, not hidden
 
 
 def test_a_supervisor_states_a_purpose_to_read_a_private_event_and_adds_a_review_note(

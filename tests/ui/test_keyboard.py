@@ -132,3 +132,22 @@ def test_tab_follows_the_screen_in_sign_in_and_in_the_detail_pane(qtbot: QtBot, 
     pane.set_allowed(frozenset({"edit", "delete", "history"}))
     seen = _tab_reaches(qtbot, pane, pane.buttons["edit"], presses=3)
     assert seen[:3] == ["detailDelete", "detailHistory", "eventDetailDescription"]
+
+
+def test_alt_letters_in_the_editor_move_the_focus_and_never_flip_a_box(qtbot: QtBot) -> None:
+    """Alt+P ticked or unticked Private unseen (Qt's label clicks a button buddy)."""
+    draft = EventDraft(uuid.uuid4(), EventType.NOTE, datetime(2025, 3, 4, 10, tzinfo=UTC), "Note")
+    editor = EventEditor(FormValues.from_draft(draft))
+    qtbot.addWidget(editor)
+    editor.show()
+    qtbot.waitExposed(editor)
+    editor.activateWindow()
+    qtbot.waitUntil(editor.isActiveWindow, timeout=5_000)
+    editor.title_edit.setFocus()
+    before = editor.private.isChecked()
+    # Qt's click on a buddy comes after a short animation: watch for it a while.
+    with qtbot.assertNotEmitted(editor.private.toggled, wait=500):
+        qtbot.keyClick(editor.title_edit, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)
+    assert editor.private.hasFocus() and editor.private.isChecked() == before
+    qtbot.keyClick(editor.private, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(editor.related_type.hasFocus, timeout=5_000)

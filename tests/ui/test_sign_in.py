@@ -264,3 +264,22 @@ def test_esc_in_the_sign_in_dialog_does_not_quit_and_a_signed_in_dialog_keeps_no
     _sign_in(qtbot, window, practice, "author")
     assert window.sign_in_dialog is None
     qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=10_000)
+
+
+def test_a_sign_in_that_cannot_reach_the_database_says_so_in_the_dialog_and_can_be_tried_again(
+    qtbot: QtBot, window: MainWindow, practice: Practice
+) -> None:
+    """With the server gone, the dialog sat on "Signing in…", its button off, the reason behind it."""
+    base = window._base_url
+    assert base is not None
+    window._base_url = base.set(host="/nonexistent-socket-dir", port=1)  # nothing listens there
+    dialog = window.sign_in_dialog
+    assert dialog is not None
+    _type_and_submit(qtbot, window, practice.login("author"), practice.passwords["author"])
+    error = dialog.findChild(QLabel, "signInError")
+    qtbot.waitUntil(lambda: "could not reach the database" in error.text().lower(), timeout=30_000)
+    assert dialog.submit.isEnabled() and window.identity is None
+    window._base_url = base  # the server is back
+    with qtbot.waitSignal(window.databaseReady, timeout=30_000):
+        qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
+    assert window.identity is not None
