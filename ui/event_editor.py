@@ -442,6 +442,8 @@ class EventEditor(QDialog):
         notice = date_notice(wall, datetime.now())
         self.date_notice.setText(notice or "")
         self.date_notice.setVisible(notice is not None)
+        error = self.error_labels["event_date"].text() if "event_date" in self.error_labels else ""
+        self.date.setAccessibleDescription(" ".join(part for part in (error, notice or "") if part))
 
     def _show_occurrence(self, wall: datetime, *, second: bool | None = None) -> None:
         """Offer the choice of occurrence while the box shows a time the clocks pass twice."""
@@ -479,8 +481,10 @@ class EventEditor(QDialog):
                 f"{name.replace('_', ' ').replace('event ', '').capitalize()} {message}" if show else ""
             )
             label.setVisible(show)
-            # A screen reader on the field hears what is wrong with it, not only the sighted below it.
-            self.fields[name].setAccessibleDescription(label.text())
+            # A screen reader on the field hears what is wrong with it, not only the sighted below it
+            # (and, on the date, the question about a far-off year).
+            said = [label.text(), self.date_notice.text() if name == "event_date" else ""]
+            self.fields[name].setAccessibleDescription(" ".join(part for part in said if part))
         return check.draft
 
     def request_save(self) -> None:

@@ -38,12 +38,14 @@ from ui.idle_lock import IdleWatcher, LockScreen, ShortcutBlock, WindowShield
 from ui.operations import CancelToken, OperationRunner
 from ui.patient_list import PatientListPanel
 from ui.sign_in_dialog import SignInDialog
+from ui.spoken_label import SpokenLabel
 from ui.style import BANNER_STYLE
 from ui.timeline_view import TimelineView
 from viewer.db.embedded import EmbeddedServerError
 from viewer.db.engine import embedded_server
 from viewer.db.settings import Settings
 from viewer.domain import EventDetail
+from viewer.private_file import claim_private
 from viewer.services.access import Actor, load_actor, may_read_texts
 from viewer.services.audit import AuditKey, AuditKeyError, append
 from viewer.services.drafts import DraftStore
@@ -203,9 +205,9 @@ class MainWindow(QMainWindow):
         self.statusBar().setObjectName("statusBar")
         self.statusBar().setAccessibleName("Status")
         self.statusBar().addPermanentWidget(self.progress)
-        self.who = QLabel("", self)
+        self.who = SpokenLabel("", self)
         self.who.setObjectName("signedInAs")
-        self.who.setAccessibleName("Signed-in user")
+        self.who.set_role("Signed-in user")
         self.who.setTextFormat(Qt.TextFormat.PlainText)
         self.statusBar().addPermanentWidget(self.who)
 
@@ -553,6 +555,15 @@ class MainWindow(QMainWindow):
         dialog = QPrintDialog(printer, self)
         if dialog.exec() != QPrintDialog.DialogCode.Accepted:
             return
+        if printer.outputFileName():  # "Print to file": a PDF of the patient, the owner's only
+            try:
+                claim_private(Path(printer.outputFileName()))
+            except OSError as exc:
+                self._show_error(
+                    f"could not print to {Path(printer.outputFileName()).name}: {exc.strerror}",
+                    keep_view=True,
+                )
+                return
         painter = QPainter(printer)
         page = printer.pageLayout().paintRectPixels(printer.resolution())
         print_on_page(

@@ -28,3 +28,17 @@ def private_file(path: Path) -> Iterator[BinaryIO]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def claim_private(path: Path) -> None:
+    """Make ``path`` an empty file only its owner may read, for a writer that opens it itself.
+
+    A print to a PDF file is written by Qt's printer, with the default umask
+    (0644): made first, and made private, the file keeps its mode when Qt
+    truncates and fills it.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    finally:
+        os.close(fd)

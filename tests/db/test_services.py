@@ -228,3 +228,20 @@ def test_ids_ending_in_nul_bytes_survive_the_columns() -> None:
     )
     assert [columns.event_id(i) for i in range(3)] == tricky
     assert [uuid_from_s16(v) for v in columns.ids] == tricky
+
+
+def test_the_version_history_says_what_each_save_changed_in_the_apps_words(db: sa.Connection) -> None:
+    from viewer.services.event_history import load_versions
+
+    patient = add_user(db)
+    service = EventService(db)
+    event_id = service.create(draft(patient, title="First words"))
+    service.update(event_id, draft(patient, title="Second words"))
+    service.delete(event_id)
+    service.restore(event_id)
+    versions = load_versions(db, event_id)  # newest first
+    firsts = [row.full_text.splitlines()[0] for row in versions]
+    assert firsts[:3] == ["Changed: restored", "Changed: deleted", "Changed: Title"]
+    assert not versions[-1].full_text.startswith("Changed")  # the first version changed nothing before it
+    assert "Title: Second words  (changed)" in versions[2].full_text
+    assert "Private: no" in versions[0].full_text and "When (UTC)" not in versions[0].full_text

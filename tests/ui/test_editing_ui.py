@@ -215,6 +215,7 @@ def test_a_year_typed_far_ahead_is_questioned_beside_the_date_and_still_saves(
     box.setDateTime(box.dateTime().addYears(36))
     assert notice.isVisible() and "years from now: check the year" in notice.text()
     assert "check the year" in notice.accessibleName()
+    assert "check the year" in box.accessibleDescription()  # heard on the field itself
     editor.title_edit.setText("Planned far ahead")
     _save(qtbot, author, editor)  # a question, not a refusal
     assert not editor.isVisible()

@@ -93,9 +93,18 @@ def _row(
     changed = tuple(
         label for key, label in _SHOWN if before is not None and snapshot.get(key) != before.get(key)
     )
-    lines = (
-        [f"Changed: {', '.join(changed) if changed else 'nothing shown here'}"] if before is not None else []
-    )
+    lines: list[str] = []
+    if before is not None:
+        deleted, was_deleted = snapshot.get("deleted_at") is not None, before.get("deleted_at") is not None
+        what = (
+            ["deleted"]
+            if deleted and not was_deleted
+            else ["restored"]
+            if was_deleted and not deleted
+            else []
+        )
+        what += changed
+        lines.append(f"Changed: {', '.join(what) if what else 'nothing shown here'}")
     for key, label in _SHOWN:
         mark = "  (changed)" if label in changed else ""
         lines.append(f"{label}: {_shown(key, snapshot.get(key))}{mark}")
