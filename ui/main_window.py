@@ -101,6 +101,14 @@ def load_timeline_work(
     return work
 
 
+def _start_embedded(settings: Settings) -> None:
+    """Start the embedded server if it stopped (``main.py db stop``); a worker's job, never the GUI's."""
+    try:
+        embedded_server(settings).acquire()
+    except (EmbeddedServerError, OSError) as exc:
+        raise DatabaseUnavailable(f"the embedded database could not start: {exc}") from exc
+
+
 class MainWindow(QMainWindow):
     """Caseline's main window.
 
@@ -636,10 +644,7 @@ class MainWindow(QMainWindow):
 
         def work(_token: CancelToken, _report: Callable[[object], None]) -> SignedIn:
             if restart:  # the last try found no server: start the embedded one again first
-                try:
-                    embedded_server(settings).acquire()
-                except (EmbeddedServerError, OSError) as exc:
-                    raise DatabaseUnavailable(f"the embedded database could not start: {exc}") from exc
+                _start_embedded(settings)
             engine, identity = sign_in(base, username, password)
             try:
                 with engine.begin() as conn:
@@ -931,10 +936,7 @@ class MainWindow(QMainWindow):
         settings = self.settings
 
         def restart(_token: CancelToken, _report: Callable[[object], None]) -> None:
-            try:
-                embedded_server(settings).acquire()
-            except (EmbeddedServerError, OSError) as exc:
-                raise DatabaseUnavailable(f"the embedded database could not start: {exc}") from exc
+            _start_embedded(settings)
 
         def again() -> None:
             self.runner.run(
