@@ -173,7 +173,7 @@ class EventDetailPane(QWidget):
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label = QLabel(f"{field.label}:", self)
             label.setObjectName(f"eventDetailLabel{field.label}")
-            label.setAccessibleName(f"{field.label}, label")
+            label.setAccessibleName(field.label)  # read as the caption says it ("When, label" before)
             self.form.addRow(label, value)
         text = detail.description or ""
         show_plain_text(self.description, text[:SHOWN_CHARS])

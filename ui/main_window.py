@@ -312,7 +312,9 @@ class MainWindow(QMainWindow):
         self.lock_action.setEnabled(False)
         quit_action = menu.addAction("&Quit")
         quit_action.setObjectName("quitAction")
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        # The platform's Quit is no key at all on Windows (and on some Linux desktops): Ctrl+Q there too.
+        quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or [QKeySequence("Ctrl+Q")]
+        quit_action.setShortcuts(quit_keys)
         quit_action.triggered.connect(self.close)
         self._set_export_enabled(False)
 
