@@ -159,11 +159,13 @@ def paint_sheet(painter: QPainter, view: TimelineView, caption: ExportCaption) -
     cache = view.plot.cacheMode()
     view.plot.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
     view.plot.lane_axis.cached = False
+    view.plot.focus_frame = False  # where the keys go is the screen's business, not the page's
     try:
         QWidget.render(view.plot, painter, QPoint(MARGIN, layout.plot_top))
     finally:
         view.plot.setCacheMode(cache)
         view.plot.lane_axis.cached = True
+        view.plot.focus_frame = True
     legend_size = view.legend.sizeHint()
     view.legend.resize(legend_size)
     view.legend.render(

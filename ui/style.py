@@ -41,3 +41,5 @@ TODAY_COLOUR = "#CC79A7"
 PRIVATE_OUTLINE = "#222222"
 BANNER_STYLE = "background:#FFF4CE; color:#5C4400; padding:6px 10px; border-bottom:1px solid #E8D9A0;"
 ERROR_STYLE = "color:#A12B00;"
+# Where the keys go: the timeline's frame while it has the focus (Okabe-Ito blue, as "normal" markers).
+FOCUS_COLOUR = "#0072B2"

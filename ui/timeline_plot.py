@@ -15,12 +15,14 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
+    QFocusEvent,
     QFont,
     QImage,
     QKeyEvent,
     QNativeGestureEvent,
     QPaintEngine,
     QPainter,
+    QPen,
     QPicture,
     QRegion,
     QTransform,
@@ -28,7 +30,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsView, QLabel, QStyleOptionGraphicsItem, QWidget
 
 from ui.event_layer import EventLayer
-from ui.style import LANE_BAND_COLOURS, TODAY_COLOUR
+from ui.style import FOCUS_COLOUR, LANE_BAND_COLOURS, TODAY_COLOUR
 from ui.time_axis import CalendarAxis, LaneBackground
 from viewer.lane_layout import LaneLayout
 from viewer.view_range import MAX_SPAN_MS, MIN_SPAN_MS, PAN_STEP, ZOOM_STEP, ViewRange
@@ -311,6 +313,7 @@ class TimelinePlot(pg.PlotWidget):
         self._pinch_filter = _PinchFilter(self)
         self.viewport().installEventFilter(self._pinch_filter)
         self.lane_layout = LaneLayout()
+        self.focus_frame = True  # off while an export draws the plot: the frame is the screen's only
         self.bounds: ViewRange | None = None
         self.set_lane_layout(self.lane_layout)
         self.set_bounds(None)
@@ -406,6 +409,29 @@ class TimelinePlot(pg.PlotWidget):
         exposed = rect.toAlignedRect() if isinstance(rect, QRectF) else rect
         for part in QRegion(exposed).subtracted(QRegion(inner)):
             painter.fillRect(part, brush)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        """A frame round the lanes while the keys go to the timeline: nothing showed where they went."""
+        super().drawForeground(painter, rect)
+        if not (self.focus_frame and self.hasFocus()):
+            return
+        painter.save()
+        painter.resetTransform()  # viewport pixels
+        pen = QPen(QColor(FOCUS_COLOUR), 2)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        lanes = self.mapFromScene(self.view_box.sceneBoundingRect()).boundingRect()
+        painter.drawRect(QRectF(lanes).adjusted(1, 1, -1, -1))
+        painter.restore()
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.viewport().update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.viewport().update()
 
     # -- input -------------------------------------------------------------------------
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:

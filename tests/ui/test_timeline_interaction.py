@@ -435,3 +435,51 @@ def test_ctrl_shift_f_goes_to_the_title_search(qtbot: QtBot, view: TimelineView)
     assert not window.findChild(QAction, "quitAction").shortcut().isEmpty()  # none on some platforms
     action.trigger()
     qtbot.waitUntil(view.filters.search.hasFocus, timeout=5_000)
+
+
+def test_the_timeline_shows_when_it_has_the_keys(qtbot: QtBot, view: TimelineView) -> None:
+    """Focused or not, the timeline looked the same: a keyboard user could not tell where keys went."""
+    from PySide6.QtGui import QColor
+
+    from ui.style import FOCUS_COLOUR
+
+    window = view.window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    view.plot.setFocus()
+    qtbot.waitUntil(view.plot.hasFocus, timeout=5_000)
+    lanes = view.plot.mapFromScene(view.plot.view_box.sceneBoundingRect()).boundingRect()
+    at = lanes.center().x(), lanes.top() + 1
+
+    def colour_at_the_edge() -> str:
+        image = view.plot.viewport().grab().toImage()
+        ratio = image.devicePixelRatio()
+        return image.pixelColor(int(at[0] * ratio), int(at[1] * ratio)).name()
+
+    assert colour_at_the_edge() == QColor(FOCUS_COLOUR).name()
+    view.filters.search.setFocus()
+    qtbot.waitUntil(lambda: not view.plot.hasFocus(), timeout=5_000)
+    assert colour_at_the_edge() != QColor(FOCUS_COLOUR).name()
+
+
+def test_the_focus_frame_stays_out_of_an_export(qtbot: QtBot, view: TimelineView) -> None:
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from ui.export import MARGIN, caption_for, paint_sheet, sheet_layout
+    from ui.style import FOCUS_COLOUR
+
+    window = view.window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    view.plot.setFocus()
+    qtbot.waitUntil(view.plot.hasFocus, timeout=5_000)
+    caption = caption_for(view)
+    layout = sheet_layout(view, caption)
+    image = QImage(layout.width, layout.height, QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    paint_sheet(painter, view, caption)
+    painter.end()
+    lanes = view.plot.mapFromScene(view.plot.view_box.sceneBoundingRect()).boundingRect()
+    edge = image.pixelColor(MARGIN + lanes.center().x(), layout.plot_top + lanes.top() + 1)
+    assert edge.name() != QColor(FOCUS_COLOUR).name()
+    assert view.plot.focus_frame  # back on for the screen
