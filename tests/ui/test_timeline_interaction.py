@@ -437,17 +437,22 @@ def test_ctrl_shift_f_goes_to_the_title_search(qtbot: QtBot, view: TimelineView)
     qtbot.waitUntil(view.filters.search.hasFocus, timeout=5_000)
 
 
+def _focus_timeline(qtbot: QtBot, view: TimelineView) -> None:
+    """Give the timeline the keys, as a click or Tab would (its window active first)."""
+    window = view.window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    view.plot.setFocus()
+    qtbot.waitUntil(view.plot.hasFocus, timeout=5_000)
+
+
 def test_the_timeline_shows_when_it_has_the_keys(qtbot: QtBot, view: TimelineView) -> None:
     """Focused or not, the timeline looked the same: a keyboard user could not tell where keys went."""
     from PySide6.QtGui import QColor
 
     from ui.style import FOCUS_COLOUR
 
-    window = view.window()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
-    view.plot.setFocus()
-    qtbot.waitUntil(view.plot.hasFocus, timeout=5_000)
+    _focus_timeline(qtbot, view)
     lanes = view.plot.mapFromScene(view.plot.view_box.sceneBoundingRect()).boundingRect()
     at = lanes.center().x(), lanes.top() + 1
 
@@ -468,11 +473,7 @@ def test_the_focus_frame_stays_out_of_an_export(qtbot: QtBot, view: TimelineView
     from ui.export import MARGIN, caption_for, paint_sheet, sheet_layout
     from ui.style import FOCUS_COLOUR
 
-    window = view.window()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
-    view.plot.setFocus()
-    qtbot.waitUntil(view.plot.hasFocus, timeout=5_000)
+    _focus_timeline(qtbot, view)
     caption = caption_for(view)
     layout = sheet_layout(view, caption)
     image = QImage(layout.width, layout.height, QImage.Format.Format_RGB32)
