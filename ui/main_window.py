@@ -254,17 +254,51 @@ class MainWindow(QMainWindow):
         self._build_file_menu()
         self._build_edit_menu()
 
-        find = QAction("Find patient", self)
+        self._build_view_menu()
+
+    def _build_view_menu(self) -> None:
+        """Finding, filters and lanes, with their keys: Lanes and Reset filters were reachable only by Tab."""
+        menu = self.menuBar().addMenu("&View")
+        menu.setObjectName("viewMenu")
+        menu.setAccessibleName("View")
+        find = menu.addAction("&Find patient")
         find.setObjectName("findPatientAction")
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(lambda: self.patients.search.setFocus(Qt.FocusReason.ShortcutFocusReason))
-        self.addAction(find)
-        # The title search had no key: Ctrl+F goes to the patients, Ctrl+Shift+F to the timeline's titles.
-        find_titles = QAction("Search titles", self)
+        # Ctrl+F goes to the patients, Ctrl+Shift+F to the timeline's titles.
+        find_titles = menu.addAction("&Search titles")
         find_titles.setObjectName("searchTitlesAction")
         find_titles.setShortcut(QKeySequence("Ctrl+Shift+F"))
         find_titles.triggered.connect(self._focus_title_search)
-        self.addAction(find_titles)
+        # The lanes take the arrow keys, Enter and the preset keys, but only Tab led to them.
+        to_timeline = menu.addAction("Go to the &timeline")
+        to_timeline.setObjectName("focusTimelineAction")
+        to_timeline.setShortcut(QKeySequence("Ctrl+T"))
+        to_timeline.triggered.connect(self._focus_timeline)
+        menu.addSeparator()
+        self.reset_filters_action = menu.addAction("&Reset filters")
+        self.reset_filters_action.setObjectName("resetFiltersAction")
+        self.reset_filters_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.reset_filters_action.triggered.connect(self._reset_filters)
+        lanes = menu.addMenu(self.timeline.lanes_menu)
+        lanes.setText("&Lanes")
+        # Offered as the filter bar offers it: the menu opens on the state of the moment.
+        menu.aboutToShow.connect(
+            lambda: self.reset_filters_action.setEnabled(self.timeline.filters.reset.isEnabled())
+        )
+        self.view_menu = menu
+
+    def _focus_timeline(self) -> None:
+        plot = self.timeline.plot
+        if plot.isVisible() and plot.isEnabled():
+            plot.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _reset_filters(self) -> None:
+        reset = self.timeline.filters.reset
+        if reset.isEnabled():
+            reset.click()
+        else:
+            self.statusBar().showMessage("No filter is on: every event and lane is shown.", 5_000)
 
     def _build_file_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -274,7 +308,7 @@ class MainWindow(QMainWindow):
         self.menuBar().setAccessibleName("Menu bar")
         self.export_actions: list[QAction] = []
         for fmt, text in (
-            ("png", "Export view as &PNG…"),
+            ("png", "Export view as &PNG…"),  # Ctrl+E, below
             ("svg", "Export view as &SVG…"),
             ("pdf", "Export view as P&DF…"),
         ):
@@ -282,6 +316,7 @@ class MainWindow(QMainWindow):
             action.setObjectName(f"export{fmt.capitalize()}Action")
             action.triggered.connect(lambda _=False, f=fmt: self._ask_export(f))
             self.export_actions.append(action)
+        self.export_actions[0].setShortcut(QKeySequence("Ctrl+E"))
         self.export_fhir_action = menu.addAction("Export patient as &FHIR…")
         self.export_fhir_action.setObjectName("exportFhirAction")
         self.export_fhir_action.triggered.connect(self._ask_export_fhir)

@@ -288,3 +288,38 @@ def test_a_screenshot_of_a_big_history_waits_for_its_overview(
     finally:
         gate.set()
     assert shown == [True] and target.exists()
+
+
+def test_the_view_menu_gives_lanes_reset_and_the_timeline_keys(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lanes, Reset filters and the lanes themselves were reached only by Tab; export had no key."""
+    view = _open(qtbot, window, "Aspen Busy")
+    total = len(view.columns)
+    titles = [a.text() for a in window.view_menu.actions()]
+    assert titles == ["&Find patient", "&Search titles", "Go to the &timeline", "", "&Reset filters", "&Lanes"]
+    lanes = window.view_menu.actions()[-1].menu()
+    assert lanes is view.lanes_menu
+    window.patients.search.setFocus()
+    qtbot.waitUntil(window.patients.search.hasFocus, timeout=5_000)
+    qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(view.plot.hasFocus, timeout=5_000)
+    # Nothing to reset: a plain word rather than nothing at all.
+    qtbot.keyClick(view.plot, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert window.statusBar().currentMessage() == "No filter is on: every event and lane is shown."
+    view.findChild(QCheckBox, "filterType_note").setChecked(False)
+    view.set_lane_layout(view.plot.lane_layout.hiding(EventType.SESSION))
+    assert len(view.index) < total
+    window.view_menu.aboutToShow.emit()
+    assert window.reset_filters_action.isEnabled()
+    qtbot.keyClick(view.plot, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert len(view.index) == total and view.plot.lane_layout.hidden == ()
+    window.view_menu.aboutToShow.emit()
+    assert not window.reset_filters_action.isEnabled()
+    asked: list[str] = []
+    monkeypatch.setattr(
+        "ui.main_window.QFileDialog.getSaveFileName",
+        lambda _parent, _title, suggested, _filter: (asked.append(suggested), ("", ""))[1],
+    )
+    qtbot.keyClick(view.plot, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert len(asked) == 1 and asked[0].endswith(".png")
