@@ -297,7 +297,14 @@ def test_the_view_menu_gives_lanes_reset_and_the_timeline_keys(
     view = _open(qtbot, window, "Aspen Busy")
     total = len(view.columns)
     titles = [a.text() for a in window.view_menu.actions()]
-    assert titles == ["&Find patient", "&Search titles", "Go to the &timeline", "", "&Reset filters", "&Lanes"]
+    assert titles == [
+        "&Find patient",
+        "&Search titles",
+        "Go to the &timeline",
+        "",
+        "&Reset filters",
+        "&Lanes",
+    ]
     lanes = window.view_menu.actions()[-1].menu()
     assert lanes is view.lanes_menu
     window.patients.search.setFocus()
