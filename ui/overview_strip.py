@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QApplication, QWidget
 
 from ui.time_axis import CalendarAxis
 from viewer.lane_layout import LaneLayout
@@ -57,12 +57,18 @@ class OverviewStrip(pg.PlotWidget):
         super().__init__(parent, background="#FAFAFA", axisItems={"bottom": CalendarAxis()})
         self.setObjectName("timelineOverview")
         self.setAccessibleName("Timeline overview")
-        self.setFixedHeight(78)
+        # A little smaller than the lanes' labels, growing with the app's font; the strip grows by what
+        # its labels grow (78 px at the usual 8 pt).
+        font = QFont(QApplication.font())
+        font.setPointSizeF(max(font.pointSizeF() - 1.0, 6.0))
+        self.setFixedHeight(
+            78 + max(0, QFontMetrics(font).height() - QFontMetrics(QFont("Sans Serif", 8)).height())
+        )
         item = self.getPlotItem()
         item.hideAxis("left")
         item.hideButtons()
         item.setMenuEnabled(False)
-        item.getAxis("bottom").setStyle(tickFont=QFont("Sans Serif", 8))
+        item.getAxis("bottom").setStyle(tickFont=font)
         self.getViewBox().setMouseEnabled(x=False, y=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         item.addItem(self.image)

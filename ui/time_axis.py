@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pyqtgraph as pg
 from pyqtgraph.Qt import internals
 from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPicture
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QPicture
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from ui.style import GRID_COLOUR, LANE_BAND_COLOURS
@@ -35,6 +35,9 @@ class TickRun(NamedTuple):
     x: npt.NDArray[np.float64]
     top: float
     bottom: float
+
+
+LABEL_GAP_PX = 2.0  # between a bottom axis' labels and its lower edge, at the least
 
 
 class CalendarAxis(pg.AxisItem):
@@ -75,6 +78,25 @@ class CalendarAxis(pg.AxisItem):
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         return [self._labels.get(value, "") for value in values]
+
+    def _updateHeight(self) -> None:
+        """pyqtgraph's height, or room for a whole line of the tick font if that is more.
+
+        pyqtgraph reserves 0.8 of a label's height (and 18 px at the least,
+        plenty at 9 pt); from about 12 pt on the dates lost their descenders
+        ("Apr", "Jul") at the widget's edge.
+        """
+        super()._updateHeight()
+        if self.orientation != "bottom" or self.fixedHeight is not None or not self.style["showValues"]:
+            return
+        font = self.style["tickFont"] if self.style["tickFont"] is not None else QFont()
+        line = QFontMetricsF(font).height()
+        needed = math.ceil(
+            line + self.style["tickTextOffset"][1] + max(0, self.style["tickLength"]) + LABEL_GAP_PX
+        )
+        if needed > self.maximumHeight():
+            self.setMaximumHeight(needed)
+            self.setMinimumHeight(needed)
 
     def _lean(self) -> bool:
         """Whether :meth:`generateDrawSpecs` can take the short way: a plain bottom axis, as here."""

@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QContextMenuEvent,
     QFocusEvent,
     QFont,
+    QFontMetrics,
     QImage,
     QKeyEvent,
     QNativeGestureEvent,
@@ -27,11 +28,12 @@ from PySide6.QtGui import (
     QRegion,
     QTransform,
 )
-from PySide6.QtWidgets import QGraphicsView, QLabel, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QApplication, QGraphicsView, QLabel, QStyleOptionGraphicsItem, QWidget
 
 from ui.event_layer import EventLayer
 from ui.style import FOCUS_COLOUR, LANE_BAND_COLOURS, TODAY_COLOUR
 from ui.time_axis import CalendarAxis, LaneBackground
+from viewer.domain import EventType
 from viewer.lane_layout import LaneLayout
 from viewer.view_range import MAX_SPAN_MS, MIN_SPAN_MS, PAN_STEP, ZOOM_STEP, ViewRange
 
@@ -61,7 +63,9 @@ class LaneAxis(pg.AxisItem):
 
     def __init__(self, background: str) -> None:
         super().__init__("left")
-        self.setWidth(112)
+        metrics = QFontMetrics(plot_font())
+        longest = max(metrics.horizontalAdvance(event_type.label) for event_type in EventType)
+        self.setWidth(max(LANE_AXIS_PX, longest + LANE_AXIS_PAD_PX))
         self.layout = LaneLayout()
         # The names change only when lanes are hidden, moved or resized, never on a pan or zoom, so
         # a frame copies them from an opaque image of the axis on the view's background.  An opaque
@@ -231,8 +235,20 @@ class TimelineViewBox(pg.ViewBox):
         super().mouseDragEvent(ev, axis)
 
 
-MIN_LANE_PX = 20  # the lane names' line height, with a little air
-AXIS_ALLOWANCE_PX = 56  # the time axis and the plot's top margin
+MIN_LANE_PX = 20  # the lane names' line height, with a little air, at the usual 9 pt
+LANE_AIR_PX = 6  # above and below a lane name, at any font size
+AXIS_ALLOWANCE_PX = 56  # the time axis and the plot's top margin, at 9 pt
+LANE_AXIS_PX = 112  # the lane names' column at 9 pt ...
+LANE_AXIS_PAD_PX = 21  # ... the longest name's width plus this, at any size
+
+
+def plot_font() -> QFont:
+    """The application's font, for lane names and tick labels.
+
+    They were a fixed 9 pt: under a 14 pt app font (a clinician who needs
+    larger text) everything grew but the timeline's own words.
+    """
+    return QFont(QApplication.font())
 
 
 class TimelinePlot(pg.PlotWidget):
@@ -273,7 +289,7 @@ class TimelinePlot(pg.PlotWidget):
         for axis in ("left", "bottom"):
             item.getAxis(axis).setTextPen(pg.mkPen("#333"))
             item.getAxis(axis).setPen(pg.mkPen("#999"))
-            item.getAxis(axis).setStyle(tickFont=QFont("Sans Serif", 9))
+            item.getAxis(axis).setStyle(tickFont=plot_font())
         self.background = LaneBackground(self.time_axis)
         item.addItem(self.background, ignoreBounds=True)
         # The dashed line lies under the events; its label over them, on a light backing, so the top
@@ -327,8 +343,17 @@ class TimelinePlot(pg.PlotWidget):
         self.layer.set_lane_rows(layout.y_table(), rows)
         self.view_box.setLimits(yMin=-0.6, yMax=rows - 0.4, minXRange=MIN_SPAN_MS / 1000)
         self.view_box.setYRange(-0.55, rows - 0.45, padding=0)
-        # Lane names are one line of text each: below about 20 px a lane they printed over each other.
-        self.setMinimumHeight(rows * MIN_LANE_PX + AXIS_ALLOWANCE_PX)
+        # Lane names are one line of text each: below about 20 px a lane (at 9 pt) they printed over
+        # each other.
+        self.setMinimumHeight(rows * self.min_lane_px() + self.axis_allowance_px())
+
+    def min_lane_px(self) -> int:
+        """The least height a lane needs to keep its name clear of its neighbours', in this font."""
+        return max(MIN_LANE_PX, QFontMetrics(plot_font()).height() + LANE_AIR_PX)
+
+    def axis_allowance_px(self) -> int:
+        """Room for the time axis (its labels grow with the font) and the plot's top margin."""
+        return AXIS_ALLOWANCE_PX + max(0, QFontMetrics(plot_font()).height() - 14)
 
     def set_today(self, now_ms: float) -> None:
         """Where the "today" line goes (epoch ms)."""

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QContextMenuEvent, QFontMetrics, QImage
+from PySide6.QtGui import QContextMenuEvent, QFont, QFontMetrics, QFontMetricsF, QImage
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -22,6 +22,7 @@ from ui.timeline_plot import MIN_LANE_PX
 from ui.timeline_view import TimelineView
 from viewer.domain import EventType
 from viewer.lod import LodPyramid
+from viewer.view_range import DAY_MS, ViewRange
 
 pytestmark = pytest.mark.ui
 
@@ -330,3 +331,48 @@ def test_the_view_menu_gives_lanes_reset_and_the_timeline_keys(
     )
     qtbot.keyClick(view.plot, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     assert len(asked) == 1 and asked[0].endswith(".png")
+
+
+def test_lane_names_and_dates_grow_with_a_large_app_font(qtbot: QtBot, ui_database: UiDatabase) -> None:
+    """Under a 16 pt app font the timeline's own words stayed 9 pt, in a 112 px column and 20 px lanes."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    usual = app.font()
+    large = QFont(usual)
+    large.setPointSizeF(16.0)
+    app.setFont(large)
+    try:
+        win = MainWindow(ui_database.settings)
+        qtbot.addWidget(win)
+        win.resize(1400, 800)
+        win.show()
+        with qtbot.waitSignal(win.databaseReady, timeout=30_000):
+            win.start()
+        view = _open(qtbot, win, "Aspen Busy")
+        plot = view.plot
+        metrics = QFontMetrics(large)
+        for axis in (plot.lane_axis, plot.time_axis, view.overview.getPlotItem().getAxis("bottom")):
+            assert axis.style["tickFont"].pointSizeF() >= 15.0
+        longest = max(metrics.horizontalAdvance(event_type.label) for event_type in EventType)
+        assert plot.lane_axis.minimumWidth() >= longest + 12  # the whole name, beside its tick
+        assert plot.min_lane_px() >= metrics.height() + 4
+        assert view.overview.height() > 78 + 4  # room for its larger dates
+        # The dates are drawn (labels that did not fit the axis were dropped), each whole line of them
+        # inside its axis: descenders ("Apr", "Jul") were cut off at the widget's edge.
+        middle = (float(view.columns.time_ms[0]) + float(view.columns.time_ms[-1])) / 2
+        plot.set_view_range(ViewRange.around(middle, 200 * DAY_MS))  # months: Apr, Jun, Jul, Aug
+        for widget, axis in (
+            (plot, plot.time_axis),
+            (view.overview, view.overview.getPlotItem().getAxis("bottom")),
+        ):
+            widget.grab()  # paints, laying out the labels
+            _line, _ticks, labels = axis._specs
+            assert len(labels) >= 4, widget.objectName()
+            line = QFontMetricsF(axis.style["tickFont"]).height()
+            bottom = axis.mapRectFromParent(axis.geometry()).bottom()
+            assert all(rect.top() + line <= bottom for rect, _flags, _text in labels), widget.objectName()
+        win.resize(win.width(), 200)
+        qtbot.waitUntil(lambda: plot.height() < 600)  # laid out at the window's smallest
+        assert plot.view_box.height() / plot.lane_layout.rows >= plot.min_lane_px() - 1
+    finally:
+        app.setFont(usual)
