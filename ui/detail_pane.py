@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from ui.long_text import show_plain_text
 from ui.spoken_label import SpokenLabel
+from ui.style import FOCUS_COLOUR
 from viewer.domain import EventDetail
 from viewer.event_text import detail_fields
 
@@ -65,6 +66,15 @@ class EventDetailPane(QWidget):
         self.description.setAccessibleName("Event description")
         self.description.setReadOnly(True)
         self.description.setPlaceholderText("No description")
+        # Read-only, it showed no caret and no frame when Tab reached it, so nothing told where the
+        # keys were; a caret to read and select by keyboard (Shift+arrows, Ctrl+C), and a blue frame.
+        self.description.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByKeyboard | Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.description.setStyleSheet(
+            "QPlainTextEdit { border: 1px solid #C9D1DA; padding: 1px; }"
+            f"QPlainTextEdit:focus {{ border: 2px solid {FOCUS_COLOUR}; padding: 0px; }}"
+        )
         self.description.hide()
         self.buttons: dict[str, QPushButton] = {}
         actions = QHBoxLayout()

@@ -22,6 +22,7 @@ from ui.event_editor import EventEditor
 from ui.history_dialog import HistoryDialog
 from ui.review_dialogs import AnnotationDialog
 from ui.sign_in_dialog import SignInDialog
+from ui.style import FOCUS_COLOUR
 from viewer.domain import EventDetail, EventDraft, EventType, Importance
 from viewer.event_form import FormValues
 from viewer.services.event_history import VersionRow
@@ -151,3 +152,28 @@ def test_alt_letters_in_the_editor_move_the_focus_and_never_flip_a_box(qtbot: Qt
     assert editor.private.hasFocus() and editor.private.isChecked() == before
     qtbot.keyClick(editor.private, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(editor.related_type.hasFocus, timeout=5_000)
+
+
+def test_the_read_only_description_shows_where_the_keys_are_and_reads_by_keyboard(qtbot: QtBot) -> None:
+    """Tab reached the description with no caret and no frame: nothing showed the keys were there."""
+    pane = EventDetailPane()
+    qtbot.addWidget(pane)
+    pane.resize(360, 500)
+    pane.show()
+    pane.show_detail(_detail(description="First line of the note\nsecond line"))
+    description = pane.description
+    unfocused = description.grab().toImage()
+    pane.activateWindow()
+    description.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(description.hasFocus, timeout=5_000)
+    focused = description.grab().toImage()
+    corner = focused.pixelColor(0, focused.height() // 2).name().upper()
+    assert (
+        corner == FOCUS_COLOUR.upper()
+        and unfocused.pixelColor(0, unfocused.height() // 2).name().upper() != corner
+    )
+    # Shift+End selects by keyboard, and the text stays as it was.
+    qtbot.keyClick(description, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(description, Qt.Key.Key_End, Qt.KeyboardModifier.ShiftModifier)
+    assert description.textCursor().selectedText() == "First line of the note"
+    assert description.toPlainText() == "First line of the note\nsecond line"
