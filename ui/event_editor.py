@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QDate, QDateTime, QEvent, Qt, QTime, QTimeZone, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -324,6 +324,7 @@ class EventEditor(QDialog):
         layout.addWidget(self.status)
         layout.addLayout(buttons)
 
+        self._fitted = False
         self.set_values(values)
         if base is not None:
             self.opened = self.values()
@@ -346,6 +347,27 @@ class EventEditor(QDialog):
         self.add_row.clicked.connect(self._add_metadata_row)
         self.remove_row.clicked.connect(self._remove_metadata_row)
         self.title_edit.setFocus()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._fitted:
+            self._fitted = True
+            self._fit_wrapped_text()
+
+    def _fit_wrapped_text(self) -> None:
+        """Tall enough for the wrapped texts at the editor's width, within the screen.
+
+        Qt sizes a window by its labels' one-line guess: under a 14 pt font the
+        privacy explanation got 48 of the 92 px it needs, its lines cut off.
+        """
+        layout = self.layout()
+        if layout is None:
+            return
+        wanted = layout.totalHeightForWidth(self.width())
+        screen = self.screen()
+        room = screen.availableGeometry().height() - 40 if screen is not None else wanted
+        if wanted > self.height():
+            self.resize(self.width(), min(wanted, room))
 
     # -- values ------------------------------------------------------------------------
     @property
@@ -569,6 +591,8 @@ class EventEditor(QDialog):
 
     def _show_privacy(self, is_private: bool) -> None:
         self.privacy_text.setText(privacy_explanation(is_private))
+        if self._fitted:  # the other explanation may need more lines
+            self._fit_wrapped_text()
 
     def _add_metadata_row(self, key: str = "", value: str = "") -> None:
         row = self.metadata.rowCount()

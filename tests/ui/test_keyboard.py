@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -177,3 +178,30 @@ def test_the_read_only_description_shows_where_the_keys_are_and_reads_by_keyboar
     qtbot.keyClick(description, Qt.Key.Key_End, Qt.KeyboardModifier.ShiftModifier)
     assert description.textCursor().selectedText() == "First line of the note"
     assert description.toPlainText() == "First line of the note\nsecond line"
+
+
+def test_the_editor_gives_its_wrapped_texts_their_lines_under_a_large_font(qtbot: QtBot) -> None:
+    """Under a 14 pt font the privacy explanation got about half the height its lines need."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    usual = app.font()
+    large = QFont(usual)
+    large.setPointSizeF(14.0)
+    app.setFont(large)
+    try:
+        draft = EventDraft(uuid.uuid4(), EventType.NOTE, datetime(2025, 3, 4, 10, tzinfo=UTC), "Note")
+        editor = EventEditor(FormValues.from_draft(draft))
+        qtbot.addWidget(editor)
+        editor.show()
+        qtbot.waitExposed(editor)
+        explanation = editor.privacy_text
+
+        def whole() -> bool:
+            return explanation.height() >= explanation.heightForWidth(explanation.width())
+
+        qtbot.waitUntil(whole, timeout=5_000)
+        assert explanation.heightForWidth(explanation.width()) > 2 * QFontMetrics(large).height()  # wrapped
+        editor.private.setChecked(not editor.private.isChecked())  # the other explanation
+        qtbot.waitUntil(whole, timeout=5_000)
+    finally:
+        app.setFont(usual)
