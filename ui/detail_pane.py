@@ -83,7 +83,7 @@ class EventDetailPane(QWidget):
             ("edit", "Ed&it…", "detailEdit", "Edit this event", self.editRequested),
             ("delete", "Delete…", "detailDelete", "Delete this event", self.deleteRequested),
             ("history", "History…", "detailHistory", "Show this event's versions", self.historyRequested),
-            ("annotate", "Re&view note…", "detailAnnotate", "Add a review note", self.annotateRequested),
+            ("annotate", "Review &note…", "detailAnnotate", "Add a review note", self.annotateRequested),
             ("read", "&Read it…", "detailReadPrivate", "Read this private event", self.readPrivateRequested),
             ("retry", "Try again", "detailRetry", "Read this event's text again", self.retryRequested),
         ):
