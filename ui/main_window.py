@@ -795,6 +795,9 @@ class MainWindow(QMainWindow):
         self.shield.hide_others()
         self.shortcut_block.engage()
         self.pages.setCurrentWidget(self.lock_screen)
+        # The status bar stayed below the lock screen: "Saved for NAME. Undo … (edit "TITLE")" for
+        # ten seconds after a save, and whatever came in while locked.  Hidden until unlocked.
+        self.statusBar().hide()
         self.lock_screen.prepare(self.identity.display_name, idle=idle)
         self.locked.emit()
 
@@ -809,6 +812,8 @@ class MainWindow(QMainWindow):
         self.lock_screen.forget()
         self.shortcut_block.release()
         self.pages.setCurrentWidget(self.content)
+        self.statusBar().clearMessage()  # the locked clinician's, not the next one's
+        self.statusBar().show()
         hidden, self.shield.hidden = self.shield.hidden, []
         self.sign_out()  # seals and closes the editors among them
         for widget in hidden:
@@ -831,6 +836,7 @@ class MainWindow(QMainWindow):
         self.lock_screen.forget()
         self.shortcut_block.release()
         self.pages.setCurrentWidget(self.content)
+        self.statusBar().show()
         self.edits.show_editors()
         self.shield.restore()
         self.idle.start()

@@ -926,7 +926,14 @@ def test_what_a_save_under_way_finds_after_the_lock_waits_behind_it(
     with qtbot.waitSignal(author.timelineShown, timeout=30_000):
         qtbot.mouseClick(editor.findChild(QPushButton, "editorSave"), Qt.MouseButton.LeftButton)
         author.lock_action.trigger()  # locked before the save's answer came back
+    # "Saved for … (edit "Saved while locked, done")" is not shown below the lock screen.
+    qtbot.waitUntil(lambda: "Saved" in author.statusBar().currentMessage(), timeout=10_000)
+    assert not author.statusBar().isVisible()
+    assert not any(
+        "Saved while locked" in label.text() for label in author.findChildren(QLabel) if label.isVisible()
+    )
     _unlock(qtbot, author, practice)
+    assert author.statusBar().isVisible()
     assert not editor.isVisible()  # saved and closed: not brought back "Saving…"
     # A conflict found by a save under way opens its dialog (both versions' text) behind the lock.
     _select_event(qtbot, author, conflicted_id)
