@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, QEvent, Qt, QTime, QTimeZone, Signal
+from PySide6.QtCore import QDate, QDateTime, QEvent, Qt, QTime, QTimer, QTimeZone, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -125,6 +125,7 @@ class EventEditor(QDialog):
         self._patient_id = values.patient_id
         self._therapist_id = values.therapist_id
         self._touched: set[str] = set()
+        self._fitted = False  # sized to its wrapped texts (at the first show)
         self._discard_confirmed = False
         self.unsaved_draft = False  # opened from a recovered draft: unsaved work from the start
         self._loading = False
@@ -324,7 +325,6 @@ class EventEditor(QDialog):
         layout.addWidget(self.status)
         layout.addLayout(buttons)
 
-        self._fitted = False
         self.set_values(values)
         if base is not None:
             self.opened = self.values()
@@ -355,19 +355,33 @@ class EventEditor(QDialog):
             self._fit_wrapped_text()
 
     def _fit_wrapped_text(self) -> None:
-        """Tall enough for the wrapped texts at the editor's width, within the screen.
+        """Tall enough for the wrapped texts at the editor's width, and wholly on its screen.
 
         Qt sizes a window by its labels' one-line guess: under a 14 pt font the
-        privacy explanation got 48 of the 92 px it needs, its lines cut off.
+        privacy explanation got 48 of the 92 px it needs, its lines cut off.  A
+        notice or error shown later asks again.  Grown downwards, the editor
+        hid Save below the screen's edge, so it moves up as far as it grew.
         """
         layout = self.layout()
         if layout is None:
             return
         wanted = layout.totalHeightForWidth(self.width())
         screen = self.screen()
-        room = screen.availableGeometry().height() - 40 if screen is not None else wanted
-        if wanted > self.height():
-            self.resize(self.width(), min(wanted, room))
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        frame = self.frameGeometry()
+        height = min(max(wanted, self.height()), room.height() - (frame.height() - self.height()))
+        if height != self.height():
+            self.resize(self.width(), height)
+            frame = self.frameGeometry()
+        if frame.bottom() > room.bottom():
+            self.move(frame.x(), max(room.top(), frame.y() - (frame.bottom() - room.bottom())))
+
+    def _refit_later(self) -> None:
+        """Fit again once the layout has taken in a notice or error just shown."""
+        if self._fitted:
+            QTimer.singleShot(0, self, self._fit_wrapped_text)  # not after the editor is gone
 
     # -- values ------------------------------------------------------------------------
     @property
@@ -464,6 +478,7 @@ class EventEditor(QDialog):
         notice = date_notice(wall, datetime.now())
         self.date_notice.setText(notice or "")
         self.date_notice.setVisible(notice is not None)
+        self._refit_later()
         error = self.error_labels["event_date"].text() if "event_date" in self.error_labels else ""
         self.date.setAccessibleDescription(" ".join(part for part in (error, notice or "") if part))
 
@@ -507,6 +522,7 @@ class EventEditor(QDialog):
             # (and, on the date, the question about a far-off year).
             said = [label.text(), self.date_notice.text() if name == "event_date" else ""]
             self.fields[name].setAccessibleDescription(" ".join(part for part in said if part))
+        self._refit_later()
         return check.draft
 
     def request_save(self) -> None:
@@ -535,6 +551,7 @@ class EventEditor(QDialog):
             label = self.error_labels[field_name]
             label.setText(message)
             label.show()
+        self._refit_later()
 
     @property
     def dirty(self) -> bool:
@@ -591,8 +608,7 @@ class EventEditor(QDialog):
 
     def _show_privacy(self, is_private: bool) -> None:
         self.privacy_text.setText(privacy_explanation(is_private))
-        if self._fitted:  # the other explanation may need more lines
-            self._fit_wrapped_text()
+        self._refit_later()  # the other explanation may need more lines
 
     def _add_metadata_row(self, key: str = "", value: str = "") -> None:
         row = self.metadata.rowCount()

@@ -205,3 +205,35 @@ def test_the_editor_gives_its_wrapped_texts_their_lines_under_a_large_font(qtbot
         qtbot.waitUntil(whole, timeout=5_000)
     finally:
         app.setFont(usual)
+
+
+def test_the_editor_stays_on_its_screen_when_it_grows_for_a_large_font(qtbot: QtBot) -> None:
+    """Grown downwards to fit its texts, the editor put Save below the screen's bottom edge."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    usual = app.font()
+    large = QFont(usual)
+    large.setPointSizeF(18.0)
+    app.setFont(large)
+    try:
+        draft = EventDraft(uuid.uuid4(), EventType.NOTE, datetime(2025, 3, 4, 10, tzinfo=UTC), "Note")
+        editor = EventEditor(FormValues.from_draft(draft))
+        qtbot.addWidget(editor)
+        editor.move(40, 300)  # where a parent might centre it
+        editor.show()
+        qtbot.waitExposed(editor)
+        room = editor.screen().availableGeometry()
+        save = editor.save_button
+
+        def on_screen() -> bool:
+            corner = save.mapToGlobal(save.rect().bottomRight())
+            return room.contains(editor.frameGeometry()) and room.contains(corner)
+
+        qtbot.waitUntil(on_screen, timeout=5_000)
+        # A later notice (a far-off year) asks for more lines: still all on the screen.
+        editor.date.setDateTime(editor.date.dateTime().addYears(40))
+        qtbot.waitUntil(lambda: editor.date_notice.isVisible(), timeout=5_000)
+        QApplication.processEvents()
+        assert on_screen()
+    finally:
+        app.setFont(usual)
