@@ -69,6 +69,7 @@ class OverviewStrip(pg.PlotWidget):
         item.hideButtons()
         item.setMenuEnabled(False)
         item.getAxis("bottom").setStyle(tickFont=font)
+        item.getAxis("bottom").setTextPen(pg.mkPen("#5A5A5A"))  # pyqtgraph's grey was 2.8:1 on the strip
         self.getViewBox().setMouseEnabled(x=False, y=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         item.addItem(self.image)

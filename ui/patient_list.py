@@ -15,7 +15,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -56,8 +56,8 @@ class PatientListModel(QAbstractListModel):
         patient = self._patients[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return patient.display_name
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return describe_patient(patient)
+        if role == Qt.ItemDataRole.ToolTipRole:  # the whole of both lines, which may end in "…"
+            return f"{patient.display_name}\n{describe_patient(patient)}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{patient.display_name}, {describe_patient(patient)}"
         if role == PATIENT_ROLE:
@@ -145,8 +145,8 @@ class _PatientDelegate(QStyledItemDelegate):
         name = QFontMetrics(name_font).elidedText(patient.display_name, elide, width)
         painter.drawText(rect.x(), rect.y() + line - 2, name)
         painter.setFont(option.font)
-        if not selected:
-            painter.setPen(palette.placeholderText().color())
+        if not selected:  # grey, yet 7:1 on white (the placeholder grey was about 4:1)
+            painter.setPen(SECOND_LINE_COLOUR)
         summary = option.fontMetrics.elidedText(describe_patient(patient), elide, width)
         painter.drawText(rect.x(), rect.y() + 2 * line + 1, summary)
         if option.state & QStyle.StateFlag.State_HasFocus:  # where the arrow keys are, when tabbed in
@@ -156,6 +156,9 @@ class _PatientDelegate(QStyledItemDelegate):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
         painter.restore()
+
+
+SECOND_LINE_COLOUR = QColor("#555555")
 
 
 class PatientListPanel(QWidget):

@@ -38,6 +38,7 @@ IMPORTANCE_STYLES: dict[Importance, MarkerStyle] = {
 LANE_BAND_COLOURS = ("#F7F9FB", "#EEF2F6")
 GRID_COLOUR = "#D9DEE4"
 TODAY_COLOUR = "#CC79A7"
+TODAY_TEXT_COLOUR = "#9E3D75"  # the same hue dark enough for text (the line's colour was 3:1)
 PRIVATE_OUTLINE = "#222222"
 BANNER_STYLE = "background:#FFF4CE; color:#5C4400; padding:6px 10px; border-bottom:1px solid #E8D9A0;"
 ERROR_STYLE = "color:#A12B00;"

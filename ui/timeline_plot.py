@@ -31,7 +31,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QGraphicsView, QLabel, QStyleOptionGraphicsItem, QWidget
 
 from ui.event_layer import EventLayer
-from ui.style import FOCUS_COLOUR, LANE_BAND_COLOURS, TODAY_COLOUR
+from ui.style import FOCUS_COLOUR, LANE_BAND_COLOURS, TODAY_COLOUR, TODAY_TEXT_COLOUR
 from ui.time_axis import CalendarAxis, LaneBackground
 from viewer.domain import EventType
 from viewer.lane_layout import LaneLayout
@@ -304,7 +304,7 @@ class TimelinePlot(pg.PlotWidget):
             movable=False,
             pen=pg.mkPen(None),
             label="today",
-            labelOpts={"position": 0.98, "color": TODAY_COLOUR, "fill": (255, 255, 255, 240)},
+            labelOpts={"position": 0.98, "color": TODAY_TEXT_COLOUR, "fill": (255, 255, 255, 240)},
         )
         self.today.setZValue(20)
         item.addItem(self.today, ignoreBounds=True)
@@ -320,9 +320,10 @@ class TimelinePlot(pg.PlotWidget):
         self.hint = QLabel(self.viewport())
         self.hint.setObjectName("timelineEmptyHint")
         self.hint.setAccessibleName("Nothing in view")
+        # A little larger than the app's font (a fixed 14 px stayed small under an 18 pt font).
         self.hint.setStyleSheet(
             "background: rgba(255, 255, 255, 225); color: #444; border: 1px solid #C9D1DA;"
-            " border-radius: 4px; padding: 6px 12px; font-size: 14px;"
+            f" border-radius: 4px; padding: 6px 12px; font-size: {QApplication.font().pointSizeF() + 1.5:g}pt;"
         )
         self.hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.hint.hide()

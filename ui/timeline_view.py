@@ -27,9 +27,10 @@ from typing import TypeVar
 
 import numpy as np
 import sqlalchemy as sa
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -100,6 +101,9 @@ def brute_force_provider(index: TimelineIndex) -> FrameProvider:
     return lambda t0, t1, width: brute_force_frame(index.columns, index.mask, t0, t1, width)
 
 
+HEADER_MIN_PX = 120  # the patient's name gives way to here, then the window grows
+
+
 def _leave_keys_alone(widget: QWidget) -> None:
     """A control reachable with Tab that a mouse click does not focus.
 
@@ -151,6 +155,16 @@ class _LegendSwatch(QWidget):
         layout.setSpacing(3)
         layout.addWidget(icon)
         layout.addWidget(text)
+
+
+class _PatientHeader(ElidedLabel, SpokenLabel):
+    """The patient's name, heard as "Selected patient: NAME"; a long name ends in "…" (whole in the tooltip).
+
+    A 44-character name widened the window past a laptop screen's edge.
+    """
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(HEADER_MIN_PX, super().minimumSizeHint().height())
 
 
 class TimelineView(QWidget):
@@ -223,7 +237,7 @@ class TimelineView(QWidget):
         self._search_timer.setInterval(SEARCH_PAUSE_MS)
         self._search_timer.timeout.connect(lambda: self._search(self.filter.text.strip()))
 
-        self.header = SpokenLabel("", self)
+        self.header = _PatientHeader("", self)
         self.header.setObjectName("timelineHeader")
         self.header.set_role("Selected patient")
         self.header.setTextFormat(Qt.TextFormat.PlainText)  # a name as imported, never read as HTML
@@ -377,7 +391,7 @@ class TimelineView(QWidget):
         hint = ElidedLabel("Wheel: zoom · drag: pan · Shift+drag: zoom to range · ←/→: events", self)
         hint.setObjectName("timelineHint")
         hint.setAccessibleName("Timeline controls")
-        hint.setStyleSheet("color:#777;")
+        hint.setStyleSheet("color:#595959;")  # 6:1 on the window's grey (#777 was 3.9:1)
         footer.addWidget(hint)
 
         layout = QVBoxLayout(self)
@@ -404,7 +418,9 @@ class TimelineView(QWidget):
     ) -> None:
         """The message page instead of the lanes; with ``retry``, a "Try again" button that calls it."""
         self.message.setText(text)
-        self.message.setStyleSheet(f"color:{'#A12B00' if error else '#555'}; font-size:15px;")
+        # A little larger than the app's font, whatever it is (a fixed 15 px stayed small at 18 pt).
+        size = QApplication.font().pointSizeF() + 2.0
+        self.message.setStyleSheet(f"color:{'#A12B00' if error else '#555'}; font-size:{size:g}pt;")
         self._retry = retry
         self.retry.setVisible(retry is not None)
         self.stack.setCurrentIndex(self.MESSAGE_PAGE)

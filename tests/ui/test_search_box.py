@@ -59,3 +59,32 @@ def test_a_narrow_patient_list_shortens_its_lines_instead_of_cutting_them(qtbot:
     ]
     assert all(colour == background for colour in edge), "text runs into the panel's edge"
     assert isinstance(background, QColor)
+
+
+def test_a_shortened_name_is_whole_in_the_tooltip_and_the_header_gives_way(qtbot: QtBot) -> None:
+    """The list's tooltip left the name out; the header never shortened, so a long name widened the window."""
+    import uuid
+    from datetime import datetime
+
+    from PySide6.QtCore import Qt
+
+    from ui.operations import OperationRunner
+    from ui.timeline_view import HEADER_MIN_PX, TimelineView
+    from viewer.services.patients import PatientSummary
+
+    long_name = "Maximiliane Wolkenstein-Trostburg von Hohenegg und Falkenstein"
+    patient = PatientSummary(
+        uuid.uuid4(), "p_1", long_name, 1890, datetime(2004, 9, 1), datetime(2026, 10, 1)
+    )
+    panel = PatientListPanel()
+    qtbot.addWidget(panel)
+    panel.set_patients([patient])
+    tip = panel.proxy.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith(long_name + "\n") and "1890 events" in tip
+    view = TimelineView(OperationRunner())
+    qtbot.addWidget(view)
+    view.header.setText(long_name)
+    assert view.header.minimumSizeHint().width() == HEADER_MIN_PX
+    assert view.header.fontMetrics().horizontalAdvance(long_name) > 2 * HEADER_MIN_PX
+    assert view.header.toolTip() == long_name
+    assert view.header.accessibleName() == f"Selected patient: {long_name}"

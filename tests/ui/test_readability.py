@@ -1,0 +1,64 @@
+"""Text a clinician with low vision can read: enough contrast, and sizes that follow the app's font."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QApplication, QLabel
+from pytestqt.qtbot import QtBot
+
+from ui.operations import OperationRunner
+from ui.overview_strip import OverviewStrip
+from ui.patient_list import SECOND_LINE_COLOUR
+from ui.style import TODAY_TEXT_COLOUR
+from ui.timeline_view import TimelineView
+
+pytestmark = pytest.mark.ui
+
+
+def _luminance(colour: QColor) -> float:
+    def channel(value: float) -> float:
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    return (
+        0.2126 * channel(colour.redF()) + 0.7152 * channel(colour.greenF()) + 0.0722 * channel(colour.blueF())
+    )
+
+
+def contrast(text: QColor, background: QColor) -> float:
+    """WCAG's contrast ratio of two opaque colours."""
+    light, dark = sorted((_luminance(text), _luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_secondary_text_reaches_four_and_a_half_to_one(qtbot: QtBot) -> None:
+    """The overview's dates were 2.8:1, the today label 3:1, the hint 3.9:1, the list's second line 4:1."""
+    strip = OverviewStrip()
+    qtbot.addWidget(strip)
+    dates = strip.getPlotItem().getAxis("bottom").textPen().color()
+    assert contrast(dates, QColor("#FAFAFA")) >= 4.5
+    assert contrast(QColor(TODAY_TEXT_COLOUR), QColor("white")) >= 4.5
+    assert contrast(SECOND_LINE_COLOUR, QColor("white")) >= 4.5
+    view = TimelineView(OperationRunner())
+    qtbot.addWidget(view)
+    hint = view.findChild(QLabel, "timelineHint")
+    colour = QColor(hint.styleSheet().split("color:")[1].split(";")[0])
+    assert contrast(colour, view.palette().window().color()) >= 4.5
+
+
+def test_the_timelines_messages_grow_with_the_app_font(qtbot: QtBot) -> None:
+    """The loading and error messages were a fixed 15 px, the empty-view hint 14 px, at any font."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    usual = app.font()
+    large = QFont(usual)
+    large.setPointSizeF(18.0)
+    app.setFont(large)
+    try:
+        view = TimelineView(OperationRunner())
+        qtbot.addWidget(view)
+        view.show_message("Loading the timeline…")
+        assert "font-size:20pt" in view.message.styleSheet()
+        assert "font-size: 19.5pt" in view.plot.hint.styleSheet()
+    finally:
+        app.setFont(usual)
