@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QToolButton,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.elided_label import ElidedLabel
+from ui.flow_row import FlowRow
 from ui.search_box import SearchBox
 from ui.spoken_label import SpokenLabel
 from viewer.domain import EventType, Importance, to_local
@@ -30,6 +30,7 @@ def _object_name(event_type: EventType) -> str:
 
 
 SEARCH_MIN_PX = 120
+ROW_SPACING_PX = 2  # between controls, and between the two rows
 EARLIEST_DATE = QDate(1, 1, 2)  # the calendar's first whole day in any zone, before the oldest event
 
 
@@ -57,21 +58,23 @@ class FilterBar(QWidget):
         self._updating = True  # no signals while the controls are being built
 
         self.type_boxes: dict[EventType, QCheckBox] = {}
-        types_row = QHBoxLayout()
-        types_row.setContentsMargins(0, 0, 0, 0)
+        # Both rows wrap in a narrow window (or under a large font) rather than widen it past the
+        # screen: the type boxes one by one, the controls by group.
+        types_row = FlowRow(gap=ROW_SPACING_PX)
         types_label = QLabel("Show:", self)
         types_label.setObjectName("filterTypesLabel")
         types_label.setAccessibleName("Event types shown")
-        types_row.addWidget(types_label)
         for event_type in EventType:
             box = QCheckBox(event_type.label, self)
             box.setObjectName(_object_name(event_type))
             box.setAccessibleName(f"Show {event_type.label.lower()} events")
             box.setChecked(True)
             box.toggled.connect(self._emit)
-            types_row.addWidget(box)
+            if event_type is EventType.SESSION:
+                types_row.add_group(types_label, box)
+            else:
+                types_row.add_group(box)
             self.type_boxes[event_type] = box
-        types_row.addStretch(1)
 
         self.importance = QComboBox(self)
         self.importance.setObjectName("filterImportance")
@@ -157,20 +160,15 @@ class FilterBar(QWidget):
         self.reset.setEnabled(False)
         self.reset.clicked.connect(self.reset_filters)
 
-        controls = QHBoxLayout()
-        controls.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.importance, self.private, self.use_dates, self.date_from, to_label, self.date_to):
-            controls.addWidget(widget)
-        controls.addSpacing(12)
-        for widget in (self.search, self.previous_match, self.next_match, self.match_label):
-            controls.addWidget(widget)
-        controls.addStretch(1)
-        controls.addWidget(self.summary)
-        controls.addWidget(self.reset)
+        controls = FlowRow(gap=ROW_SPACING_PX + 12, keep_last_right=True)
+        controls.add_group(self.importance, self.private)
+        controls.add_group(self.use_dates, self.date_from, to_label, self.date_to, gap=ROW_SPACING_PX)
+        controls.add_group(self.search, self.previous_match, self.next_match, self.match_label)
+        controls.add_group(self.summary, self.reset)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
+        layout.setSpacing(ROW_SPACING_PX)
         layout.addLayout(types_row)
         layout.addLayout(controls)
         # Clicked with the mouse, toggles and lists leave the keyboard where it was (the lanes), so

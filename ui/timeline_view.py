@@ -47,6 +47,7 @@ from ui.detail_pane import EventDetailPane
 from ui.elided_label import ElidedLabel
 from ui.event_layer import VECTOR_ENGINES, FrameProvider
 from ui.filter_bar import FilterBar
+from ui.flow_row import FlowRow
 from ui.marker_shapes import VectorMark, lock_sprite, marker, marker_sprite
 from ui.marker_shapes import lock as padlock
 from ui.operations import CancelToken, OperationRunner
@@ -101,7 +102,8 @@ def brute_force_provider(index: TimelineIndex) -> FrameProvider:
     return lambda t0, t1, width: brute_force_frame(index.columns, index.mask, t0, t1, width)
 
 
-HEADER_MIN_PX = 120  # the patient's name gives way to here, then the window grows
+LEGEND_SPACING_PX = 6
+HEADER_MIN_CHARS = 14  # the patient's name gives way to this many letters, then the window grows
 
 
 def _leave_keys_alone(widget: QWidget) -> None:
@@ -164,7 +166,9 @@ class _PatientHeader(ElidedLabel, SpokenLabel):
     """
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(HEADER_MIN_PX, super().minimumSizeHint().height())
+        """Room for a first name at least, in the header's own (larger, bold) font."""
+        least = self.fontMetrics().averageCharWidth() * HEADER_MIN_CHARS
+        return QSize(least, super().minimumSizeHint().height())
 
 
 class TimelineView(QWidget):
@@ -366,24 +370,23 @@ class TimelineView(QWidget):
         self.legend = QWidget(self)
         self.legend.setObjectName("timelineLegend")
         self.legend.setAccessibleName("Legend")
-        legend = QHBoxLayout(self.legend)
-        legend.setContentsMargins(0, 0, 0, 0)
+        # On more lines in a narrow window or under a large font, not wider than the screen.
+        legend = FlowRow(self.legend, spacing=LEGEND_SPACING_PX, gap=LEGEND_SPACING_PX)
         legend_title = QLabel("Importance:", self)
         legend_title.setObjectName("legendTitle")
         legend_title.setAccessibleName("Legend")
-        legend.addWidget(legend_title)
-        for importance in Importance:
-            legend.addWidget(_LegendSwatch(importance, self))
+        swatches = [_LegendSwatch(importance, self) for importance in Importance]
+        legend.add_group(legend_title, swatches[0])
+        for swatch in swatches[1:]:
+            legend.add_group(swatch)
         ratio = self.devicePixelRatioF() or 1.0
         lock_icon = _LegendMark(lock_sprite(ratio), padlock(1.0).vector, self)
         lock_icon.setObjectName("legendPrivateIcon")
         lock_icon.setAccessibleName("Private event mark")
-        legend.addSpacing(8)
-        legend.addWidget(lock_icon)
         lock = QLabel("private: only its author and the author's supervisor see it", self)
         lock.setObjectName("legendPrivate")
         lock.setAccessibleName("Legend: private event mark")
-        legend.addWidget(lock)
+        legend.add_group(lock_icon, lock, gap=LEGEND_SPACING_PX + 8)
         footer = QHBoxLayout()
         footer.setContentsMargins(0, 0, 0, 0)
         footer.addWidget(self.legend)  # the legend alone, so exports can draw it without the hint

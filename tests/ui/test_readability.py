@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from ui.operations import OperationRunner
@@ -60,5 +62,42 @@ def test_the_timelines_messages_grow_with_the_app_font(qtbot: QtBot) -> None:
         view.show_message("Loading the timeline…")
         assert "font-size:20pt" in view.message.styleSheet()
         assert "font-size: 19.5pt" in view.plot.hint.styleSheet()
+    finally:
+        app.setFont(usual)
+
+
+def test_under_a_large_font_the_filters_and_legend_wrap_instead_of_widening_the_window(qtbot: QtBot) -> None:
+    """At 18 pt the filter rows and the legend made the timeline 1,350 px at the least: off a laptop screen."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    usual = app.font()
+    large = QFont(usual)
+    large.setPointSizeF(18.0)
+    app.setFont(large)
+    try:
+        view = TimelineView(OperationRunner())
+        qtbot.addWidget(view)
+        one_line = view.filters.sizeHint().width()
+        assert view.minimumSizeHint().width() < 1100 < one_line
+        view.resize(view.minimumSizeHint().width(), 700)
+        view.show()
+        qtbot.waitExposed(view)
+        qtbot.waitUntil(lambda: view.filters.width() < one_line, timeout=5_000)
+        bar = view.filters.rect()
+        inside = [
+            widget
+            for widget in view.filters.findChildren(QWidget)
+            if widget.isVisible() and widget.parentWidget() is view.filters
+        ]
+        assert len(inside) > 15
+        for widget in inside:  # every control wholly inside the bar, none under another
+            assert bar.contains(widget.geometry()), widget.objectName()
+        for a, b in itertools.combinations(inside, 2):
+            assert not a.geometry().intersects(b.geometry()), (a.objectName(), b.objectName())
+        reset = view.filters.reset
+        assert reset.geometry().top() > view.filters.importance.geometry().top()  # on a later line
+        legend = view.legend
+        assert legend.rect().contains(view.findChild(QLabel, "legendPrivate").geometry())
+        assert view.findChild(QLabel, "legendPrivate").geometry().top() > 0  # wrapped below the swatches
     finally:
         app.setFont(usual)

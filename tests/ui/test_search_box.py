@@ -69,7 +69,7 @@ def test_a_shortened_name_is_whole_in_the_tooltip_and_the_header_gives_way(qtbot
     from PySide6.QtCore import Qt
 
     from ui.operations import OperationRunner
-    from ui.timeline_view import HEADER_MIN_PX, TimelineView
+    from ui.timeline_view import HEADER_MIN_CHARS, TimelineView
     from viewer.services.patients import PatientSummary
 
     long_name = "Maximiliane Wolkenstein-Trostburg von Hohenegg und Falkenstein"
@@ -84,7 +84,8 @@ def test_a_shortened_name_is_whole_in_the_tooltip_and_the_header_gives_way(qtbot
     view = TimelineView(OperationRunner())
     qtbot.addWidget(view)
     view.header.setText(long_name)
-    assert view.header.minimumSizeHint().width() == HEADER_MIN_PX
-    assert view.header.fontMetrics().horizontalAdvance(long_name) > 2 * HEADER_MIN_PX
+    least = view.header.minimumSizeHint().width()
+    assert least == view.header.fontMetrics().averageCharWidth() * HEADER_MIN_CHARS
+    assert view.header.fontMetrics().horizontalAdvance(long_name) > 2 * least
     assert view.header.toolTip() == long_name
     assert view.header.accessibleName() == f"Selected patient: {long_name}"
