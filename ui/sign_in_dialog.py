@@ -133,15 +133,21 @@ class SignInDialog(QDialog):
 
     def _submit(self) -> None:
         username = self.username.text().strip()
+        password = self.password.text()
         if not username:
             self.show_error("Enter your username.")
             return
-        if not self.password.text():
+        if not password:
             self.show_error("Enter your password.")
             return
         self.error.setText("Signing in…")
+        # A clicked Sign in has the focus; disabled, it passed the focus on along the chain to the
+        # demo list, which picked its first account and filled in that name and password: the
+        # click signed in as the first demo clinician.  The focus goes to the password instead,
+        # and what is sent is what was typed.
+        self.password.setFocus(Qt.FocusReason.OtherFocusReason)
         self.submit.setEnabled(False)
-        self.credentialsEntered.emit(username, self.password.text(), self.remember.isChecked())
+        self.credentialsEntered.emit(username, password, self.remember.isChecked())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Esc does not quit the app: a stray Esc after a sign-out closed Caseline, a username half typed.

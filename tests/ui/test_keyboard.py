@@ -237,3 +237,42 @@ def test_the_editor_stays_on_its_screen_when_it_grows_for_a_large_font(qtbot: Qt
         assert on_screen()
     finally:
         app.setFont(usual)
+
+
+def test_clicking_sign_in_sends_what_was_typed_not_the_first_demo_account(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """A clicked Sign in passed the focus to the demo list, which filled in its first account's password."""
+    accounts = [
+        {
+            "username": "demo_ada",
+            "display_name": "Ada Example",
+            "role": "therapist",
+            "password": "ada-secret",
+        },
+        {
+            "username": "demo_ben",
+            "display_name": "Ben Example",
+            "role": "therapist",
+            "password": "ben-secret",
+        },
+    ]
+    (tmp_path / "demo-credentials.json").write_text(json.dumps({"users": accounts}), encoding="utf-8")
+    dialog = SignInDialog(tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    sent: list[tuple[str, str, bool]] = []
+    dialog.credentialsEntered.connect(lambda user, password, keep: sent.append((user, password, keep)))
+    dialog.username.setText("demo_ben")
+    dialog.password.setText("typed by ben")
+    qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
+    QApplication.processEvents()
+    assert sent == [("demo_ben", "typed by ben", dialog.remember.isChecked())]
+    assert (dialog.username.text(), dialog.password.text()) == ("demo_ben", "typed by ben")
+    dialog.show_error("Wrong username or password.")  # the answer comes back: try again, by click
+    dialog.password.setText("ben-secret")
+    qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
+    QApplication.processEvents()
+    assert sent[-1][:2] == ("demo_ben", "ben-secret") and dialog.username.text() == "demo_ben"
