@@ -109,6 +109,9 @@ def _start_embedded(settings: Settings) -> None:
         raise DatabaseUnavailable(f"the embedded database could not start: {exc}") from exc
 
 
+NOTE_READERS = frozenset({"therapist", "supervisor"})  # the logins granted SELECT on review notes
+
+
 class MainWindow(QMainWindow):
     """Caseline's main window.
 
@@ -513,6 +516,10 @@ class MainWindow(QMainWindow):
 
     def _show_notes(self, detail: EventDetail | None) -> None:
         if detail is None or self.edits.engine is None:
+            return
+        # Review notes are for the care team: the qa and admin logins have no grant on them, and
+        # asking failed as a bug ("permission denied") on every event the qa tester selected.
+        if self.identity is not None and self.identity.role not in NOTE_READERS:
             return
 
         def show(notes: list[str]) -> None:

@@ -999,3 +999,32 @@ def test_a_related_type_asks_for_its_id_at_once(qtbot: QtBot, author: MainWindow
     editor = _new_event_editor(qtbot, author, "Patient P1")
     editor.related_type.setText("treatment_plan")
     assert "is needed when a related type is given" in editor.error_text("related_entity_id")
+
+
+def test_the_qa_login_opens_an_event_without_asking_for_review_notes(
+    qtbot: QtBot, practice: Practice, home: Path
+) -> None:
+    """The qa login has no grant on review notes: each event it selected raised "permission denied" as a bug."""
+    window = _window(qtbot, practice, home, "qa")
+    try:
+        asked: list[uuid.UUID] = []
+        load_notes = window.edits.load_notes
+        window.edits.load_notes = lambda detail, then: (asked.append(detail.id), load_notes(detail, then))[0]
+        _open_patient(qtbot, window, "Patient PD")
+        _select_event(qtbot, window, practice.events["e5"])
+        assert window.timeline.detail.detail is not None
+        assert window.timeline.detail.detail.id == practice.events["e5"]
+        assert asked == []
+    finally:
+        _guard_active.clear()
+
+
+def test_the_care_team_still_gets_the_review_notes(
+    qtbot: QtBot, author: MainWindow, practice: Practice
+) -> None:
+    asked: list[uuid.UUID] = []
+    load_notes = author.edits.load_notes
+    author.edits.load_notes = lambda detail, then: (asked.append(detail.id), load_notes(detail, then))[0]
+    _open_patient(qtbot, author, "Patient PD")
+    _select_event(qtbot, author, practice.events["e5"])
+    assert asked == [practice.events["e5"]]
