@@ -9,6 +9,7 @@ from tests.db.privacy_practice import Practice
 from viewer.cli import main as cli_main
 from viewer.db.engine import make_engine
 from viewer.services.audit import AuditKey
+from viewer.services.sign_in import SignInFailed, sign_in
 from viewer.services.staff import StaffError, deactivate
 
 
@@ -67,6 +68,11 @@ def test_leaving_needs_a_decision_then_hands_private_events_over_and_closes_the_
     with pytest.raises(sa.exc.OperationalError, match="not permitted to log in"):
         gone.connect()
     gone.dispose()
+    # Signing in says the login is closed; it used to read as "could not reach the database".
+    with pytest.raises(SignInFailed, match=f"the login {author} is not an active Caseline clinician"):
+        sign_in(practice.url.set(username=None, password=None), author, practice.passwords["author"])
+    with pytest.raises(SignInFailed, match="wrong username or password"):
+        sign_in(practice.url.set(username=None, password=None), author, "not the password")
     again = make_engine(practice.url, poolclass=sa.pool.NullPool)
     with pytest.raises(StaffError, match="already deactivated"), again.begin() as conn:
         deactivate(conn, key, author, hand_over_to=None)

@@ -114,6 +114,8 @@ def sign_in(base_url: sa.URL, username: str, password: str) -> tuple[sa.Engine, 
         message = str(exc.orig)
         if "password authentication failed" in message or "does not exist" in message:
             raise SignInFailed("wrong username or password") from None
+        if "is not permitted to log in" in message:  # the password was right: a leaver's closed login
+            raise SignInFailed(f"the login {username} is not an active Caseline clinician") from None
         raise
     if row is None:
         engine.dispose()
