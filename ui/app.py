@@ -200,14 +200,21 @@ def run_app(args: argparse.Namespace) -> int:
                 if row is None:
                     fail("no event in view to select")
                     return
-                view.detailShown.connect(lambda _d: QTimer.singleShot(50, editor if args.editor else save))
+                # Settled, not shown: an administrator's pane shows no text, and waiting for one
+                # hung the screenshot for two minutes.
+                view.detailSettled.connect(
+                    lambda: QTimer.singleShot(50, editor if args.editor else save),
+                    Qt.ConnectionType.SingleShotConnection,
+                )
                 view.select_row(row)
                 return
             QTimer.singleShot(50, save)
 
         def editor() -> None:
             detail = window.timeline.detail.detail
-            assert detail is not None
+            if detail is None:
+                fail("this user may not read the event's text, so there is no editor to show")
+                return
             if "edit" in window.edits.allowed_on(detail):
                 dialog = window.edits.edit_detail(detail)
             else:

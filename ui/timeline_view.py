@@ -178,6 +178,7 @@ class TimelineView(QWidget):
         eventSelected(object): the selected event's ``uuid.UUID`` (None when cleared).
         eventOpened(object): Enter or double-click on an event: its ``uuid.UUID``.
         detailShown(object): the detail pane now shows this ``EventDetail``.
+        detailSettled(): the pane shows what it will for the selection: the event, or why not.
         newEventRequested(object, object): "New event here" from the right-click menu:
             the clicked moment (aware ``datetime``) and the lane's ``EventType``.
         rendered(int): new data or a new filter was drawn; the number of visible events.
@@ -188,6 +189,7 @@ class TimelineView(QWidget):
     eventOpened = Signal(object)
     newEventRequested = Signal(object, object)
     detailShown = Signal(object)
+    detailSettled = Signal()
     rendered = Signal(int)
     levelOfDetailReady = Signal()
 
@@ -750,15 +752,21 @@ class TimelineView(QWidget):
             event_id,
             lambda detail: self._show_selected(row, detail),
             "detail-selected",
-            on_private=lambda: self.detail.show_private_notice() if self.selected_row == row else None,
+            on_private=lambda: self._show_private_notice(row),
             on_error=lambda reason, retry: self._show_unreadable(row, reason, retry=retry),
         )
+
+    def _show_private_notice(self, row: int) -> None:
+        if self.selected_row == row:
+            self.detail.show_private_notice()
+            self.detailSettled.emit()
 
     def _show_unreadable(self, row: int, reason: str, *, retry: bool = False) -> None:
         """The selected event without its text: what the columns know, and why the rest is missing."""
         if self.selected_row != row:
             return
         self.detail.show_unreadable(self._head_of(row), reason, retry=retry)
+        self.detailSettled.emit()
 
     def _head_of(self, row: int) -> str:
         return tooltip_head(
@@ -806,6 +814,7 @@ class TimelineView(QWidget):
         self.detail.show_detail(detail)
         self._show_related(detail)
         self.detailShown.emit(detail)
+        self.detailSettled.emit()
 
     def _show_related(self, detail: EventDetail) -> None:
         """Name the related event by kind and date at once, and by title when its text arrives."""

@@ -151,3 +151,14 @@ def test_the_comparison_notices_a_different_picture(view: TimelineView) -> None:
     month = _render(view)
     assert difference(whole, whole) == 0.0
     assert difference(whole, month) > MAX_DIFFERENT_PIXELS
+
+
+def test_a_selection_settles_for_a_login_that_reads_no_text(qtbot: QtBot, utc: None) -> None:
+    """An administrator's pane shows no text: ``--screenshot --select`` waited for one for two minutes."""
+    view = _view_of(qtbot, 200)
+    view.texts_readable = False
+    row = view.latest_row_in_view()
+    assert row is not None
+    with qtbot.waitSignal(view.detailSettled, timeout=5_000):
+        view.select_row(row)
+    assert view.detail.detail is None
