@@ -309,6 +309,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         key, missing = None, exc
     engine = _engine(settings)
     try:
+        _require_current_schema(engine)
         with engine.connect() as conn:
             if key is None:
                 # A fresh install has signed nothing yet (the key comes with the first audited
@@ -324,17 +325,25 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
+def _require_current_schema(engine: sa.Engine) -> None:
+    """A one-line error, not a traceback, on a database never migrated (or not yet to the head)."""
+    try:
+        with engine.connect() as conn:
+            current, head = migrate.current_revision(conn), migrate.head_revision()
+    except sa.exc.OperationalError as exc:
+        raise unreachable(exc) from exc
+    if current != head:
+        raise UserError(
+            f"the database schema is at {current or 'no revision'}: run 'main.py db upgrade' first"
+        )
+
+
 def _rekey(settings: Settings, reason: str) -> int:
     from viewer.services.audit import AuditKeyError, rekey
 
     engine = _engine(settings)
     try:
-        with engine.connect() as conn:
-            current, head = migrate.current_revision(conn), migrate.head_revision()
-        if current != head:
-            raise UserError(
-                f"the database schema is at {current or 'no revision'}: run 'main.py db upgrade' first"
-            )
+        _require_current_schema(engine)
         done = rekey(engine, settings.home, reason)
     except AuditKeyError as exc:
         raise UserError(str(exc)) from exc
@@ -368,6 +377,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from exc
     engine = _engine(settings)
     try:
+        _require_current_schema(engine)
         with engine.begin() as conn:
             done = deactivate(
                 conn, key, args.username, hand_over_to=args.hand_over_to, keep_private=args.keep_private

@@ -216,3 +216,12 @@ def test_the_socket_folder_of_a_long_home_does_not_follow_tmpdir(
     unicode_home = tmp_path / ("患" * room)
     assert len(str(unicode_home / "run" / ".s.PGSQL.5432")) <= 100
     assert EmbeddedPaths(unicode_home).socket_dir.parent == Path("/tmp")
+
+
+def test_audit_and_staff_on_a_database_never_migrated_say_to_upgrade(fresh_home: Path) -> None:
+    """Both printed a 50-line traceback ending in 'relation "audit_log" does not exist', exit 1."""
+    for command in (("audit", "verify"), ("staff", "deactivate", "someone", "--keep-private")):
+        result = run(fresh_home, *command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert "run 'main.py db upgrade' first" in result.stderr
