@@ -35,9 +35,25 @@ class UserError(Exception):
     """A problem the user can fix; shown as a message, exit code 2."""
 
 
+UNREACHABLE_STATES = (
+    "08",
+    "28",
+    "53",
+    "57",
+)  # SQLSTATE classes: connection, authorisation, resources, shutdown
+
+
 def unreachable(exc: sa.exc.OperationalError) -> UserError:
-    """The one-line reason a database could not be reached (libpq adds hints on later lines)."""
+    """The one-line reason a database could not be reached (libpq adds hints on later lines).
+
+    A refusal the schema raised itself ("the audit log holds re-key rows",
+    object in use) reached the server fine and is said as it is; only the
+    connection, authorisation, resource and shutdown classes are "cannot reach".
+    """
     reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is not None and not state.startswith(UNREACHABLE_STATES):
+        return UserError(reason)
     return UserError(f"cannot reach the database: {reason}")
 
 

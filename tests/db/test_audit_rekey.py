@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from tests.db.privacy_practice import Practice
 from viewer.cli import main as cli_main
+from viewer.cli import unreachable
 from viewer.db import migrate
 from viewer.services import audit
 from viewer.services.audit import AuditKey, AuditKeyError, append, key_id, rekey, verify
@@ -177,8 +178,13 @@ def test_only_the_owner_may_start_a_new_key(practice: Practice) -> None:
 def test_downgrade_refuses_to_drop_re_key_rows(fresh_engine: sa.Engine, home: Path) -> None:
     _appends(fresh_engine, AuditKey.load(home), 1)
     rekey(fresh_engine, home, "key lost")
-    with fresh_engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="re-key rows"):
+    with fresh_engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="re-key rows") as refused:
         migrate.downgrade(conn, "q7r8s9t0u1v2")
+    # The command line says the refusal as it is: it used to begin "cannot reach the database".
+    assert isinstance(refused.value, sa.exc.OperationalError)
+    assert (
+        str(unreachable(refused.value)) == "the audit log holds re-key rows; an older schema cannot keep them"
+    )
 
 
 def test_cli_audit_rekey(
