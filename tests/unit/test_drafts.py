@@ -18,6 +18,7 @@ def test_a_draft_round_trips_and_is_not_plain_text_on_disk(tmp_path: Path) -> No
     assert b"Sensitive" not in files[0].read_bytes()
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / DRAFTS_DIR / "demo_ana").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / DRAFTS_DIR).stat().st_mode) == 0o700  # no list of who keeps drafts
     # A new session (after a crash) with the same password opens it again.
     again = DraftStore.open(tmp_path, "demo_ana", "correct horse")
     drafts, unreadable = again.load_all()

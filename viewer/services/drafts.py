@@ -69,7 +69,8 @@ class DraftStore:
     @classmethod
     def open(cls, home: Path, username: str, password: str) -> DraftStore:
         """Derive the key for ``username`` (slow on purpose: run it off the GUI thread)."""
-        folder = _private_dir(home / DRAFTS_DIR / username)
+        # The folder of folders too: 0755, it let any local user list who keeps drafts here.
+        folder = _private_dir(_private_dir(home / DRAFTS_DIR) / username)
         salt_path = folder / SALT_FILE
         if not salt_path.exists():
             _write_private(salt_path, secrets.token_bytes(16))
