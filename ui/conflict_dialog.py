@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.window_fit import FitsTextOnShow, scaled_size
 from viewer.domain import EventDetail, EventDraft
 from viewer.event_form import FIELDS, FormValues, changed_fields
 
@@ -59,7 +60,7 @@ def _shown(draft: EventDraft, name: str) -> str:
     return "" if value is None else str(value)
 
 
-class ConflictDialog(QDialog):
+class ConflictDialog(FitsTextOnShow, QDialog):
     """Both versions side by side, changed fields marked."""
 
     def __init__(self, mine: EventDraft, theirs: EventDetail, parent: QWidget | None = None) -> None:
@@ -98,6 +99,7 @@ class ConflictDialog(QDialog):
             cells = (LABELS[name], _shown(mine, name), _shown(saved, name))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(text)  # a cell elides; the words that differ may be past its edge
                 if name in differing:
                     item.setBackground(QColor("#FFF1C2"))
                     if column == 0:
@@ -119,7 +121,7 @@ class ConflictDialog(QDialog):
         layout.addWidget(intro)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
-        self.resize(760, 420)
+        scaled_size(self, 760, 420)
 
     def _choose(self, choice: ConflictChoice) -> None:
         self.choice = choice

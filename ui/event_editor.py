@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from ui.discard_prompt import ask_discard
 from ui.long_text import show_plain_text
 from ui.spoken_label import SpokenLabel
+from ui.window_fit import fit_to_text
 from viewer.domain import EventDraft, EventType, Importance
 from viewer.event_form import (
     SUBTYPE_SUGGESTIONS,
@@ -355,28 +356,8 @@ class EventEditor(QDialog):
             self._fit_wrapped_text()
 
     def _fit_wrapped_text(self) -> None:
-        """Tall enough for the wrapped texts at the editor's width, and wholly on its screen.
-
-        Qt sizes a window by its labels' one-line guess: under a 14 pt font the
-        privacy explanation got 48 of the 92 px it needs, its lines cut off.  A
-        notice or error shown later asks again.  Grown downwards, the editor
-        hid Save below the screen's edge, so it moves up as far as it grew.
-        """
-        layout = self.layout()
-        if layout is None:
-            return
-        wanted = layout.totalHeightForWidth(self.width())
-        screen = self.screen()
-        if screen is None:
-            return
-        room = screen.availableGeometry()
-        frame = self.frameGeometry()
-        height = min(max(wanted, self.height()), room.height() - (frame.height() - self.height()))
-        if height != self.height():
-            self.resize(self.width(), height)
-            frame = self.frameGeometry()
-        if frame.bottom() > room.bottom():
-            self.move(frame.x(), max(room.top(), frame.y() - (frame.bottom() - room.bottom())))
+        """Tall enough for the wrapped texts (the privacy explanation got half its lines at 14 pt)."""
+        fit_to_text(self)
 
     def _refit_later(self) -> None:
         """Fit again once the layout has taken in a notice or error just shown."""

@@ -18,11 +18,12 @@ from PySide6.QtWidgets import (
 )
 
 from ui.long_text import show_plain_text
+from ui.window_fit import FitsTextOnShow, scaled_size
 from viewer.services.event_history import VersionRow
 from viewer.wording import count_of
 
 
-class HistoryDialog(QDialog):
+class HistoryDialog(FitsTextOnShow, QDialog):
     def __init__(self, versions: list[VersionRow], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("historyDialog")
@@ -53,7 +54,9 @@ class HistoryDialog(QDialog):
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         for row, version in enumerate(versions):
             for column, text in enumerate((version.label, version.saved_at, version.saved_by, version.title)):
-                self.table.setItem(row, column, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)  # an elided title, whole
+                self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.detail = QPlainTextEdit(self)
@@ -69,7 +72,7 @@ class HistoryDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addWidget(splitter, 1)
-        self.resize(720, 480)
+        scaled_size(self, 720, 480)
         if versions:
             self.table.setCurrentCell(0, 0)
 

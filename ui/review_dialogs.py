@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.discard_prompt import ask_discard
+from ui.window_fit import FitsTextOnShow, scaled_size
 from viewer.services.annotations import MAX_BODY
 
 PURPOSES = ("Supervision review", "Clinical risk review", "Case consultation")
@@ -38,7 +39,7 @@ def _buttons(
     return row, ok
 
 
-class PurposeDialog(QDialog):
+class PurposeDialog(FitsTextOnShow, QDialog):
     """Asks why a supervisor opens a supervisee's private event; the answer goes to the audit log."""
 
     def __init__(self, author: str, parent: QWidget | None = None) -> None:
@@ -73,13 +74,13 @@ class PurposeDialog(QDialog):
         layout.addWidget(text)
         layout.addWidget(self.purpose)
         layout.addLayout(row)
-        self.resize(460, 150)
+        scaled_size(self, 460, 150)
 
     def text(self) -> str:
         return self.purpose.currentText().strip()
 
 
-class AnnotationDialog(QDialog):
+class AnnotationDialog(FitsTextOnShow, QDialog):
     """A review note on an event (insert-only: it cannot be edited afterwards, so say so)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -109,7 +110,7 @@ class AnnotationDialog(QDialog):
         layout.addWidget(text)
         layout.addWidget(self.body, 1)
         layout.addLayout(row)
-        self.resize(480, 260)
+        scaled_size(self, 480, 260)
 
     def text(self) -> str:
         return self.body.toPlainText().strip()

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from ui.conflict_dialog import ConflictDialog
 from ui.detail_pane import EventDetailPane
 from ui.event_editor import EventEditor
 from ui.history_dialog import HistoryDialog
-from ui.review_dialogs import AnnotationDialog
+from ui.review_dialogs import AnnotationDialog, PurposeDialog
 from ui.sign_in_dialog import SignInDialog
 from ui.style import FOCUS_COLOUR
 from viewer.domain import EventDetail, EventDraft, EventType, Importance
@@ -276,3 +276,49 @@ def test_clicking_sign_in_sends_what_was_typed_not_the_first_demo_account(
     qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
     QApplication.processEvents()
     assert sent[-1][:2] == ("demo_ben", "ben-secret") and dialog.username.text() == "demo_ben"
+
+
+def test_dialogs_grow_with_a_large_font_and_show_what_their_cells_cut(qtbot: QtBot) -> None:
+    """At 18 pt the fixed 460 x 150 purpose dialog lost its audit warning; conflict cells hid the difference."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    usual = app.font()
+    large = QFont(usual)
+    large.setPointSizeF(18.0)
+    app.setFont(large)
+    try:
+        purpose = PurposeDialog("Dr Example")
+        annotation = AnnotationDialog()
+        for dialog, label_name in ((purpose, "purposeExplanation"), (annotation, "annotationExplanation")):
+            qtbot.addWidget(dialog)
+            dialog.show()
+            qtbot.waitExposed(dialog)
+            label = dialog.findChild(QLabel, label_name)
+            qtbot.waitUntil(
+                lambda label=label: label.height() >= label.heightForWidth(label.width()), timeout=5_000
+            )
+            assert dialog.screen().availableGeometry().contains(dialog.frameGeometry())
+        theirs = _detail(title="Message from patient about the appointment on Tuesday")
+        mine = EventDraft(
+            theirs.patient_id,
+            EventType.NOTE,
+            datetime(2025, 3, 4, 10, tzinfo=UTC),
+            "Message from patient about the appointment on Thursday",
+        )
+        conflict = ConflictDialog(mine, theirs)
+        qtbot.addWidget(conflict)
+        tips = {
+            conflict.table.item(row, column).toolTip()
+            for row in range(conflict.table.rowCount())
+            for column in range(conflict.table.columnCount())
+            if conflict.table.item(row, column) is not None
+        }
+        assert {theirs.title, mine.title} <= tips
+        assert conflict.width() > 760  # grown with the font
+        history = HistoryDialog(
+            [VersionRow(1, True, False, "4 Mar 2025, 10:00", "Dr Example", mine.title, "v1")]
+        )
+        qtbot.addWidget(history)
+        assert history.table.item(0, 3).toolTip() == mine.title
+    finally:
+        app.setFont(usual)
