@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -16,10 +17,25 @@ from PySide6.QtWidgets import (
 from ui.long_text import show_plain_text
 from ui.spoken_label import SpokenLabel
 from ui.style import FOCUS_COLOUR
+from ui.window_fit import font_scale
 from viewer.domain import EventDetail
 from viewer.event_text import detail_fields
 
 SHOWN_CHARS = 200_000  # of a description; far beyond any note, short of what takes a second to lay out
+
+
+class _FieldValue(SpokenLabel):
+    """A field's value, wrapped: it asks for the lines it needs at the width it gets.
+
+    The form gave a wrapped value one line's height under a large font ("Fri
+    30 Oct 2026," without its time), with no "…" to say anything was missing.
+    """
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        needed = self.heightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
 
 
 class EventDetailPane(QWidget):
@@ -41,7 +57,9 @@ class EventDetailPane(QWidget):
         super().__init__(parent)
         self.setObjectName("eventDetail")
         self.setAccessibleName("Event details")
-        self.setMinimumWidth(260)
+        self.setMinimumWidth(
+            round(260 * (1 + 0.6 * (font_scale() - 1)))
+        )  # wider, not as wide, for larger text
         self.title = SpokenLabel("No event selected", self)
         self.title.setObjectName("eventDetailTitle")
         self.title.set_role("Event title")
@@ -61,6 +79,7 @@ class EventDetailPane(QWidget):
         self.hint.setStyleSheet("color:#666;")
         self.form = QFormLayout()
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.description = QPlainTextEdit(self)
         self.description.setObjectName("eventDetailDescription")
         self.description.setAccessibleName("Event description")
@@ -175,7 +194,7 @@ class EventDetailPane(QWidget):
         self.hint.hide()
         self._clear_form()
         for field in detail_fields(detail):
-            value = SpokenLabel(field.value, self)
+            value = _FieldValue(field.value, self)
             value.setObjectName(f"eventDetail{field.label}")
             value.set_role(field.label)
             value.setWordWrap(True)

@@ -101,3 +101,38 @@ def test_under_a_large_font_the_filters_and_legend_wrap_instead_of_widening_the_
         assert view.findChild(QLabel, "legendPrivate").geometry().top() > 0  # wrapped below the swatches
     finally:
         app.setFont(usual)
+
+
+def test_the_detail_pane_gives_each_wrapped_value_its_lines_under_a_large_font(qtbot: QtBot) -> None:
+    """At 14-18 pt "When" showed "Tue 4 Mar" without its time: wrapped values got one line's height."""
+    from tests.ui.test_keyboard import _detail
+    from ui.detail_pane import EventDetailPane
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    usual = app.font()
+    for points in (14.0, 18.0):
+        large = QFont(usual)
+        large.setPointSizeF(points)
+        app.setFont(large)
+        try:
+            pane = EventDetailPane()
+            qtbot.addWidget(pane)
+            pane.resize(pane.minimumWidth(), 600)
+            pane.show()
+            pane.show_detail(_detail(event_subtype="message", therapist_name="Dr Example Longername"))
+
+            def wrapped(pane: EventDetailPane = pane) -> list[QLabel]:
+                return [
+                    label
+                    for label in pane.findChildren(QLabel)
+                    if label.objectName().startswith("eventDetail") and label.isVisible() and label.wordWrap()
+                ]
+
+            qtbot.waitUntil(lambda: len(wrapped()) >= 6, timeout=5_000)  # shown once laid out
+            qtbot.waitUntil(
+                lambda: all(label.height() >= label.heightForWidth(label.width()) for label in wrapped()),
+                timeout=5_000,
+            )
+        finally:
+            app.setFont(usual)
