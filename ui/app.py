@@ -102,6 +102,10 @@ def run_app(args: argparse.Namespace) -> int:
         size = _parse_size(args.size)
         if args.screenshot and not os.path.isdir(os.path.dirname(os.path.abspath(args.screenshot))):
             raise UserError(f"--screenshot: no folder {os.path.dirname(os.path.abspath(args.screenshot))}")
+        if args.screenshot and not args.screenshot.lower().endswith(
+            ".png"
+        ):  # Qt picks the format by the name: anything else failed
+            raise UserError(f"--screenshot: {args.screenshot} must end in .png")
     except (ConfigError, UserError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -21,6 +21,7 @@ from ui.elided_label import ElidedLabel
 from ui.flow_row import FlowRow
 from ui.search_box import SearchBox
 from ui.spoken_label import SpokenLabel
+from ui.window_fit import font_scale
 from viewer.domain import EventType, Importance, to_local
 from viewer.timeline_filter import PrivateMode, TimelineFilter, describe_filters
 
@@ -129,10 +130,10 @@ class FilterBar(QWidget):
         self.search.setAccessibleName("Search titles")
         self.search.setPlaceholderText("Search titles…")
         self.search.setClearButtonEnabled(True)
-        self.search.setMaximumWidth(220)
+        self.search.setMaximumWidth(round(220 * font_scale()))
         # Room for a few words: the filter line beside it used to squeeze it to four letters.  That
         # line gives way first (it ends in "…", its whole text in the tooltip).
-        self.search.setMinimumWidth(SEARCH_MIN_PX)
+        self.search.setMinimumWidth(round(SEARCH_MIN_PX * font_scale()))
         self.search.textChanged.connect(self._emit)
         self.search.returnPressed.connect(lambda: self.searchStep.emit(1))
         self.previous_match = QToolButton(self)

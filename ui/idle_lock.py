@@ -123,6 +123,7 @@ class LockScreen(QWidget):
         self.sign_out.clicked.connect(self.signOutRequested)
         self.error = SpokenLabel("", self)
         self.error.setObjectName("unlockError")
+        self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)  # as the rest of the lock screen
         self.error.set_role("Unlock problem")
         self.error.setStyleSheet(ERROR_STYLE)
         row = QHBoxLayout()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from ui.spoken_label import SpokenLabel
 from ui.style import ERROR_STYLE
+from ui.window_fit import font_scale
 from viewer.services.sign_in import DemoAccount, demo_accounts, remembered_username
 
 
@@ -96,7 +97,7 @@ class SignInDialog(QDialog):
                 self.demo_list.addItem(item)
             self.demo_list.currentRowChanged.connect(self._pick_demo)
             self.demo_list.itemDoubleClicked.connect(lambda _item: self._submit())
-            self.demo_list.setMaximumHeight(170)
+            self.demo_list.setMaximumHeight(round(170 * font_scale()))  # 7 accounts at any font size
             layout.addWidget(note)
             layout.addWidget(self.demo_list)
         layout.addLayout(form)

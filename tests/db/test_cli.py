@@ -225,3 +225,9 @@ def test_audit_and_staff_on_a_database_never_migrated_say_to_upgrade(fresh_home:
         assert result.returncode == 2, (command, result.stderr)
         assert "Traceback" not in result.stderr
         assert "run 'main.py db upgrade' first" in result.stderr
+
+
+def test_a_screenshot_not_named_png_is_told_so(fresh_home: Path) -> None:
+    """Without .png Qt knew no format: "could not write", exit 1 (the code for a failed check)."""
+    result = run(fresh_home, "--screenshot", str(fresh_home / "shot"))
+    assert result.returncode == 2 and "must end in .png" in result.stderr and "Traceback" not in result.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QColor, QFont
@@ -12,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from ui.operations import OperationRunner
 from ui.overview_strip import OverviewStrip
 from ui.patient_list import SECOND_LINE_COLOUR
+from ui.sign_in_dialog import SignInDialog
 from ui.style import TODAY_TEXT_COLOUR
 from ui.timeline_view import TimelineView
 
@@ -136,3 +139,31 @@ def test_the_detail_pane_gives_each_wrapped_value_its_lines_under_a_large_font(q
             )
         finally:
             app.setFont(usual)
+
+
+def test_the_demo_accounts_and_the_title_search_grow_with_the_font(qtbot: QtBot, tmp_path: Path) -> None:
+    """At 18 pt the demo list (170 px) showed 6 of 7 accounts and the search box read "Search tit…"."""
+    accounts = [
+        {"username": f"demo_{n}", "display_name": f"Clinician {n}", "role": "therapist", "password": "x"}
+        for n in range(7)
+    ]
+    (tmp_path / "demo-credentials.json").write_text(json.dumps({"users": accounts}), encoding="utf-8")
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    usual = app.font()
+    large = QFont(usual)
+    large.setPointSizeF(18.0)
+    app.setFont(large)
+    try:
+        dialog = SignInDialog(tmp_path)
+        qtbot.addWidget(dialog)
+        rows = (
+            dialog.demo_list.count() * dialog.demo_list.sizeHintForRow(0) + 2 * dialog.demo_list.frameWidth()
+        )
+        assert dialog.demo_list.maximumHeight() >= rows
+        view = TimelineView(OperationRunner())
+        qtbot.addWidget(view)
+        search = view.filters.search
+        assert search.minimumWidth() >= search.fontMetrics().horizontalAdvance(search.placeholderText())
+    finally:
+        app.setFont(usual)

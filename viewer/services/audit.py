@@ -198,7 +198,7 @@ def _append(
             raise AuditKeyError(
                 f"this database already keeps an audit trail, signed with another machine's key; "
                 f"copy that machine's {KEY_FILE_NAME} into {key.created.parent} (chmod 600) "
-                f"or set {KEY_ENV} (hex) to the clinic's key; if that key is lost for good, an administrator "
+                f"or set {KEY_ENV} (hex) to the clinic's key; if that key is lost for good, the database owner "
                 "starts a new one with `python main.py audit rekey --reason TEXT` (the log records it)"
             )
         key.keep()  # the chain's first row: this key is the chain's from now on
