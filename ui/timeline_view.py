@@ -159,11 +159,17 @@ class _LegendSwatch(QWidget):
         layout.addWidget(text)
 
 
-class _PatientHeader(ElidedLabel, SpokenLabel):
+class _PatientHeader(ElidedLabel):
     """The patient's name, heard as "Selected patient: NAME"; a long name ends in "…" (whole in the tooltip).
 
-    A 44-character name widened the window past a laptop screen's edge.
+    A 44-character name widened the window past a laptop screen's edge.  (Not
+    also a ``SpokenLabel``: a label of both kinds found its painter already
+    open and drew nothing.)
     """
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setAccessibleName(f"Selected patient: {text}" if text else "Selected patient")
 
     def minimumSizeHint(self) -> QSize:
         """Room for a first name at least, in the header's own (larger, bold) font."""
@@ -245,7 +251,7 @@ class TimelineView(QWidget):
 
         self.header = _PatientHeader("", self)
         self.header.setObjectName("timelineHeader")
-        self.header.set_role("Selected patient")
+        self.header.setAccessibleName("Selected patient")
         self.header.setTextFormat(Qt.TextFormat.PlainText)  # a name as imported, never read as HTML
         font = self.header.font()
         font.setPointSize(font.pointSize() + 3)

@@ -89,3 +89,12 @@ def test_a_shortened_name_is_whole_in_the_tooltip_and_the_header_gives_way(qtbot
     assert view.header.fontMetrics().horizontalAdvance(long_name) > 2 * least
     assert view.header.toolTip() == long_name
     assert view.header.accessibleName() == f"Selected patient: {long_name}"
+    # And it is drawn: a header of two label kinds found its painter already open and drew nothing.
+    view.resize(1200, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    image = view.header.grab().toImage()
+    dark = sum(
+        image.pixelColor(x, y).lightness() < 100 for x in range(image.width()) for y in range(image.height())
+    )
+    assert dark > 30
