@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.ui.fonts import app_font
 from ui.conflict_dialog import ConflictDialog
 from ui.detail_pane import EventDetailPane
 from ui.event_editor import EventEditor
@@ -182,13 +183,7 @@ def test_the_read_only_description_shows_where_the_keys_are_and_reads_by_keyboar
 
 def test_the_editor_gives_its_wrapped_texts_their_lines_under_a_large_font(qtbot: QtBot) -> None:
     """Under a 14 pt font the privacy explanation got about half the height its lines need."""
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    usual = app.font()
-    large = QFont(usual)
-    large.setPointSizeF(14.0)
-    app.setFont(large)
-    try:
+    with app_font(14.0) as large:
         draft = EventDraft(uuid.uuid4(), EventType.NOTE, datetime(2025, 3, 4, 10, tzinfo=UTC), "Note")
         editor = EventEditor(FormValues.from_draft(draft))
         qtbot.addWidget(editor)
@@ -203,19 +198,11 @@ def test_the_editor_gives_its_wrapped_texts_their_lines_under_a_large_font(qtbot
         assert explanation.heightForWidth(explanation.width()) > 2 * QFontMetrics(large).height()  # wrapped
         editor.private.setChecked(not editor.private.isChecked())  # the other explanation
         qtbot.waitUntil(whole, timeout=5_000)
-    finally:
-        app.setFont(usual)
 
 
 def test_the_editor_stays_on_its_screen_when_it_grows_for_a_large_font(qtbot: QtBot) -> None:
     """Grown downwards to fit its texts, the editor put Save below the screen's bottom edge."""
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    usual = app.font()
-    large = QFont(usual)
-    large.setPointSizeF(18.0)
-    app.setFont(large)
-    try:
+    with app_font(18.0):
         draft = EventDraft(uuid.uuid4(), EventType.NOTE, datetime(2025, 3, 4, 10, tzinfo=UTC), "Note")
         editor = EventEditor(FormValues.from_draft(draft))
         qtbot.addWidget(editor)
@@ -235,8 +222,6 @@ def test_the_editor_stays_on_its_screen_when_it_grows_for_a_large_font(qtbot: Qt
         qtbot.waitUntil(lambda: editor.date_notice.isVisible(), timeout=5_000)
         QApplication.processEvents()
         assert on_screen()
-    finally:
-        app.setFont(usual)
 
 
 def test_clicking_sign_in_sends_what_was_typed_not_the_first_demo_account(
@@ -280,13 +265,7 @@ def test_clicking_sign_in_sends_what_was_typed_not_the_first_demo_account(
 
 def test_dialogs_grow_with_a_large_font_and_show_what_their_cells_cut(qtbot: QtBot) -> None:
     """At 18 pt the fixed 460 x 150 purpose dialog lost its audit warning; conflict cells hid the difference."""
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    usual = app.font()
-    large = QFont(usual)
-    large.setPointSizeF(18.0)
-    app.setFont(large)
-    try:
+    with app_font(18.0):
         purpose = PurposeDialog("Dr Example")
         annotation = AnnotationDialog()
         for dialog, label_name in ((purpose, "purposeExplanation"), (annotation, "annotationExplanation")):
@@ -320,5 +299,3 @@ def test_dialogs_grow_with_a_large_font_and_show_what_their_cells_cut(qtbot: QtB
         )
         qtbot.addWidget(history)
         assert history.table.item(0, 3).toolTip() == mine.title
-    finally:
-        app.setFont(usual)

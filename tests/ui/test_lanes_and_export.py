@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QContextMenuEvent, QFont, QFontMetrics, QFontMetricsF, QImage
+from PySide6.QtGui import QContextMenuEvent, QFontMetrics, QFontMetricsF, QImage
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 import ui.timeline_view as timeline_view_module
 from tests.ui.conftest import UiDatabase, open_patient
+from tests.ui.fonts import app_font
 from ui.export import TEXT_PX, caption_for, render_png, sheet_font, sheet_layout
 from ui.main_window import MainWindow
 from ui.timeline_plot import MIN_LANE_PX
@@ -27,8 +28,7 @@ from viewer.view_range import DAY_MS, ViewRange
 pytestmark = pytest.mark.ui
 
 
-@pytest.fixture
-def window(qtbot: QtBot, ui_database: UiDatabase) -> MainWindow:
+def _started(qtbot: QtBot, ui_database: UiDatabase) -> MainWindow:
     win = MainWindow(ui_database.settings)
     qtbot.addWidget(win)
     win.resize(1400, 800)
@@ -36,6 +36,11 @@ def window(qtbot: QtBot, ui_database: UiDatabase) -> MainWindow:
     with qtbot.waitSignal(win.databaseReady, timeout=30_000):
         win.start()
     return win
+
+
+@pytest.fixture
+def window(qtbot: QtBot, ui_database: UiDatabase) -> MainWindow:
+    return _started(qtbot, ui_database)
 
 
 def _open(qtbot: QtBot, window: MainWindow, name: str) -> TimelineView:
@@ -335,19 +340,8 @@ def test_the_view_menu_gives_lanes_reset_and_the_timeline_keys(
 
 def test_lane_names_and_dates_grow_with_a_large_app_font(qtbot: QtBot, ui_database: UiDatabase) -> None:
     """Under a 16 pt app font the timeline's own words stayed 9 pt, in a 112 px column and 20 px lanes."""
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    usual = app.font()
-    large = QFont(usual)
-    large.setPointSizeF(16.0)
-    app.setFont(large)
-    try:
-        win = MainWindow(ui_database.settings)
-        qtbot.addWidget(win)
-        win.resize(1400, 800)
-        win.show()
-        with qtbot.waitSignal(win.databaseReady, timeout=30_000):
-            win.start()
+    with app_font(16.0) as large:
+        win = _started(qtbot, ui_database)  # built under the large font
         view = _open(qtbot, win, "Aspen Busy")
         plot = view.plot
         metrics = QFontMetrics(large)
@@ -374,5 +368,3 @@ def test_lane_names_and_dates_grow_with_a_large_app_font(qtbot: QtBot, ui_databa
         win.resize(win.width(), 200)
         qtbot.waitUntil(lambda: plot.height() < 600)  # laid out at the window's smallest
         assert plot.view_box.height() / plot.lane_layout.rows >= plot.min_lane_px() - 1
-    finally:
-        app.setFont(usual)

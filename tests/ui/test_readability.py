@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.ui.fonts import app_font
 from ui.operations import OperationRunner
 from ui.overview_strip import OverviewStrip
 from ui.patient_list import SECOND_LINE_COLOUR
@@ -53,31 +54,17 @@ def test_secondary_text_reaches_four_and_a_half_to_one(qtbot: QtBot) -> None:
 
 def test_the_timelines_messages_grow_with_the_app_font(qtbot: QtBot) -> None:
     """The loading and error messages were a fixed 15 px, the empty-view hint 14 px, at any font."""
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    usual = app.font()
-    large = QFont(usual)
-    large.setPointSizeF(18.0)
-    app.setFont(large)
-    try:
+    with app_font(18.0):
         view = TimelineView(OperationRunner())
         qtbot.addWidget(view)
         view.show_message("Loading the timeline…")
         assert "font-size:20pt" in view.message.styleSheet()
         assert "font-size: 19.5pt" in view.plot.hint.styleSheet()
-    finally:
-        app.setFont(usual)
 
 
 def test_under_a_large_font_the_filters_and_legend_wrap_instead_of_widening_the_window(qtbot: QtBot) -> None:
     """At 18 pt the filter rows and the legend made the timeline 1,350 px at the least: off a laptop screen."""
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    usual = app.font()
-    large = QFont(usual)
-    large.setPointSizeF(18.0)
-    app.setFont(large)
-    try:
+    with app_font(18.0):
         view = TimelineView(OperationRunner())
         qtbot.addWidget(view)
         one_line = view.filters.sizeHint().width()
@@ -102,8 +89,6 @@ def test_under_a_large_font_the_filters_and_legend_wrap_instead_of_widening_the_
         legend = view.legend
         assert legend.rect().contains(view.findChild(QLabel, "legendPrivate").geometry())
         assert view.findChild(QLabel, "legendPrivate").geometry().top() > 0  # wrapped below the swatches
-    finally:
-        app.setFont(usual)
 
 
 def test_the_detail_pane_gives_each_wrapped_value_its_lines_under_a_large_font(qtbot: QtBot) -> None:
@@ -111,14 +96,8 @@ def test_the_detail_pane_gives_each_wrapped_value_its_lines_under_a_large_font(q
     from tests.ui.test_keyboard import _detail
     from ui.detail_pane import EventDetailPane
 
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    usual = app.font()
     for points in (14.0, 18.0):
-        large = QFont(usual)
-        large.setPointSizeF(points)
-        app.setFont(large)
-        try:
+        with app_font(points):
             pane = EventDetailPane()
             qtbot.addWidget(pane)
             pane.resize(pane.minimumWidth(), 600)
@@ -137,8 +116,6 @@ def test_the_detail_pane_gives_each_wrapped_value_its_lines_under_a_large_font(q
                 lambda: all(label.height() >= label.heightForWidth(label.width()) for label in wrapped()),
                 timeout=5_000,
             )
-        finally:
-            app.setFont(usual)
 
 
 def test_the_demo_accounts_and_the_title_search_grow_with_the_font(qtbot: QtBot, tmp_path: Path) -> None:
@@ -148,13 +125,7 @@ def test_the_demo_accounts_and_the_title_search_grow_with_the_font(qtbot: QtBot,
         for n in range(7)
     ]
     (tmp_path / "demo-credentials.json").write_text(json.dumps({"users": accounts}), encoding="utf-8")
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    usual = app.font()
-    large = QFont(usual)
-    large.setPointSizeF(18.0)
-    app.setFont(large)
-    try:
+    with app_font(18.0):
         dialog = SignInDialog(tmp_path)
         qtbot.addWidget(dialog)
         rows = (
@@ -165,5 +136,3 @@ def test_the_demo_accounts_and_the_title_search_grow_with_the_font(qtbot: QtBot,
         qtbot.addWidget(view)
         search = view.filters.search
         assert search.minimumWidth() >= search.fontMetrics().horizontalAdvance(search.placeholderText())
-    finally:
-        app.setFont(usual)
