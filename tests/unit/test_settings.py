@@ -93,3 +93,12 @@ def test_a_damaged_demo_accounts_file_leaves_the_sign_in_to_typing(tmp_path: Pat
     assert demo_accounts(tmp_path) == []
     (tmp_path / "demo-credentials.json").write_text('{"users": [{"username": "demo_a"}]}')
     assert demo_accounts(tmp_path) == []
+
+
+def test_a_misspelt_setting_is_refused_by_name(home: Path) -> None:
+    """ "idle_lock_minuts = 5" was ignored in silence, and the lock kept its 15 minutes."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("idle_lock_minuts = 5\n")
+    with pytest.raises(ConfigError, match=r"unknown setting idle_lock_minuts in .*config\.toml") as refused:
+        resolve_settings()
+    assert "idle_lock_minutes" in str(refused.value)  # the right spelling, to copy

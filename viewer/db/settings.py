@@ -113,10 +113,20 @@ def _checked_url(url: str, source: UrlSource) -> str:
     return url
 
 
+KNOWN_SETTINGS = ("database_url", "idle_lock_minutes")
+
+
 def resolve_settings(flag_url: str | None = None) -> Settings:
     """Resolve the settings in the documented order of precedence."""
     home = caseline_home()
     config = _read_config(home)
+    # A misspelt key ("idle_lock_minuts = 5") was ignored in silence: the lock kept its 15 minutes.
+    unknown = sorted(key for key in config if key not in KNOWN_SETTINGS)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting {', '.join(unknown)} in {home / CONFIG_FILE_NAME} "
+            f"(the settings are {', '.join(KNOWN_SETTINGS)})"
+        )
     idle = config.get("idle_lock_minutes", 15)
     if not isinstance(idle, int) or idle < 1:
         raise ConfigError(f"idle_lock_minutes in {home / CONFIG_FILE_NAME} must be a whole number >= 1")
