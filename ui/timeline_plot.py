@@ -236,6 +236,7 @@ class TimelineViewBox(pg.ViewBox):
 
 
 MIN_LANE_PX = 20  # the lane names' line height, with a little air, at the usual 9 pt
+TODAY_LABEL_AT = 0.98  # how far up the "today" line its label sits (a fraction of the lanes' height)
 LANE_AIR_PX = 6  # above and below a lane name, at any font size
 AXIS_ALLOWANCE_PX = 56  # the time axis and the plot's top margin, at 9 pt
 LANE_AXIS_PX = 112  # the lane names' column at 9 pt ...
@@ -304,11 +305,12 @@ class TimelinePlot(pg.PlotWidget):
             movable=False,
             pen=pg.mkPen(None),
             label="today",
-            labelOpts={"position": 0.98, "color": TODAY_TEXT_COLOUR, "fill": (255, 255, 255, 240)},
+            labelOpts={"position": TODAY_LABEL_AT, "color": TODAY_TEXT_COLOUR, "fill": (255, 255, 255, 240)},
         )
         self.today.setZValue(20)
         item.addItem(self.today, ignoreBounds=True)
         self.view_box.sigXRangeChanged.connect(self._place_today)
+        self.view_box.sigResized.connect(self._place_today)  # the label's room changes with the height
         self.view_box.wheelZoomed.connect(self.zoom)
         self.view_box.wheelPanned.connect(
             lambda fraction: self.set_view_range(self.view_range().panned(fraction))
@@ -373,6 +375,11 @@ class TimelinePlot(pg.PlotWidget):
         self.today.setVisible(shown)
         self.today_line.setVisible(shown)
         self.today.label.setVisible(shown)
+        # Its middle near the top, and all of it inside the lanes: under an 18 pt font the label's
+        # top was cut off at the plot's edge.
+        height = max(self.view_box.height(), 1.0)
+        half = self.today.label.boundingRect().height() / 2 + 2
+        self.today.label.setPosition(min(TODAY_LABEL_AT, 1.0 - half / height))
 
     def show_hint(self, text: str | None) -> None:
         """A note in the middle of the lanes (an empty window), or none."""

@@ -136,3 +136,24 @@ def test_the_demo_accounts_and_the_title_search_grow_with_the_font(qtbot: QtBot,
         qtbot.addWidget(view)
         search = view.filters.search
         assert search.minimumWidth() >= search.fontMetrics().horizontalAdvance(search.placeholderText())
+
+
+def test_the_today_label_stays_inside_the_lanes_under_a_large_font(qtbot: QtBot) -> None:
+    """At 18 pt the label's top was cut off at the plot's upper edge."""
+    from ui.timeline_plot import TimelinePlot
+    from viewer.view_range import DAY_MS, ViewRange
+
+    with app_font(18.0):
+        plot = TimelinePlot()
+        qtbot.addWidget(plot)
+        plot.resize(900, 420)
+        plot.show()
+        qtbot.waitExposed(plot)
+        now_ms = 1.78e12
+        plot.set_view_range(ViewRange(now_ms - 30 * DAY_MS, now_ms + 2 * DAY_MS))
+        plot.set_today(now_ms)
+        label = plot.today.label
+        qtbot.waitUntil(label.isVisible, timeout=5_000)
+        box = label.mapRectToScene(label.boundingRect())
+        lanes = plot.view_box.sceneBoundingRect()
+        assert lanes.top() <= box.top() and box.bottom() <= lanes.bottom()
