@@ -114,10 +114,13 @@ def run_app(args: argparse.Namespace) -> int:
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from ui.focus_style import FocusStyle
     from ui.main_window import MainWindow
 
     pg.setConfigOptions(antialias=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    if not isinstance(app.style(), FocusStyle):  # a second run in one process keeps the first's
+        app.setStyle(FocusStyle())
     app.setApplicationName("Caseline")
     app.setOrganizationName("Caseline")
     credentials: tuple[str, str] | None = None
