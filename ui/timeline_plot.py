@@ -310,7 +310,7 @@ class TimelinePlot(pg.PlotWidget):
         self.today.setZValue(20)
         item.addItem(self.today, ignoreBounds=True)
         self.view_box.sigXRangeChanged.connect(self._place_today)
-        self.view_box.sigResized.connect(self._place_today)  # the label's room changes with the height
+        self.view_box.sigResized.connect(self._fit_today_label)
         self.view_box.wheelZoomed.connect(self.zoom)
         self.view_box.wheelPanned.connect(
             lambda fraction: self.set_view_range(self.view_range().panned(fraction))
@@ -375,11 +375,17 @@ class TimelinePlot(pg.PlotWidget):
         self.today.setVisible(shown)
         self.today_line.setVisible(shown)
         self.today.label.setVisible(shown)
-        # Its middle near the top, and all of it inside the lanes: under an 18 pt font the label's
-        # top was cut off at the plot's edge.
+
+    def _fit_today_label(self, *_args: object) -> None:
+        """Its middle near the top, all of it inside the lanes (at 18 pt its top was cut off).
+
+        On a resize only: a pan or zoom leaves the lanes' height, and the frame its time.
+        """
         height = max(self.view_box.height(), 1.0)
         half = self.today.label.boundingRect().height() / 2 + 2
-        self.today.label.setPosition(min(TODAY_LABEL_AT, 1.0 - half / height))
+        place = min(TODAY_LABEL_AT, 1.0 - half / height)
+        if place != self.today.label.orthoPos:
+            self.today.label.setPosition(place)
 
     def show_hint(self, text: str | None) -> None:
         """A note in the middle of the lanes (an empty window), or none."""
