@@ -350,19 +350,16 @@ class EventEditor(QDialog):
         self.title_edit.setFocus()
 
     def showEvent(self, event: QShowEvent) -> None:
+        """Tall enough for the wrapped texts (the privacy explanation got half its lines at 14 pt)."""
         super().showEvent(event)
         if not self._fitted:
             self._fitted = True
-            self._fit_wrapped_text()
-
-    def _fit_wrapped_text(self) -> None:
-        """Tall enough for the wrapped texts (the privacy explanation got half its lines at 14 pt)."""
-        fit_to_text(self)
+            fit_to_text(self)
 
     def _refit_later(self) -> None:
         """Fit again once the layout has taken in a notice or error just shown."""
         if self._fitted:
-            QTimer.singleShot(0, self, self._fit_wrapped_text)  # not after the editor is gone
+            QTimer.singleShot(0, self, lambda: fit_to_text(self))  # not after the editor is gone
 
     # -- values ------------------------------------------------------------------------
     @property
