@@ -102,9 +102,8 @@ def run_app(args: argparse.Namespace) -> int:
         size = _parse_size(args.size)
         if args.screenshot and not os.path.isdir(os.path.dirname(os.path.abspath(args.screenshot))):
             raise UserError(f"--screenshot: no folder {os.path.dirname(os.path.abspath(args.screenshot))}")
-        if args.screenshot and not args.screenshot.lower().endswith(
-            ".png"
-        ):  # Qt picks the format by the name: anything else failed
+        # Qt picks the format by the name: any other name failed to write, exit 1.
+        if args.screenshot and not args.screenshot.lower().endswith(".png"):
             raise UserError(f"--screenshot: {args.screenshot} must end in .png")
     except (ConfigError, UserError) as exc:
         print(f"error: {exc}", file=sys.stderr)
