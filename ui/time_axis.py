@@ -25,6 +25,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QPicture
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from ui.style import GRID_COLOUR, LANE_BAND_COLOURS
+from ui.window_fit import USUAL_LINE_PX
 from viewer.time_ticks import TickCache, choose_units, fit_dated_label
 
 
@@ -53,8 +54,26 @@ class CalendarAxis(pg.AxisItem):
         self._text_font = QFont()
         self._lines = internals.PrimitiveArray(QLineF, 4)
         self._specs: Any = None  # the last generateDrawSpecs, while pyqtgraph's picture stands
+        self.label_scale = 1.0  # how much wider than at 9 pt its labels are (see setStyle)
+
+    def setStyle(self, **kwargs: Any) -> None:
+        """pyqtgraph's, and how much larger than 9 pt the labels' font is.
+
+        Tick units and the dated label's room are budgeted in 9 pt pixels; at 18
+        pt "Thu 29 Oct, 21:00" ran 79 px into "Fri 30 Oct".  The axis measures in
+        those pixels by dividing its width by this.
+        """
+        super().setStyle(**kwargs)
+        font = self.style.get("tickFont")
+        height = QFontMetricsF(font if font is not None else QFont()).height()
+        self.label_scale = max(1.0, height / USUAL_LINE_PX)
+
+    def usual_px(self, width_px: float) -> float:
+        """``width_px`` of screen in the 9 pt pixels the tick units are budgeted in."""
+        return width_px / self.label_scale
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
+        size = self.usual_px(size)
         major, minor = choose_units((maxVal - minVal) * 1000.0, size)
         majors = fit_dated_label(
             self.tick_cache.ticks(minVal * 1000.0, maxVal * 1000.0, major, self.tz),
@@ -315,7 +334,7 @@ class LaneBackground(pg.GraphicsObject):
         if bands_bottom < bottom:
             start = max(bands_bottom, top)
             painter.fillRect(QRect(x, start, width, bottom - start), plain)
-        major, _minor = choose_units((x1 - x0) * 1000.0, max(right - left, 1.0))
+        major, _minor = choose_units((x1 - x0) * 1000.0, self.axis.usual_px(max(right - left, 1.0)))
         # The axis' own labelled ticks when it chose the same unit: the cache computes them once.
         ticks = self.axis.tick_cache.ticks(x0 * 1000.0, x1 * 1000.0, major, self.axis.tz)
         if ticks:

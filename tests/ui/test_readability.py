@@ -194,3 +194,25 @@ def test_the_focused_control_has_a_ring_that_shows(qtbot: QtBot) -> None:
             assert contrast(edge, QColor("#EFEFEF")) >= 3.0
     finally:
         app.setStyle(usual)
+
+
+def test_the_date_labels_never_overlap_under_a_large_font(qtbot: QtBot) -> None:
+    """At 18 pt in a day's view "Thu 29 Oct, 21:00" ran 79 px into "Fri 30 Oct": the room was 9 pt's."""
+    from ui.timeline_plot import TimelinePlot
+    from viewer.view_range import DAY_MS, ViewRange
+
+    for points in (9.0, 14.0, 18.0):
+        with app_font(points):
+            plot = TimelinePlot()
+            qtbot.addWidget(plot)
+            plot.resize(900, 420)
+            plot.show()
+            qtbot.waitExposed(plot)
+            for span in (DAY_MS, 7 * DAY_MS, 40 * DAY_MS, 400 * DAY_MS):
+                plot.set_view_range(ViewRange.around(1.7615e12, span))
+                plot.grab()  # paints, laying the labels out
+                _line, _ticks, labels = plot.time_axis._specs
+                rects = sorted((rect for rect, _flags, _text in labels), key=lambda rect: rect.left())
+                assert rects, (points, span)  # the window is named
+                for left, right in itertools.pairwise(rects):
+                    assert left.right() <= right.left(), (points, span, left, right)
