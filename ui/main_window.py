@@ -285,10 +285,8 @@ class MainWindow(QMainWindow):
         self.reset_filters_action.triggered.connect(self._reset_filters)
         lanes = menu.addMenu(self.timeline.lanes_menu)
         lanes.setText("&Lanes")
-        # Offered as the filter bar offers it: the menu opens on the state of the moment.
-        menu.aboutToShow.connect(
-            lambda: self.reset_filters_action.setEnabled(self.timeline.filters.reset.isEnabled())
-        )
+        # Always enabled: disabled when the menu opened unfiltered, Ctrl+R stayed dead after a filter
+        # came on.  With nothing to reset it says so.
         self.view_menu = menu
 
     def _focus_timeline(self) -> None:

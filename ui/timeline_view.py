@@ -103,7 +103,7 @@ def brute_force_provider(index: TimelineIndex) -> FrameProvider:
 
 
 LEGEND_SPACING_PX = 6
-HEADER_MIN_CHARS = 14  # the patient's name gives way to this many letters, then the window grows
+HEADER_MIN_CHARS = 28  # a longer patient's name gives way to this many letters, then the window grows
 
 
 def _leave_keys_alone(widget: QWidget) -> None:
@@ -172,8 +172,14 @@ class _PatientHeader(ElidedLabel):
         self.setAccessibleName(f"Selected patient: {text}" if text else "Selected patient")
 
     def minimumSizeHint(self) -> QSize:
-        """Room for a first name at least, in the header's own (larger, bold) font."""
-        least = self.fontMetrics().averageCharWidth() * HEADER_MIN_CHARS
+        """The whole name up to about 28 letters, in the header's own (larger, bold) font.
+
+        Given only a first name's room, "Sable Fernhollow" read "Sable…" at the
+        usual size while the counts beside it kept theirs: the name identifies
+        the patient, so it gives way last.
+        """
+        metrics = self.fontMetrics()
+        least = min(metrics.horizontalAdvance(self.text()), metrics.averageCharWidth() * HEADER_MIN_CHARS)
         return QSize(least, super().minimumSizeHint().height())
 
 

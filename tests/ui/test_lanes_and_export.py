@@ -320,15 +320,12 @@ def test_the_view_menu_gives_lanes_reset_and_the_timeline_keys(
     # Nothing to reset: a plain word rather than nothing at all.
     qtbot.keyClick(view.plot, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     assert window.statusBar().currentMessage() == "No filter is on: every event and lane is shown."
+    window.view_menu.aboutToShow.emit()  # the menu opened (and closed) while nothing was filtered
     view.findChild(QCheckBox, "filterType_note").setChecked(False)
     view.set_lane_layout(view.plot.lane_layout.hiding(EventType.SESSION))
     assert len(view.index) < total
-    window.view_menu.aboutToShow.emit()
-    assert window.reset_filters_action.isEnabled()
     qtbot.keyClick(view.plot, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     assert len(view.index) == total and view.plot.lane_layout.hidden == ()
-    window.view_menu.aboutToShow.emit()
-    assert not window.reset_filters_action.isEnabled()
     asked: list[str] = []
     monkeypatch.setattr(
         "ui.main_window.QFileDialog.getSaveFileName",
