@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.elided_label import ElidedLabel
-from ui.flow_row import FlowRow
+from ui.flow_row import FlowRow, WrappingPanel
 from ui.search_box import SearchBox
 from ui.spoken_label import SpokenLabel
 from ui.window_fit import font_scale
@@ -35,7 +35,7 @@ ROW_SPACING_PX = 2  # between controls, and between the two rows
 EARLIEST_DATE = QDate(1, 1, 2)  # the calendar's first whole day in any zone, before the oldest event
 
 
-class FilterBar(QWidget):
+class FilterBar(WrappingPanel):
     """Type toggles, minimum importance, privacy, date range and title search.
 
     Signals:

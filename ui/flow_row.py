@@ -10,6 +10,7 @@ end of its line, as the filter summary and Reset do.
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLayout, QLayoutItem, QWidget
 
 
@@ -151,3 +152,20 @@ class FlowRow(QLayout):
                     x += item_width
             top += height + (self._line_gap if number < len(lines) - 1 else 0)
         return top - rect.y()
+
+
+class WrappingPanel(QWidget):
+    """A widget laid out by :class:`FlowRow`\\s that asks for the height its lines take at its width.
+
+    A window's least height counts each row as one line: at its narrowest the
+    filter rows wrapped onto more lines than that, and the overview strip below
+    covered the plot's dates.
+    """
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        layout = self.layout()
+        if layout is not None and layout.hasHeightForWidth():
+            needed = layout.totalHeightForWidth(self.width())
+            if needed != self.minimumHeight():
+                self.setMinimumHeight(needed)

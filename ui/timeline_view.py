@@ -47,7 +47,7 @@ from ui.detail_pane import EventDetailPane
 from ui.elided_label import ElidedLabel
 from ui.event_layer import VECTOR_ENGINES, FrameProvider
 from ui.filter_bar import FilterBar
-from ui.flow_row import FlowRow
+from ui.flow_row import FlowRow, WrappingPanel
 from ui.marker_shapes import VectorMark, lock_sprite, marker, marker_sprite
 from ui.marker_shapes import lock as padlock
 from ui.operations import CancelToken, OperationRunner
@@ -381,7 +381,7 @@ class TimelineView(QWidget):
         self.stack.addWidget(message_page)
         self.stack.addWidget(self.body)
 
-        self.legend = QWidget(self)
+        self.legend = WrappingPanel(self)
         self.legend.setObjectName("timelineLegend")
         self.legend.setAccessibleName("Legend")
         # On more lines in a narrow window or under a large font, not wider than the screen.

@@ -358,7 +358,7 @@ def test_lane_names_and_dates_grow_with_a_large_app_font(qtbot: QtBot, ui_databa
         ):
             widget.grab()  # paints, laying out the labels
             _line, _ticks, labels = axis._specs
-            assert len(labels) >= 4, widget.objectName()
+            assert len(labels) >= 2, widget.objectName()  # at 16 pt, quarters in 200 days
             line = QFontMetricsF(axis.style["tickFont"]).height()
             bottom = axis.mapRectFromParent(axis.geometry()).bottom()
             assert all(rect.top() + line <= bottom for rect, _flags, _text in labels), widget.objectName()

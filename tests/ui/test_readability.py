@@ -216,3 +216,21 @@ def test_the_date_labels_never_overlap_under_a_large_font(qtbot: QtBot) -> None:
                 assert rects, (points, span)  # the window is named
                 for left, right in itertools.pairwise(rects):
                     assert left.right() <= right.left(), (points, span, left, right)
+
+
+def test_at_its_least_size_the_wrapped_rows_push_the_lanes_down_not_under_the_overview(qtbot: QtBot) -> None:
+    """At the narrowest the filter rows wrapped, but the least height counted one line each: overlap."""
+    from tests.ui.test_rendering_approval import _view_of
+
+    view = _view_of(qtbot, 300)
+    view.body.setSizes([900, 300])
+    for _ in range(3):  # the least size settles once the wrapped rows have asked for their height
+        least = view.minimumSizeHint()
+        view.resize(least.width(), least.height())
+        QApplication.processEvents()
+    plot, overview = view.plot, view.overview
+    assert view.filters.geometry().bottom() < view.stack.geometry().top()
+    plot_bottom = plot.mapTo(view, plot.rect().bottomLeft()).y()
+    overview_top = overview.mapTo(view, overview.rect().topLeft()).y()
+    assert plot_bottom < overview_top
+    assert plot.height() >= plot.minimumHeight()
