@@ -159,9 +159,13 @@ class LockScreen(QWidget):
         if not self.password.text():
             self.error.setText("Enter your password.")
             return
+        password = self.password.text()
+        # A clicked Unlock has the focus; disabled, it passed it on to "Sign out…", where a Space
+        # pressed while "Checking…" signed the clinician out.  The focus stays on the password.
+        self.password.setFocus(Qt.FocusReason.OtherFocusReason)
         self.button.setEnabled(False)
         self.error.setText("Checking…")
-        self.unlockRequested.emit(self.password.text())
+        self.unlockRequested.emit(password)
 
     def refuse(self) -> None:
         self.button.setEnabled(True)

@@ -92,7 +92,13 @@ def test_idle_lock_hides_everything_and_asks_for_the_password(
     password = window.lock_screen.findChild(QLineEdit, "unlockPassword")
     button = window.lock_screen.findChild(QPushButton, "unlockButton")
     password.setText("wrong")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    button.setFocus(Qt.FocusReason.MouseFocusReason)  # where a click leaves it
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    # The click's focus is not passed on to "Sign out…", where a Space signed the clinician out.
+    sign_out = window.lock_screen.findChild(QPushButton, "lockSignOutButton")
+    assert sign_out is not None and not sign_out.hasFocus()
     error = window.lock_screen.findChild(QLabel, "unlockError")
     qtbot.waitUntil(lambda: "not the password" in error.text(), timeout=30_000)
     assert window.pages.currentWidget() is window.lock_screen
