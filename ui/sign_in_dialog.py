@@ -97,7 +97,7 @@ class SignInDialog(QDialog):
                 self.demo_list.addItem(item)
             self.demo_list.currentRowChanged.connect(self._pick_demo)
             self.demo_list.itemDoubleClicked.connect(lambda _item: self._submit())
-            self.demo_list.setMaximumHeight(round(170 * font_scale()))  # 7 accounts at any font size
+            self.demo_list.setMaximumHeight(round(170 * font_scale()))  # grows with the font (170 px at 9 pt)
             layout.addWidget(note)
             layout.addWidget(self.demo_list)
         layout.addLayout(form)

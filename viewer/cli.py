@@ -402,11 +402,12 @@ def cmd_staff(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from exc
     finally:
         engine.dispose()
-    print(
-        f"Deactivated {done.username}: login closed, care and supervision links ended. "
-        + (f"{done.handed_over} private events handed over to {done.successor}. " if done.successor else "")
-        + (f"{done.kept_private} private events stay with them." if done.kept_private else "")
-    )
+    said = [f"Deactivated {done.username}: login closed, care and supervision links ended."]
+    if done.successor:
+        said.append(f"{done.handed_over} private events handed over to {done.successor}.")
+    if done.kept_private:
+        said.append(f"{done.kept_private} private events stay with them.")
+    print(" ".join(said))
     return EXIT_OK
 
 
